@@ -1,0 +1,179 @@
+"""The command line (SPEC §1): serve, tools, call, check."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from typing import Any
+
+import anyio
+
+from . import __version__
+from .config import Settings
+from .directory import Directory
+from .errors import DirectoryError, Redactor
+from .server import build_server
+from .tools import select
+
+log = logging.getLogger("mcp_directory")
+
+
+class RedactingFormatter(logging.Formatter):
+    """Formats a log record, tracebacks included, with every secret removed."""
+
+    def __init__(self, redact: Redactor) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        self.redact = redact
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.redact(super().format(record))
+
+
+def configure_logging(settings: Settings, level: int = logging.INFO) -> None:
+    """Log to stderr only (stdout carries the MCP stdio protocol), redacted."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(RedactingFormatter(Redactor(settings.secrets)))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for name in ("httpx", "httpx2", "httpcore", "httpcore2"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def make_directory(settings: Settings) -> Directory:
+    if settings.demo:
+        from .demo import demo_directory
+
+        return demo_directory(settings)
+    return Directory(settings)
+
+
+def _common(parser: argparse.ArgumentParser, *, toolsets: bool = True) -> None:
+    parser.add_argument("--demo", action="store_true", default=None, help="use built-in simulated providers")
+    parser.add_argument("--allow-writes", action="store_true", default=None, help="register the write tools")
+    if toolsets:
+        parser.add_argument("--toolsets", help="comma list of toolsets: directory,incidents,admin,proxy")
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="mcp-directory", description="MCP server for Rootly, Opsgenie and Retool users.")
+    top.add_argument("--version", action="version", version=f"mcp-directory {__version__}")
+    sub = top.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the MCP server")
+    serve.add_argument("--transport", choices=("stdio", "http", "sse"), default="stdio")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    _common(serve)
+
+    tools = sub.add_parser("tools", help="list the registered tools")
+    _common(tools)
+
+    call = sub.add_parser("call", help="run one tool through the real MCP server, in process")
+    call.add_argument("tool")
+    call.add_argument("--json", dest="json_args", help="arguments as one JSON object")
+    call.add_argument("pairs", nargs="*", metavar="k=v", help="arguments; values are parsed as JSON when they can be")
+    _common(call)
+
+    check = sub.add_parser("check", help="one authenticated request per configured provider")
+    check.add_argument("--demo", action="store_true", default=None, help="check the simulated providers")
+    return top
+
+
+def parse_arguments(json_args: str | None, pairs: list[str]) -> dict[str, Any]:
+    arguments: dict[str, Any] = {}
+    if json_args:
+        loaded = json.loads(json_args)
+        if not isinstance(loaded, dict):
+            raise ValueError("--json must be a JSON object")
+        arguments.update(loaded)
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"argument {pair!r} is not of the form key=value")
+        try:
+            arguments[key] = json.loads(raw)
+        except ValueError:
+            arguments[key] = raw
+    return arguments
+
+
+async def run_call(directory: Directory, tool: str, arguments: dict[str, Any]) -> int:
+    from mcp import Client
+
+    server = build_server(directory)
+    async with Client(server) as client:
+        result = await client.call_tool(tool, arguments)
+    text = "".join(getattr(c, "text", "") for c in result.content)
+    if result.is_error:
+        print(text, file=sys.stderr)
+        return 1
+    data = result.structured_content if result.structured_content is not None else json.loads(text)
+    print(json.dumps(data, ensure_ascii=False, indent=2))
+    return 0
+
+
+async def run_check(directory: Directory) -> int:
+    rows, failed = [], False
+    for name, adapter in directory.adapters.items():
+        started = time.perf_counter()
+        try:
+            await adapter.ping()
+            outcome = "ok"
+        except DirectoryError as exc:
+            outcome, failed = f"error: {exc.code}: {directory.redact(exc.message)}", True
+        rows.append((name, adapter.http.base_url, outcome, f"{(time.perf_counter() - started) * 1000:.0f} ms"))
+    await directory.aclose()
+    if not rows:
+        print("no provider is configured; set ROOTLY_API_TOKEN, OPSGENIE_API_KEY or RETOOL_API_TOKEN + RETOOL_BASE_URL")
+        return 1
+    widths = [max(len(str(r[i])) for r in rows + [("provider", "base URL", "result", "latency")]) for i in range(4)]
+    for row in [("provider", "base URL", "result", "latency"), *rows]:
+        print("  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip())
+    return 1 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = Settings.from_env(
+            os.environ,
+            demo=args.demo,
+            allow_writes=getattr(args, "allow_writes", None),
+            toolsets=getattr(args, "toolsets", None),
+        )
+    except ValueError as exc:
+        print(f"mcp-directory: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings, logging.INFO if args.command == "serve" else logging.WARNING)
+    for warning in settings.warnings:
+        log.warning(warning)
+    directory = make_directory(settings)
+
+    if args.command == "tools":
+        for t in select(directory.settings):
+            print(f"{t.name:<24} {t.toolset:<10} {'read-only' if t.read_only else 'write'}")
+        return 0
+    if args.command == "call":
+        try:
+            arguments = parse_arguments(args.json_args, args.pairs)
+        except ValueError as exc:
+            print(f"mcp-directory: {exc}", file=sys.stderr)
+            return 2
+        return anyio.run(run_call, directory, args.tool, arguments)
+    if args.command == "check":
+        return anyio.run(run_check, directory)
+    # serve
+    if args.transport != "stdio":
+        print(f"mcp-directory: the {args.transport} transport is not available yet; use stdio", file=sys.stderr)
+        return 2
+    build_server(directory).run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

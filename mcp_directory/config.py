@@ -1,0 +1,103 @@
+"""Configuration from the environment (SPEC §2); CLI flags override it.
+
+A provider is configured when its credential (and, for Retool, its base URL) is set. A
+half-configured provider is not an error: it is reported in `Settings.warnings` and left
+out, so the other providers still work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+TOOLSETS: tuple[str, ...] = ("directory", "incidents", "admin", "proxy")
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    name: str
+    credential: str = field(repr=False)
+    base_url: str
+
+
+@dataclass(frozen=True)
+class _Variables:
+    credential: str
+    base_url: str
+    default_base_url: str | None  # None: the base URL must be given
+
+
+ENV: dict[str, _Variables] = {
+    "rootly": _Variables("ROOTLY_API_TOKEN", "ROOTLY_BASE_URL", "https://api.rootly.com"),
+    "opsgenie": _Variables("OPSGENIE_API_KEY", "OPSGENIE_BASE_URL", "https://api.opsgenie.com"),
+    "retool": _Variables("RETOOL_API_TOKEN", "RETOOL_BASE_URL", None),
+}
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    providers: dict[str, ProviderConfig]
+    allow_writes: bool = False
+    toolsets: tuple[str, ...] = TOOLSETS
+    auth_token: str | None = field(default=None, repr=False)
+    demo: bool = False
+    warnings: tuple[str, ...] = ()
+    cursor_secret: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_env(
+        cls,
+        env: Mapping[str, str],
+        *,
+        demo: bool | None = None,
+        allow_writes: bool | None = None,
+        toolsets: str | None = None,
+    ) -> Settings:
+        """Read SPEC §2's variables; arguments that are not None are CLI flags and win."""
+        warnings: list[str] = []
+        providers: dict[str, ProviderConfig] = {}
+        for name, var in ENV.items():
+            credential = env.get(var.credential, "").strip()
+            base_url = env.get(var.base_url, "").strip() or var.default_base_url
+            if credential and base_url:
+                providers[name] = ProviderConfig(name, credential, base_url.rstrip("/"))
+            elif credential:
+                warnings.append(f"{name} is not configured: {var.credential} is set but {var.base_url} is missing")
+            elif env.get(var.base_url, "").strip():
+                warnings.append(f"{name} is not configured: {var.base_url} is set but {var.credential} is missing")
+        chosen = parse_toolsets(toolsets if toolsets is not None else env.get("MCP_DIRECTORY_TOOLSETS"))
+        return cls(
+            providers=providers,
+            allow_writes=allow_writes if allow_writes is not None else _flag(env.get("MCP_DIRECTORY_ALLOW_WRITES")),
+            toolsets=chosen,
+            auth_token=env.get("MCP_DIRECTORY_AUTH_TOKEN") or None,
+            demo=demo if demo else _flag(env.get("MCP_DIRECTORY_DEMO")),
+            warnings=tuple(warnings),
+            cursor_secret=env.get("MCP_DIRECTORY_CURSOR_SECRET") or None,
+        )
+
+    @property
+    def secrets(self) -> list[str]:
+        """Everything that must never appear in output."""
+        extra = [s for s in (self.auth_token, self.cursor_secret) if s]
+        return [p.credential for p in self.providers.values()] + extra
+
+
+def parse_toolsets(value: str | None) -> tuple[str, ...]:
+    if value is None or not value.strip():
+        return TOOLSETS
+    names = tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
+    unknown = [n for n in names if n not in TOOLSETS]
+    if unknown:
+        raise ValueError(f"unknown toolset(s) {', '.join(unknown)}; choose from {', '.join(TOOLSETS)}")
+    return names
+
+
+def missing_variable(provider: str) -> str:
+    """Which variable(s) an operator must set to configure a provider."""
+    var = ENV[provider]
+    return var.credential if var.default_base_url else f"{var.credential} and {var.base_url}"

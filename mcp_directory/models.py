@@ -1,0 +1,142 @@
+"""The normalized objects of SPEC §4 and the result envelopes of SPEC §3.
+
+Every provider adapter maps its own JSON into these; every tool returns one of the
+result envelopes. Unknown values are None, never invented.
+"""
+
+from __future__ import annotations
+
+from typing import Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Provider = Literal["rootly", "opsgenie", "retool"]
+PROVIDERS: tuple[str, ...] = ("rootly", "opsgenie", "retool")
+
+Status = Literal["active", "inactive", "blocked", "invited"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RoleRef(_Model):
+    id: str | None = Field(description="Role id at the provider (null when the provider names roles only).")
+    name: str = Field(description="Role name.")
+
+
+class User(_Model):
+    id: str = Field(description="User id at the provider; pass it to other tools as user_id.")
+    provider: Provider = Field(description="Provider holding this account.")
+    email: str | None = Field(description="Email address as the provider stores it.")
+    name: str | None = Field(description="Full display name.")
+    first_name: str | None = Field(description="First name.")
+    last_name: str | None = Field(description="Last name.")
+    username: str | None = Field(description="Login name, where the provider has one.")
+    status: Status | None = Field(description="active, inactive, blocked or invited.")
+    is_admin: bool | None = Field(description="Whether the account is an administrator; null when unknown.")
+    roles: list[RoleRef] = Field(description="Account roles.")
+    group_ids: list[str] | None = Field(description="Ids of the groups (teams) the user is in; null when not loaded.")
+    time_zone: str | None = Field(description="IANA time zone.")
+    created_at: str | None = Field(description="ISO 8601 creation time.")
+    updated_at: str | None = Field(description="ISO 8601 last update time.")
+    last_active_at: str | None = Field(description="ISO 8601 time of last activity.")
+
+
+class Member(_Model):
+    user_id: str = Field(description="User id of the member.")
+    role: Literal["member", "admin"] = Field(description="member or admin of the group.")
+
+
+class Group(_Model):
+    id: str = Field(description="Group (team) id at the provider; pass it to other tools as group_id.")
+    provider: Provider = Field(description="Provider holding this group.")
+    name: str = Field(description="Group name.")
+    description: str | None = Field(description="Group description.")
+    member_count: int | None = Field(description="Number of members; null when unknown.")
+    members: list[Member] | None = Field(description="Members with their role; null when not loaded.")
+    created_at: str | None = Field(description="ISO 8601 creation time.")
+    updated_at: str | None = Field(description="ISO 8601 last update time.")
+
+
+class Role(_Model):
+    id: str = Field(description="Role id at the provider.")
+    provider: Provider = Field(description="Provider defining this role.")
+    name: str = Field(description="Role name.")
+    description: str | None = Field(description="Role description.")
+    kind: Literal["account", "on_call", "custom"] = Field(
+        description="account (built-in account role), on_call (on-call role) or custom."
+    )
+
+
+class License(_Model):
+    id: str = Field(description="License or plan id.")
+    provider: Provider = Field(description="Provider selling the license.")
+    name: str = Field(description="Plan name.")
+    total_seats: int | None = Field(description="Seats in the plan.")
+    used_seats: int | None = Field(description="Seats in use.")
+    available_seats: int | None = Field(description="Seats still free.")
+
+
+class IncidentRole(_Model):
+    id: str = Field(description="Incident role id (Rootly).")
+    name: str = Field(description="Incident role name, e.g. Commander.")
+    slug: str | None = Field(description="Incident role slug.")
+    description: str | None = Field(description="What the role does.")
+    enabled: bool | None = Field(description="Whether the role can be assigned.")
+
+
+class Account(_Model):
+    provider: Provider = Field(description="Provider of the account.")
+    user_id: str = Field(description="User id at that provider.")
+    status: Status | None = Field(description="Account status at that provider.")
+
+
+class Person(_Model):
+    email: str = Field(description="Email address, lower-cased.")
+    name: str | None = Field(description="Display name.")
+    accounts: list[Account] = Field(description="This person's accounts, one per provider where found.")
+
+
+class ErrorBody(_Model):
+    code: str = Field(description="Error code (SPEC §6).")
+    message: str = Field(description="What went wrong and what to do next.")
+    provider: str | None = Field(description="Provider concerned, if any.")
+    status: int | None = Field(description="Upstream HTTP status, if any.")
+    retry_after: float | None = Field(description="Seconds to wait before retrying, if known.")
+
+
+class ProviderInfo(_Model):
+    provider: Provider = Field(description="Provider name.")
+    base_url: str = Field(description="Base URL requests go to.")
+    resources: list[str] = Field(description="Read tools this provider supports.")
+    write_tools: list[str] = Field(description="Write tools this provider supports (registered only when writes are allowed).")
+
+
+T = TypeVar("T")
+
+
+class Page(_Model, Generic[T]):
+    provider: Provider = Field(description="Provider the page came from.")
+    result: list[T] = Field(description="The items of this page.")
+    next_cursor: str | None = Field(description="Pass back as cursor for the next page; null at the end.")
+    total: int | None = Field(description="Total number of items, when the provider reports it.")
+
+
+class One(_Model, Generic[T]):
+    provider: Provider = Field(description="Provider the object came from.")
+    result: T = Field(description="The object.")
+
+
+class Many(_Model, Generic[T]):
+    provider: Provider = Field(description="Provider the objects came from.")
+    result: list[T] = Field(description="The objects.")
+
+
+class ProviderList(_Model):
+    result: list[ProviderInfo] = Field(description="Configured providers.")
+
+
+class FoundPeople(_Model):
+    result: list[Person] = Field(description="One entry per distinct email (case-insensitive).")
+    errors: list[ErrorBody] = Field(description="Providers that could not be searched, and why.")

@@ -1,0 +1,138 @@
+"""What every provider adapter is: a typed spec (data) plus read operations (code).
+
+An adapter subclass lives in its own module (`rootly.py`, `opsgenie.py`, `retool.py`)
+and holds everything specific to that provider: its spec, its pure mapping functions
+from provider JSON to the normalized models, and its operations. An operation the
+provider lacks is simply not overridden; the base raises `unsupported`, naming the
+providers that do support it and the provider's own reason.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from ..errors import Unsupported
+from ..models import Group, IncidentRole, License, Role, User
+from ..paging import Chunk
+
+if TYPE_CHECKING:
+    from ..http import ApiClient
+
+PageKind = Literal["page_number", "offset", "token"]
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class ProviderSpec:
+    """A provider reduced to data (cf. Nango's providers.yaml)."""
+
+    name: str
+    title: str
+    api_root: str  # appended to the base URL; the provider's documented paths go below it
+    auth_scheme: str  # Authorization: <auth_scheme> <credential>
+    content_type: str
+    pagination: PageKind
+    page_size: int  # what we ask for per upstream page
+    max_page_size: int  # documented (or assumed) upstream maximum
+    rate_limit_headers: tuple[str, ...]
+    requests_per_minute: int | None
+    # How the provider says when to come back, read from response headers.
+    retry_after_from: Callable[[Mapping[str, str]], float | None] = field(default=lambda headers: None)
+
+    def retry_after(self, headers: Mapping[str, str]) -> float | None:
+        standard = _seconds(headers.get("retry-after"))
+        return standard if standard is not None else self.retry_after_from(headers)
+
+
+def reset_epoch_seconds(header: str) -> Callable[[Mapping[str, str]], float | None]:
+    """Retry-after from a header holding a UTC epoch second (Rootly's X-RateLimit-Reset)."""
+
+    def read(headers: Mapping[str, str]) -> float | None:
+        at = _seconds(headers.get(header))
+        return None if at is None else max(0.0, round(at - time.time(), 3))
+
+    return read
+
+
+def period_seconds(header: str) -> Callable[[Mapping[str, str]], float | None]:
+    """Retry-after from a header holding a window length in seconds (Opsgenie's period)."""
+
+    def read(headers: Mapping[str, str]) -> float | None:
+        return _seconds(headers.get(header))
+
+    return read
+
+
+class Adapter:
+    """Read operations over one provider. Override what the provider has."""
+
+    spec: ClassVar[ProviderSpec]
+    # Why the provider lacks an operation, by operation name, for `unsupported` messages.
+    missing: ClassVar[dict[str, str]] = {}
+    registry: ClassVar[dict[str, type[Adapter]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        Adapter.registry[cls.spec.name] = cls
+
+    def __init__(self, http: ApiClient) -> None:
+        self.http = http
+        self.spec = http.spec  # type: ignore[misc]  # may carry overridden page sizes
+        self.name = self.spec.name
+
+    # Lists: upstream state -> Chunk. State None is the first upstream page.
+
+    async def users(self, state: Any, *, search: str | None, email: str | None) -> Chunk[User]:
+        raise self.unsupported("users")
+
+    async def groups(self, state: Any, *, search: str | None) -> Chunk[Group]:
+        raise self.unsupported("groups")
+
+    async def roles(self, state: Any) -> Chunk[Role]:
+        raise self.unsupported("roles")
+
+    async def incident_roles(self, state: Any) -> Chunk[IncidentRole]:
+        raise self.unsupported("incident_roles")
+
+    # Single objects.
+
+    async def user(self, user_id: str) -> User:
+        raise self.unsupported("user")
+
+    async def me(self) -> User:
+        raise self.unsupported("me")
+
+    async def group(self, group_id: str) -> Group:
+        raise self.unsupported("group")
+
+    async def licenses(self) -> list[License]:
+        raise self.unsupported("licenses")
+
+    async def ping(self) -> None:
+        """One cheap authenticated request (for `mcp-directory check`)."""
+        await self.users(None, search=None, email=None)
+
+    # Capability introspection.
+
+    @classmethod
+    def supports(cls, operation: str) -> bool:
+        return getattr(cls, operation) is not getattr(Adapter, operation)
+
+    @classmethod
+    def supporting(cls, operation: str) -> list[str]:
+        return [name for name, adapter in Adapter.registry.items() if adapter.supports(operation)]
+
+    def unsupported(self, operation: str) -> Unsupported:
+        others = self.supporting(operation)
+        reason = self.missing.get(operation, f"{self.spec.title} has no API for this")
+        where = f"supported by: {', '.join(others)}" if others else "no provider supports it"
+        return Unsupported(f"{reason} ({where})", provider=self.name)

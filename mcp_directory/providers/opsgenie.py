@@ -1,0 +1,173 @@
+"""Opsgenie: `/v2`, `GenieKey` auth, offset pagination on users, unpaged teams.
+
+Quirks handled here:
+- the username is the email; a user is found by id or username;
+- `/v2/teams` has no paging and no filter (search is done here), and carries no
+  members: `GET /v2/teams/{id}` does;
+- a user's teams are a separate call (`/v2/users/{id}/teams`);
+- there is no "me": API keys belong to integrations, not users;
+- seats come from `/v2/account` (`userCount` of `plan.maxUserCount`);
+- `/v2/roles` lists custom roles only; `admin` and `user` are built in.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import anyio
+
+from ..http import segment
+from ..models import Group, License, Member, Role, RoleRef, Status, User
+from ..paging import Chunk
+from .base import Adapter, ProviderSpec, period_seconds
+
+SPEC = ProviderSpec(
+    name="opsgenie",
+    title="Opsgenie",
+    api_root="",
+    auth_scheme="GenieKey",
+    content_type="application/json",
+    pagination="offset",
+    page_size=100,
+    max_page_size=100,  # the paging doc says 100; the users spec only gives a default of 100
+    rate_limit_headers=("x-ratelimit-state", "x-ratelimit-reason", "x-ratelimit-period-in-sec"),
+    requests_per_minute=None,  # per-plan numbers are not published (FACTS §2)
+    retry_after_from=period_seconds("x-ratelimit-period-in-sec"),
+)
+
+BUILT_IN_ROLES = (
+    Role(id="admin", provider="opsgenie", name="admin", description="Built-in account role: administrator.", kind="account"),
+    Role(id="user", provider="opsgenie", name="user", description="Built-in account role: user.", kind="account"),
+)
+ADMIN_ROLES = frozenset({"admin", "owner"})
+
+
+def user_status(record: dict[str, Any]) -> Status:
+    if record.get("blocked"):
+        return "blocked"
+    if record.get("verified") is False:  # has not accepted the invitation yet
+        return "invited"
+    return "active"
+
+
+def map_user(record: dict[str, Any], group_ids: list[str] | None = None) -> User:
+    role = record.get("role") or {}
+    name = role.get("name")
+    return User(
+        id=str(record["id"]),
+        provider="opsgenie",
+        email=record.get("username"),
+        name=record.get("fullName"),
+        first_name=None,
+        last_name=None,
+        username=record.get("username"),
+        status=user_status(record),
+        is_admin=(name in ADMIN_ROLES) if name else None,
+        roles=[RoleRef(id=role.get("id"), name=name)] if name else [],
+        group_ids=group_ids,
+        time_zone=record.get("timeZone"),
+        created_at=record.get("createdAt"),
+        updated_at=None,
+        last_active_at=None,
+    )
+
+
+def map_team(record: dict[str, Any]) -> Group:
+    raw_members = record.get("members")
+    members = None
+    if raw_members is not None:
+        members = [
+            Member(user_id=str((m.get("user") or {}).get("id")), role="admin" if m.get("role") == "admin" else "member")
+            for m in raw_members
+        ]
+    return Group(
+        id=str(record["id"]),
+        provider="opsgenie",
+        name=record.get("name") or "",
+        description=record.get("description"),
+        member_count=len(members) if members is not None else None,
+        members=members,
+        created_at=None,
+        updated_at=None,
+    )
+
+
+def map_custom_role(record: dict[str, Any]) -> Role:
+    return Role(id=str(record["id"]), provider="opsgenie", name=record.get("name") or "", description=None, kind="custom")
+
+
+def map_account(record: dict[str, Any]) -> License:
+    plan = record.get("plan") or {}
+    total, used = plan.get("maxUserCount"), record.get("userCount")
+    return License(
+        id=str(plan.get("name") or record.get("name") or "plan"),
+        provider="opsgenie",
+        name=plan.get("name") or "",
+        total_seats=total,
+        used_seats=used,
+        available_seats=total - used if isinstance(total, int) and isinstance(used, int) else None,
+    )
+
+
+def next_offset(document: dict[str, Any]) -> int | None:
+    """The offset in `paging.next`, which is absent on the last page."""
+    link = (document.get("paging") or {}).get("next")
+    if not link:
+        return None
+    values = parse_qs(urlsplit(link).query).get("offset")
+    return int(values[0]) if values else None
+
+
+class Opsgenie(Adapter):
+    spec = SPEC
+    missing = {
+        "me": "Opsgenie API keys belong to integrations, not users, so there is no 'me'",
+        "incident_roles": "Opsgenie has no incident roles",
+    }
+
+    async def users(self, state: Any, *, search: str | None, email: str | None) -> Chunk[User]:
+        query = f"username:{email}" if email else search
+        document = await self.http.get(
+            "/v2/users", {"limit": self.spec.page_size, "offset": state or 0, "query": query}
+        )
+        items = [map_user(r) for r in document.get("data") or []]
+        if email and search:
+            needle = search.casefold()
+            items = [u for u in items if needle in (u.name or "").casefold() or needle in (u.email or "").casefold()]
+        return Chunk(items, next_offset(document), document.get("totalCount"))
+
+    async def user(self, user_id: str) -> User:
+        found: dict[str, Any] = {}
+
+        async def fetch(key: str, path: str, params: dict[str, Any] | None = None) -> None:
+            found[key] = await self.http.get(path, params)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(fetch, "user", f"/v2/users/{segment(user_id)}")
+            tg.start_soon(fetch, "teams", f"/v2/users/{segment(user_id)}/teams")
+        teams = found["teams"].get("data") or []
+        return map_user(found["user"]["data"], [str(t["id"]) for t in teams])
+
+    async def groups(self, state: Any, *, search: str | None) -> Chunk[Group]:
+        document = await self.http.get("/v2/teams")
+        items = [map_team(r) for r in document.get("data") or []]
+        if search:
+            items = [g for g in items if search.casefold() in g.name.casefold()]
+        return Chunk(items, None, len(items))
+
+    async def group(self, group_id: str) -> Group:
+        document = await self.http.get(f"/v2/teams/{segment(group_id)}", {"identifierType": "id"})
+        return map_team(document["data"])
+
+    async def roles(self, state: Any) -> Chunk[Role]:
+        document = await self.http.get("/v2/roles")
+        items = list(BUILT_IN_ROLES) + [map_custom_role(r) for r in document.get("data") or []]
+        return Chunk(items, None, len(items))
+
+    async def licenses(self) -> list[License]:
+        document = await self.http.get("/v2/account")
+        return [map_account(document["data"])]
+
+    async def ping(self) -> None:
+        await self.http.get("/v2/account")

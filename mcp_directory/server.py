@@ -1,0 +1,104 @@
+"""The MCP server: the SDK's `MCPServer`, fed from our tool registry.
+
+`list_tools` and `call_tool` are served from `tools.select(settings)` so that a tool's
+schema and its dispatch come from the same value. `call_tool` is the error boundary of
+SPEC §6: argument errors, provider errors and crashes all become a tool error whose
+text is exactly the contract's JSON, with every secret redacted.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.types import CallToolResult, TextContent
+from mcp.types import Tool as MCPTool
+from pydantic import BaseModel, ValidationError
+
+from . import __version__
+from .directory import Directory
+from .errors import DirectoryError, InvalidArgument, UpstreamError
+from .tools import Call, Tool, select
+
+logger = logging.getLogger("mcp_directory")
+
+INSTRUCTIONS = (
+    "Read the user directories of Rootly, Opsgenie and Retool in one normalized shape. "
+    "Call list_providers first to see what is configured. Lists are paged: follow next_cursor. "
+    "Use find_users to locate one person across every provider by email or name."
+)
+
+
+def dumps(data: Any) -> str:
+    """Compact JSON for the text copy of a result: the model pays for every byte."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def describe_validation(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors(include_url=False, include_input=False):
+        where = ".".join(str(p) for p in err["loc"]) or "arguments"
+        parts.append(f"{where}: {err['msg']}")
+    return "invalid arguments - " + "; ".join(parts)
+
+
+class DirectoryServer(MCPServer[Any]):
+    def __init__(self, directory: Directory, tools: list[Tool]) -> None:
+        super().__init__(
+            name="mcp-directory",
+            version=__version__,
+            instructions=INSTRUCTIONS,
+            lifespan=self._lifespan,
+        )
+        self.directory = directory
+        self.registry = {t.name: t for t in tools}
+
+    @staticmethod
+    @asynccontextmanager
+    async def _lifespan(server: MCPServer[Any]) -> AsyncIterator[None]:
+        try:
+            yield None
+        finally:
+            assert isinstance(server, DirectoryServer)
+            await server.directory.aclose()
+
+    async def list_tools(self) -> list[MCPTool]:
+        return [t.to_mcp() for t in self.registry.values()]
+
+    def _tool_input_schema(self, name: str) -> dict[str, Any] | None:
+        tool = self.registry.get(name)
+        return tool.input_schema if tool else None
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
+    ) -> CallToolResult:
+        try:
+            tool = self.registry.get(name)
+            if tool is None:
+                raise InvalidArgument(f"unknown tool {name!r}; available: {', '.join(self.registry)}")
+            try:
+                args = tool.args.model_validate(arguments or {})
+            except ValidationError as exc:
+                raise InvalidArgument(describe_validation(exc)) from exc
+            result: BaseModel = await tool.handler(Call(self.directory, context), args)
+        except DirectoryError as exc:
+            return self.error_result(exc)
+        except Exception:
+            logger.exception("tool %s crashed", name)
+            return self.error_result(UpstreamError("internal error in mcp-directory; the server log has details"))
+        structured = result.model_dump(mode="json")
+        return CallToolResult(content=[TextContent(type="text", text=dumps(structured))], structured_content=structured)
+
+    def error_result(self, exc: DirectoryError) -> CallToolResult:
+        body = exc.to_dict()
+        body["error"]["message"] = self.directory.redact(body["error"]["message"])
+        logger.info("tool error: %s", body["error"]["code"])
+        return CallToolResult(content=[TextContent(type="text", text=dumps(body))], is_error=True)
+
+
+def build_server(directory: Directory) -> DirectoryServer:
+    return DirectoryServer(directory, select(directory.settings))

@@ -1,0 +1,120 @@
+"""A tool is one value: name, toolset, flags, argument model, result model and handler.
+
+The argument model is the documentation (every field has a description and bounds);
+the result model is the outputSchema; the flags are the annotations; the handler is
+what runs. Nothing about a tool lives anywhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any
+
+from mcp.types import Tool as MCPTool
+from mcp.types import ToolAnnotations
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..models import Provider
+
+if TYPE_CHECKING:
+    from mcp.server.mcpserver import Context
+
+    from ..directory import Directory
+
+
+@dataclass(frozen=True)
+class Call:
+    """What a handler gets besides its arguments."""
+
+    directory: Directory
+    context: Context[Any, Any] | None = None
+
+
+Handler = Callable[[Call, Any], Awaitable[BaseModel]]
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    title: str
+    toolset: str
+    args: type[BaseModel]
+    result: type[BaseModel]
+    handler: Handler
+    description: str
+    read_only: bool = True
+    destructive: bool = False
+    idempotent: bool = True
+    open_world: bool = True  # every tool talks to a provider's API
+    operation: str | None = None  # the Adapter method it needs, for per-provider support
+
+    @property
+    def annotations(self) -> ToolAnnotations:
+        return ToolAnnotations(
+            title=self.title,
+            read_only_hint=self.read_only,
+            destructive_hint=self.destructive,
+            idempotent_hint=self.idempotent,
+            open_world_hint=self.open_world,
+        )
+
+    @property
+    def input_schema(self) -> dict[str, Any]:
+        return self.args.model_json_schema()
+
+    @property
+    def output_schema(self) -> dict[str, Any]:
+        return self.result.model_json_schema()
+
+    def to_mcp(self) -> MCPTool:
+        return MCPTool(
+            name=self.name,
+            title=self.title,
+            description=self.description,
+            input_schema=self.input_schema,
+            output_schema=self.output_schema,
+            annotations=self.annotations,
+        )
+
+
+def tool(
+    *,
+    name: str | None = None,
+    title: str,
+    toolset: str,
+    args: type[BaseModel],
+    result: type[BaseModel],
+    **flags: Any,
+) -> Callable[[Handler], Tool]:
+    """Make a `Tool` of a handler; its docstring is the description the model reads."""
+
+    def make(handler: Handler) -> Tool:
+        description = " ".join((handler.__doc__ or "").split())
+        return Tool(
+            name=name or handler.__name__,
+            title=title,
+            toolset=toolset,
+            args=args,
+            result=result,
+            handler=handler,
+            description=description,
+            **flags,
+        )
+
+    return make
+
+
+class Args(BaseModel):
+    """Base of every argument model: unknown arguments are errors, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+ProviderArg = Annotated[Provider, Field(description="Which provider: rootly, opsgenie or retool.")]
+LimitArg = Annotated[int, Field(ge=1, le=200, description="Items per page, 1-200.")]
+CursorArg = Annotated[
+    str | None,
+    Field(max_length=4096, description="next_cursor from the previous page of this same call; omit for the first page."),
+]
+IdArg = Annotated[str, Field(min_length=1, max_length=200, description="Id at the provider.")]

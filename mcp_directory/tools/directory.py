@@ -1,0 +1,204 @@
+"""Read tools over users, groups, roles and licenses (toolset `directory`)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import anyio
+from pydantic import Field
+
+from ..errors import DirectoryError
+from ..models import (
+    PROVIDERS,
+    Account,
+    ErrorBody,
+    FoundPeople,
+    Group,
+    License,
+    Many,
+    One,
+    Page,
+    Person,
+    Provider,
+    ProviderInfo,
+    ProviderList,
+    Role,
+    User,
+)
+from ..paging import every
+from .base import Args, Call, CursorArg, IdArg, LimitArg, ProviderArg, tool
+
+SearchArg = Annotated[
+    str | None, Field(max_length=200, description="Case-insensitive part of a name or email to filter by.")
+]
+
+
+class NoArgs(Args):
+    pass
+
+
+class ProviderOnly(Args):
+    provider: ProviderArg
+
+
+class ListUsersArgs(Args):
+    provider: ProviderArg
+    search: SearchArg = None
+    email: Annotated[str | None, Field(max_length=320, description="Exact email address (any letter case).")] = None
+    limit: LimitArg = 50
+    cursor: CursorArg = None
+
+
+class GetUserArgs(Args):
+    provider: ProviderArg
+    user_id: Annotated[str, Field(min_length=1, max_length=200, description="User id from list_users or find_users.")]
+
+
+class ListGroupsArgs(Args):
+    provider: ProviderArg
+    search: SearchArg = None
+    limit: LimitArg = 50
+    cursor: CursorArg = None
+
+
+class GetGroupArgs(Args):
+    provider: ProviderArg
+    group_id: Annotated[str, Field(min_length=1, max_length=200, description="Group (team) id from list_groups.")]
+
+
+class ListRolesArgs(Args):
+    provider: ProviderArg
+    limit: LimitArg = 50
+    cursor: CursorArg = None
+
+
+class FindUsersArgs(Args):
+    query: Annotated[
+        str, Field(min_length=2, max_length=320, description="An email address, or part of a name or email.")
+    ]
+    providers: Annotated[
+        list[Provider] | None,
+        Field(max_length=3, description="Providers to search; default: every configured provider."),
+    ] = None
+
+
+@tool(title="List providers", toolset="directory", args=NoArgs, result=ProviderList, open_world=False)
+async def list_providers(call: Call, args: NoArgs) -> ProviderList:
+    """List the configured providers, their base URLs and which tools each supports. Start here."""
+    from . import supported_tools
+
+    items = [
+        ProviderInfo(provider=name, base_url=a.http.base_url, **supported_tools(name, call.directory.settings))
+        for name, a in call.directory.adapters.items()
+    ]
+    return ProviderList(result=items)
+
+
+@tool(title="List users", toolset="directory", args=ListUsersArgs, result=Page[User], operation="users")
+async def list_users(call: Call, args: ListUsersArgs) -> Page[User]:
+    """List user accounts of one provider, one page at a time; filter by part of a name or email
+    (search) or by exact email. Follow next_cursor to get every user."""
+    adapter = call.directory.adapter(args.provider)
+
+    async def fetch(state: object):
+        return await adapter.users(state, search=args.search, email=args.email)
+
+    filters = {"search": args.search, "email": args.email}
+    return await call.directory.page("list_users", args.provider, fetch, limit=args.limit, cursor=args.cursor, filters=filters)
+
+
+@tool(title="Get user", toolset="directory", args=GetUserArgs, result=One[User], operation="user")
+async def get_user(call: Call, args: GetUserArgs) -> One[User]:
+    """Get one user account by id, with the ids of the groups (teams) the user belongs to."""
+    user = await call.directory.adapter(args.provider).user(args.user_id)
+    return One[User](provider=args.provider, result=user)
+
+
+@tool(title="Get me", toolset="directory", args=ProviderOnly, result=One[User], operation="me")
+async def get_me(call: Call, args: ProviderOnly) -> One[User]:
+    """Get the user behind the configured credential of a provider (Rootly only: Opsgenie and
+    Retool keys are not users)."""
+    user = await call.directory.adapter(args.provider).me()
+    return One[User](provider=args.provider, result=user)
+
+
+@tool(title="List groups", toolset="directory", args=ListGroupsArgs, result=Page[Group], operation="groups")
+async def list_groups(call: Call, args: ListGroupsArgs) -> Page[Group]:
+    """List groups (Rootly and Opsgenie teams, Retool groups) of one provider, optionally filtered
+    by part of the name. Use get_group for the members."""
+    adapter = call.directory.adapter(args.provider)
+
+    async def fetch(state: object):
+        return await adapter.groups(state, search=args.search)
+
+    return await call.directory.page(
+        "list_groups", args.provider, fetch, limit=args.limit, cursor=args.cursor, filters={"search": args.search}
+    )
+
+
+@tool(title="Get group", toolset="directory", args=GetGroupArgs, result=One[Group], operation="group")
+async def get_group(call: Call, args: GetGroupArgs) -> One[Group]:
+    """Get one group (team) by id with its members and each member's role (member or admin)."""
+    group = await call.directory.adapter(args.provider).group(args.group_id)
+    return One[Group](provider=args.provider, result=group)
+
+
+@tool(title="List roles", toolset="directory", args=ListRolesArgs, result=Page[Role], operation="roles")
+async def list_roles(call: Call, args: ListRolesArgs) -> Page[Role]:
+    """List the roles a provider defines: account roles, on-call roles (Rootly) and custom roles."""
+    adapter = call.directory.adapter(args.provider)
+    return await call.directory.page("list_roles", args.provider, adapter.roles, limit=args.limit, cursor=args.cursor)
+
+
+@tool(title="List licenses", toolset="directory", args=ProviderOnly, result=Many[License], operation="licenses")
+async def list_licenses(call: Call, args: ProviderOnly) -> Many[License]:
+    """List a provider's licenses with total, used and available seats (Opsgenie)."""
+    licenses = await call.directory.adapter(args.provider).licenses()
+    return Many[License](provider=args.provider, result=licenses)
+
+
+FIND_LIMIT = 1000  # accounts per provider, so a vague query cannot flood the agent
+
+
+@tool(title="Find users", toolset="directory", args=FindUsersArgs, result=FoundPeople, operation="users")
+async def find_users(call: Call, args: FindUsersArgs) -> FoundPeople:
+    """Find a person across providers by email or part of a name: one entry per email with the
+    person's account (id and status) in each provider. Providers that fail are listed in errors."""
+    directory = call.directory
+    names = args.providers or [p for p in PROVIDERS if p in directory.adapters]
+    query = args.query.strip()
+    is_email = "@" in query and "." in query.split("@", 1)[1]
+    found: dict[str, list[User]] = {}
+    errors: list[ErrorBody] = []
+
+    async def search(provider: str) -> None:
+        try:
+            adapter = directory.adapter(provider)
+
+            async def fetch(state: object):
+                if is_email:
+                    return await adapter.users(state, search=None, email=query)
+                return await adapter.users(state, search=query, email=None)
+
+            found[provider] = [u async for u in every(provider, fetch, max_items=FIND_LIMIT)]
+        except DirectoryError as exc:
+            errors.append(ErrorBody(**exc.to_dict()["error"]))
+
+    async with anyio.create_task_group() as tg:
+        for provider in dict.fromkeys(names):
+            tg.start_soon(search, provider)
+    return FoundPeople(result=merge_people(found), errors=sorted(errors, key=lambda e: e.provider or ""))
+
+
+def merge_people(found: dict[str, list[User]]) -> list[Person]:
+    """One Person per case-insensitive email, accounts in provider order."""
+    people: dict[str, Person] = {}
+    for provider in PROVIDERS:
+        for user in found.get(provider, []):
+            if not user.email:
+                continue
+            key = user.email.casefold()
+            person = people.setdefault(key, Person(email=key, name=user.name, accounts=[]))
+            person.name = person.name or user.name
+            person.accounts.append(Account(provider=provider, user_id=user.id, status=user.status))
+    return sorted(people.values(), key=lambda p: p.email)
