@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import httpx2 as httpx
 
 from . import __version__
 from .errors import InvalidArgument, UpstreamError, from_status, map_transport_errors, upstream_message
-from .providers.base import ProviderSpec
+
+if TYPE_CHECKING:
+    from .providers.base import ProviderSpec
 
 USER_AGENT = f"mcp-directory/{__version__}"
 

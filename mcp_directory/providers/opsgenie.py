@@ -15,8 +15,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import anyio
-
+from ..aio import gather
 from ..http import segment
 from ..models import Group, License, Member, Role, RoleRef, Status, User
 from ..paging import Chunk
@@ -138,16 +137,9 @@ class Opsgenie(Adapter):
         return Chunk(items, next_offset(document), document.get("totalCount"))
 
     async def user(self, user_id: str) -> User:
-        found: dict[str, Any] = {}
-
-        async def fetch(key: str, path: str, params: dict[str, Any] | None = None) -> None:
-            found[key] = await self.http.get(path, params)
-
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(fetch, "user", f"/v2/users/{segment(user_id)}")
-            tg.start_soon(fetch, "teams", f"/v2/users/{segment(user_id)}/teams")
-        teams = found["teams"].get("data") or []
-        return map_user(found["user"]["data"], [str(t["id"]) for t in teams])
+        path = f"/v2/users/{segment(user_id)}"
+        user, teams = await gather(self.http.get(path), self.http.get(f"{path}/teams"))
+        return map_user(user["data"], [str(t["id"]) for t in teams.get("data") or []])
 
     async def groups(self, state: Any, *, search: str | None) -> Chunk[Group]:
         document = await self.http.get("/v2/teams")

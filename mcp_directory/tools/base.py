@@ -61,11 +61,11 @@ class Tool:
 
     @property
     def input_schema(self) -> dict[str, Any]:
-        return self.args.model_json_schema()
+        return compact_schema(self.args.model_json_schema())
 
     @property
     def output_schema(self) -> dict[str, Any]:
-        return self.result.model_json_schema()
+        return compact_schema(self.result.model_json_schema())
 
     def to_mcp(self) -> MCPTool:
         return MCPTool(
@@ -76,6 +76,28 @@ class Tool:
             output_schema=self.output_schema,
             annotations=self.annotations,
         )
+
+
+def compact_schema(node: Any) -> Any:
+    """Drop what costs the model tokens and tells it nothing: pydantic's generated titles,
+    and the `null` branch of an optional argument whose default is already null."""
+    if isinstance(node, list):
+        return [compact_schema(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in ("properties", "$defs"):  # maps of names, where "title" may be a real name
+            out[key] = {name: compact_schema(sub) for name, sub in value.items()}
+        elif key != "title" or not isinstance(value, str):
+            out[key] = compact_schema(value)
+    branches = out.get("anyOf")
+    if isinstance(branches, list) and "default" in out and out["default"] is None:
+        kept = [b for b in branches if b != {"type": "null"}]
+        if len(kept) == 1:
+            del out["anyOf"]
+            out = {**kept[0], **out}
+    return out
 
 
 def tool(

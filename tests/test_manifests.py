@@ -1,0 +1,68 @@
+"""tool_manifests/ and the README's tool table stay in sync with the registry."""
+
+import json
+
+import pytest
+
+from mcp_directory import manifests
+from mcp_directory.tools import TOOLS
+
+
+def test_manifests_and_readme_table_are_in_sync():
+    assert manifests.problems() == [], "run: python -m mcp_directory.manifests"
+
+
+@pytest.fixture
+def scratch(tmp_path, monkeypatch):
+    """A copy of the manifests and README in a temporary folder, as the checker's target."""
+    folder = tmp_path / "tool_manifests"
+    folder.mkdir()
+    for path in manifests.MANIFEST_DIR.glob("*.json"):
+        (folder / path.name).write_text(path.read_text())
+    readme = tmp_path / "README.md"
+    readme.write_text(manifests.README.read_text())
+    monkeypatch.setattr(manifests, "ROOT", tmp_path)
+    monkeypatch.setattr(manifests, "MANIFEST_DIR", folder)
+    monkeypatch.setattr(manifests, "README", readme)
+    assert manifests.problems() == []
+    return tmp_path
+
+
+def test_drift_missing_and_orphan_are_each_reported(scratch):
+    folder = scratch / "tool_manifests"
+    data = json.loads((folder / "list_users.json").read_text())
+    data["description"] = "changed"
+    (folder / "list_users.json").write_text(json.dumps(data))
+    (folder / "get_me.json").unlink()
+    (folder / "old_tool.json").write_text("{}")
+    found = manifests.problems()
+    assert any("out of date" in p and "list_users" in p for p in found)
+    assert any("missing" in p and "get_me" in p for p in found)
+    assert any("orphaned" in p and "old_tool" in p for p in found)
+    manifests.write()
+    assert manifests.problems() == []
+
+
+def test_readme_table_drift_is_reported(scratch):
+    readme = scratch / "README.md"
+    readme.write_text(readme.read_text().replace("`list_users`", "`list_people`"))
+    assert any("README" in p for p in manifests.problems())
+
+
+def test_every_tool_is_fully_described():
+    for tool in TOOLS:
+        assert tool.description and tool.title, tool.name
+        schema = tool.input_schema
+        assert "anyOf" not in schema and "oneOf" not in schema, tool.name
+        for name, prop in schema.get("properties", {}).items():
+            assert prop.get("description"), f"{tool.name}.{name} has no description"
+        annotations = tool.annotations
+        for hint in ("read_only_hint", "destructive_hint", "idempotent_hint", "open_world_hint"):
+            assert getattr(annotations, hint) is not None, f"{tool.name} lacks {hint}"
+        assert tool.output_schema.get("type") == "object", tool.name
+
+
+def test_all_tool_schemas_stay_small():
+    # Every tools/list costs the agent these bytes on every conversation.
+    total = sum(len(manifests.render(t)) for t in TOOLS)
+    assert total < 64_000, total
