@@ -138,7 +138,14 @@ async def run_check(directory: Directory) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    top = parser()
+    # k=v pairs may come after options (`call list_users --demo provider=rootly`), which
+    # argparse leaves over; they belong to `call`, and are an error anywhere else.
+    args, extra = top.parse_known_args(argv)
+    if extra and (args.command != "call" or any(e.startswith("-") for e in extra)):
+        top.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.command == "call":
+        args.pairs = [*args.pairs, *extra]
     try:
         settings = Settings.from_env(
             os.environ,

@@ -38,12 +38,13 @@ class CursorCodec:
     def _sign(self, payload: bytes) -> bytes:
         return hmac.new(self._key, payload, hashlib.sha256).digest()[:_SIG_BYTES]
 
+    @staticmethod
+    def _scope_id(scope: dict[str, Any]) -> str:
+        # A digest keeps cursors short (the model pays for every byte) while binding them.
+        return hashlib.sha256(json.dumps(scope, sort_keys=True).encode()).hexdigest()[:12]
+
     def encode(self, scope: dict[str, Any], position: Position) -> str:
-        payload = json.dumps(
-            {"scope": scope, "state": position.state, "skip": position.skip},
-            separators=(",", ":"),
-            sort_keys=True,
-        ).encode()
+        payload = json.dumps([self._scope_id(scope), position.state, position.skip], separators=(",", ":")).encode()
         return base64.urlsafe_b64encode(payload + self._sign(payload)).decode().rstrip("=")
 
     def decode(self, cursor: str, scope: dict[str, Any]) -> Position:
@@ -58,10 +59,10 @@ class CursorCodec:
                 "cursor is not valid (altered, truncated or from another deployment); "
                 "pass next_cursor exactly as returned, or omit cursor to start over"
             )
-        data = json.loads(payload)
-        if data["scope"] != scope:
+        scope_id, state, skip = json.loads(payload)
+        if scope_id != self._scope_id(scope):
             raise InvalidArgument(
                 "cursor belongs to another tool, provider or filter; pass it back only with the same "
                 "tool, provider and filters it came from, or omit cursor to start over"
             )
-        return Position(state=data["state"], skip=int(data["skip"]))
+        return Position(state=state, skip=int(skip))

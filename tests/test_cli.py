@@ -1,0 +1,77 @@
+"""The command line as a user runs it (subprocesses of the real program)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from mcp_directory.sim import build_apps, build_world, serve_on_loopback
+
+from .support import TOKENS
+
+
+def run(*args, env=None):
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("ROOTLY_", "OPSGENIE_", "RETOOL_", "MCP_DIRECTORY_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "mcp_directory", *args], capture_output=True, text=True, timeout=60, env={**base, **(env or {})}
+    )
+
+
+def test_demo_call_prints_normalized_users_of_each_provider():
+    for provider in ("rootly", "opsgenie", "retool"):
+        proc = run("call", "list_users", "--demo", f"provider={provider}", "limit=3")
+        assert proc.returncode == 0, proc.stderr
+        page = json.loads(proc.stdout)
+        assert page["provider"] == provider and len(page["result"]) == 3 and page["next_cursor"]
+        assert all(u["provider"] == provider and "@" in u["email"] for u in page["result"])
+
+
+def test_call_cursor_works_across_processes():
+    first = json.loads(run("call", "list_users", "--demo", "provider=rootly", "limit=2").stdout)
+    proc = run("call", "list_users", "--demo", "--json", json.dumps({"provider": "rootly", "limit": 2, "cursor": first["next_cursor"]}))
+    assert proc.returncode == 0, proc.stderr
+    second = json.loads(proc.stdout)
+    assert {u["id"] for u in second["result"]}.isdisjoint(u["id"] for u in first["result"])
+
+
+def test_call_error_goes_to_stderr_with_exit_1():
+    proc = run("call", "get_me", "--demo", "provider=opsgenie")
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert json.loads(proc.stderr.strip().splitlines()[-1])["error"]["code"] == "unsupported"
+
+
+def test_bad_call_arguments_exit_2():
+    assert run("call", "list_users", "--demo", "notapair").returncode == 2
+    assert run("call", "list_users", "--demo", "--json", "[1]").returncode == 2
+
+
+def test_tools_lists_name_toolset_and_kind():
+    proc = run("tools", "--demo", "--toolsets", "incidents")
+    assert proc.returncode == 0
+    assert proc.stdout.split() == ["list_incident_roles", "incidents", "read-only"]
+    assert run("tools", "--toolsets", "nope").returncode == 2
+
+
+def test_check_against_simulators_on_loopback():
+    world = build_world(seed=2, people=20)
+    with serve_on_loopback(build_apps(world, TOKENS)) as urls:
+        env = {
+            "ROOTLY_BASE_URL": urls["rootly"], "ROOTLY_API_TOKEN": TOKENS["rootly"],
+            "OPSGENIE_BASE_URL": urls["opsgenie"], "OPSGENIE_API_KEY": TOKENS["opsgenie"],
+            "RETOOL_BASE_URL": urls["retool"], "RETOOL_API_TOKEN": TOKENS["retool"],
+        }
+        good = run("check", env=env)
+        assert good.returncode == 0, good.stdout + good.stderr
+        assert good.stdout.count(" ok ") == 3 and urls["retool"] in good.stdout
+        bad = run("check", env={**env, "RETOOL_API_TOKEN": "nope-0b1d"})
+        assert bad.returncode == 1
+        assert "unauthorized" in bad.stdout and "nope-0b1d" not in bad.stdout + bad.stderr
+
+
+def test_check_with_nothing_configured_fails():
+    proc = run("check")
+    assert proc.returncode == 1 and "ROOTLY_API_TOKEN" in proc.stdout
