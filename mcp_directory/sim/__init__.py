@@ -1,0 +1,24 @@
+"""Simulated Rootly, Opsgenie and Retool APIs over a deterministic seeded directory.
+
+Used by the product's `--demo` mode (in process) and by the tests (in process or on loopback).
+One shared layer (`common`: options, request log, rate limiter, the gate every endpoint passes)
+and one module per provider for its records (`*_seed`) and its wire format.
+"""
+
+from mcp_directory.sim.common import RequestRecord, SimError, SimOptions
+from mcp_directory.sim.serve import DEMO_TOKENS, build_app, build_apps, serve_on_loopback
+from mcp_directory.sim.world import PROVIDERS, SeedPerson, World, build_world
+
+__all__ = [
+    "DEMO_TOKENS",
+    "PROVIDERS",
+    "RequestRecord",
+    "SeedPerson",
+    "SimError",
+    "SimOptions",
+    "World",
+    "build_app",
+    "build_apps",
+    "build_world",
+    "serve_on_loopback",
+]

@@ -1,0 +1,48 @@
+"""`python -m mcp_directory.sim`: serve the three simulated providers on loopback until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+
+from mcp_directory.sim.serve import DEMO_TOKENS, build_apps, ensure_loopback, serve_on_loopback
+from mcp_directory.sim.world import build_world
+
+ENV_NAMES = {
+    "rootly": ("ROOTLY_BASE_URL", "ROOTLY_API_TOKEN"),
+    "opsgenie": ("OPSGENIE_BASE_URL", "OPSGENIE_API_KEY"),
+    "retool": ("RETOOL_BASE_URL", "RETOOL_API_TOKEN"),
+}
+
+
+def export_lines(urls: dict[str, str], tokens: dict[str, str]) -> list[str]:
+    """Shell lines an operator can paste to point the product at the simulators."""
+    return [f"export {ENV_NAMES[p][0]}={url} {ENV_NAMES[p][1]}={tokens[p]}" for p, url in urls.items()]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m mcp_directory.sim", description=__doc__)
+    parser.add_argument("--seed", type=int, default=1, help="seed of the simulated directory")
+    parser.add_argument("--people", type=int, default=60, help="number of people in the directory")
+    parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind")
+    args = parser.parse_args(argv)
+    try:
+        ensure_loopback(args.host)
+    except ValueError as exc:
+        parser.error(str(exc))
+    world = build_world(seed=args.seed, people=args.people)
+    with serve_on_loopback(build_apps(world), host=args.host) as urls:
+        for line in export_lines(urls, DEMO_TOKENS):
+            print(line)
+        print("# serving; Ctrl-C to stop", file=sys.stderr, flush=True)
+        sys.stdout.flush()
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

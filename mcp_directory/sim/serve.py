@@ -1,0 +1,91 @@
+"""Building the provider apps and serving them on loopback ports.
+
+`build_app` is the one place that knows which module implements which provider; the product's
+`--demo` mode drives the apps in process (httpx2.ASGITransport), tests do the same or run them
+on real loopback ports with `serve_on_loopback`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import uvicorn
+from starlette.applications import Starlette
+
+from mcp_directory.sim.common import SimOptions
+from mcp_directory.sim.opsgenie import build_opsgenie_app
+from mcp_directory.sim.retool import build_retool_app
+from mcp_directory.sim.rootly import build_rootly_app
+from mcp_directory.sim.world import PROVIDERS, World
+
+DEMO_TOKENS = {"rootly": "demo-rootly-token", "opsgenie": "demo-opsgenie-key", "retool": "demo-retool-token"}
+
+
+def build_app(provider: str, world: World, options: SimOptions) -> Starlette:
+    """One provider's app over `world` (the app reads the world live; writes will mutate it)."""
+    if provider == "rootly":
+        return build_rootly_app(world.rootly, options)
+    if provider == "opsgenie":
+        return build_opsgenie_app(world.opsgenie, options)
+    if provider == "retool":
+        return build_retool_app(world.retool, options)
+    raise ValueError(f"unknown provider {provider!r}; expected one of {', '.join(PROVIDERS)}")
+
+
+def build_apps(world: World, tokens: dict[str, str] | None = None) -> dict[str, Starlette]:
+    """All three apps with default options; `tokens` default to DEMO_TOKENS."""
+    tokens = {**DEMO_TOKENS, **(tokens or {})}
+    return {p: build_app(p, world, SimOptions(token=tokens[p])) for p in PROVIDERS}
+
+
+def ensure_loopback(host: str) -> None:
+    """The simulator only ever binds loopback."""
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    if not loopback:
+        raise ValueError(f"refusing to bind {host!r}: the simulator only binds loopback addresses")
+
+
+@contextmanager
+def serve_on_loopback(apps: dict[str, Starlette], host: str = "127.0.0.1",
+                      startup_timeout_s: float = 10.0) -> Iterator[dict[str, str]]:
+    """Run each app with uvicorn on `host`, a free port, in a background thread.
+
+    Yields {provider: base URL}; stops the servers on exit.
+    """
+    ensure_loopback(host)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    running: list[tuple[uvicorn.Server, threading.Thread, socket.socket]] = []
+    urls: dict[str, str] = {}
+    try:
+        for name, app in apps.items():
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, 0))
+            port = sock.getsockname()[1]
+            server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False))
+            thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]},
+                                      name=f"sim-{name}", daemon=True)
+            thread.start()
+            running.append((server, thread, sock))
+            deadline = time.monotonic() + startup_timeout_s
+            while not server.started:
+                if not thread.is_alive() or time.monotonic() > deadline:
+                    raise RuntimeError(f"simulated {name} server did not start")
+                time.sleep(0.01)
+            shown = f"[{host}]" if family == socket.AF_INET6 else host
+            urls[name] = f"http://{shown}:{port}"
+        yield urls
+    finally:
+        for server, _, _ in running:
+            server.should_exit = True
+        for _, thread, sock in running:
+            thread.join(timeout=5)
+            sock.close()

@@ -1,0 +1,175 @@
+"""The seeded directory the simulated providers serve.
+
+`build_world(seed, people)` is a pure function of its arguments: every random choice comes from
+`random.Random` instances derived from the seed, and every timestamp is an offset from a fixed
+epoch, so two worlds built from the same arguments compare equal.
+
+The people are generated here; each provider module turns the people who hold an account with
+it into that provider's own records (`seed_rootly`, `seed_opsgenie`, `seed_retool`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
+
+PROVIDERS = ("rootly", "opsgenie", "retool")
+EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
+
+DOMAINS = ("acme.com", "acme.com", "acme.com", "acme.io", "globex.com")
+
+FIRST_NAMES = (
+    "Alice", "Bob", "Carol", "David", "Emma", "Frank", "Grace", "Henry", "Isla", "Jack",
+    "Karen", "Liam", "Maya", "Noah", "Olivia", "Priya", "Quinn", "Rahul", "Sara", "Tom",
+    "Uma", "Victor", "Wendy", "Xavier", "Yusuf", "Zara", "Aisha", "Ben", "Chloe", "Diego",
+    "Elena", "Farah", "George", "Hana", "Ivan", "Julia", "Kenji", "Lucia", "Marco", "Nina",
+)
+LAST_NAMES = (
+    "Nguyen", "Smith", "Johnson", "Patel", "Garcia", "Kim", "Brown", "Chen", "Okafor", "Rossi",
+    "Schmidt", "Silva", "Haddad", "Novak", "Walsh", "Kowalski", "Fischer", "Tanaka", "Murphy",
+    "Lopez", "Singh", "Cohen", "Dubois", "Larsen", "Moreau", "Adeyemi", "O'Brien", "Reyes",
+)
+# (first, last, ASCII email local part): names that are not ASCII.
+NON_ASCII_NAMES = (
+    ("José", "Müller", "jose.muller"),
+    ("Zoë", "Ångström", "zoe.angstrom"),
+    ("雷", "李", "lei.li"),
+    ("Søren", "Kierkegaard", "soren.kierkegaard"),
+    ("Haruto", "Ōtsuka", "haruto.otsuka"),
+    ("François", "Lefèvre", "francois.lefevre"),
+    ("Ewa", "Łukasiewicz", "ewa.lukasiewicz"),
+    ("Björn", "Þórsson", "bjorn.thorsson"),
+    ("芳", "王", "fang.wang"),
+    ("Chloé", "Dürr", "chloe.durr"),
+)
+
+
+@dataclass
+class SeedPerson:
+    """One human. `email` is the lowercase canonical form; `provider_emails` holds the letter case
+    each provider stores; `accounts` maps provider -> that provider's user id."""
+
+    email: str
+    first_name: str
+    last_name: str
+    accounts: dict[str, str] = field(default_factory=dict)
+    provider_emails: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class World:
+    seed: int
+    people: list[SeedPerson]
+    rootly: object
+    opsgenie: object
+    retool: object
+
+    def person_by_email(self, email: str) -> SeedPerson | None:
+        wanted = email.lower()
+        return next((p for p in self.people if p.email == wanted), None)
+
+
+# --- helpers the provider seeders share -------------------------------------------------------
+
+
+def seeded_uuid(rng: random.Random) -> str:
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def instant(rng: random.Random, *, start_days: float = 0, span_days: float = 365) -> datetime:
+    """A moment `start_days`..`start_days+span_days` after the epoch, to the millisecond."""
+    ms = rng.randrange(int(span_days * 86_400_000))
+    return EPOCH + timedelta(days=start_days, milliseconds=ms)
+
+
+def iso_z(moment: datetime) -> str:
+    """2024-03-05T10:11:12.123Z (Opsgenie, Retool)."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def iso_offset(moment: datetime, hours: int = -7) -> str:
+    """2024-03-05T03:11:12.123-07:00 (Rootly shows the account's zone offset)."""
+    return moment.astimezone(timezone(timedelta(hours=hours))).isoformat(timespec="milliseconds")
+
+
+# --- people -------------------------------------------------------------------------------------
+
+
+def _case_variant(email: str, style: str) -> str:
+    local, domain = email.split("@")
+    if style == "upper":
+        return email.upper()
+    return ".".join(part[:1].upper() + part[1:] for part in local.split(".")) + "@" + domain
+
+
+def _people(rng: random.Random, count: int) -> list[SeedPerson]:
+    non_ascii = list(NON_ASCII_NAMES)
+    rng.shuffle(non_ascii)
+    wanted = min(count, len(non_ascii), max(3, count // 8))
+    non_ascii_slots = set(rng.sample(range(count), wanted))
+    people: list[SeedPerson] = []
+    seen: set[str] = set()
+    for index in range(count):
+        if index in non_ascii_slots:
+            first, last, local = non_ascii.pop()
+        else:
+            first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+            local = f"{first}.{last}".lower().replace("'", "")
+        domain = rng.choice(DOMAINS)
+        email, n = f"{local}@{domain}", 2
+        while email in seen:
+            email, n = f"{local}{n}@{domain}", n + 1
+        seen.add(email)
+        people.append(SeedPerson(email=email, first_name=first, last_name=last))
+    return people
+
+
+def _assign_accounts(rng: random.Random, people: list[SeedPerson]) -> None:
+    """40% in all three providers, 35% in two, 25% in one (pairs and singles rotate so each
+    provider holds ~70%); some emails change letter case between providers."""
+    count = len(people)
+    three, two = round(count * 0.40), round(count * 0.35)
+    tiers = [3] * three + [2] * two + [1] * (count - three - two)
+    rng.shuffle(tiers)
+    pairs = [list(pair) for pair in itertools.combinations(PROVIDERS, 2)]
+    singles = [[p] for p in PROVIDERS]
+    rng.shuffle(pairs)
+    rng.shuffle(singles)
+    rotation = {3: itertools.repeat(list(PROVIDERS)), 2: itertools.cycle(pairs), 1: itertools.cycle(singles)}
+    forced_variants = 3
+    for person, tier in zip(people, tiers, strict=True):
+        chosen = next(rotation[tier])
+        person.provider_emails = {p: person.email for p in chosen}
+        if len(chosen) > 1 and (forced_variants > 0 or rng.random() < 0.25):
+            forced_variants -= 1
+            target = rng.choice(chosen[1:])
+            person.provider_emails[target] = _case_variant(person.email, rng.choice(("title", "upper")))
+    for provider in PROVIDERS:  # tiny worlds: every provider still has someone
+        if not any(provider in p.provider_emails for p in people):
+            people[0].provider_emails[provider] = people[0].email
+
+
+def build_world(seed: int = 1, people: int = 60) -> World:
+    """The deterministic directory for (seed, people)."""
+    from mcp_directory.sim.opsgenie_seed import seed_opsgenie
+    from mcp_directory.sim.retool_seed import seed_retool
+    from mcp_directory.sim.rootly_seed import seed_rootly
+
+    if people < 1:
+        raise ValueError("people must be at least 1")
+    rng = random.Random(f"people:{seed}")
+    persons = _people(rng, people)
+    _assign_accounts(rng, persons)
+
+    def members(provider: str) -> list[SeedPerson]:
+        return [p for p in persons if provider in p.provider_emails]
+
+    directories = {
+        "rootly": seed_rootly(random.Random(f"rootly:{seed}"), members("rootly")),
+        "opsgenie": seed_opsgenie(random.Random(f"opsgenie:{seed}"), members("opsgenie")),
+        "retool": seed_retool(random.Random(f"retool:{seed}"), members("retool")),
+    }
+    return World(seed=seed, people=persons, **directories)
