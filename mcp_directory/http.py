@@ -75,11 +75,14 @@ class ApiClient:
         *,
         params: dict[str, Any] | None = None,
         json_body: Any = None,
+        content: bytes | None = None,
     ) -> httpx.Response:
-        """Send one request and return the raw response, whatever its status."""
-        what = f"{method} {path}"
-        headers = {"Content-Type": self.spec.content_type} if json_body is not None else None
-        content = json.dumps(json_body).encode() if json_body is not None else None
+        """Send one request and return the raw response, whatever its status. `path` is
+        below the API URL, or an absolute URL already checked to be on it (the proxy)."""
+        what = f"{method} {httpx.URL(path).path}"
+        if json_body is not None:
+            content = json.dumps(json_body, ensure_ascii=False).encode()
+        headers = {"Content-Type": self.spec.content_type} if content is not None else None
         with map_transport_errors(self.provider, what):
             return await self._http().request(method, path, params=params, content=content, headers=headers)
 
@@ -113,6 +116,10 @@ class ApiClient:
                 status=response.status_code,
             ) from exc
         return Reply(response.status_code, response.headers, data)
+
+    async def write(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
+        """Send a write and return its decoded body (None for an empty one)."""
+        return (await self.call(method, path, params=params, json_body=body)).data
 
     async def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         """GET a JSON document; parameters that are None are left out."""

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .tools import TOOLS, Tool
+from .tools import Tool, full_set
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST_DIR = ROOT / "tool_manifests"
@@ -41,7 +41,7 @@ def render(tool: Tool) -> str:
 
 def tool_table() -> str:
     rows = ["| tool | toolset | kind | what it does |", "| --- | --- | --- | --- |"]
-    for t in TOOLS:
+    for t in full_set():
         kind = "read" if t.read_only else ("write, destructive" if t.destructive else "write")
         rows.append(f"| `{t.name}` | {t.toolset} | {kind} | {t.description} |")
     return "\n".join(rows)
@@ -56,7 +56,7 @@ def readme_with_table(text: str) -> str:
 
 
 def expected() -> dict[Path, str]:
-    files = {MANIFEST_DIR / f"{t.name}.json": render(t) for t in TOOLS}
+    files = {MANIFEST_DIR / f"{t.name}.json": render(t) for t in full_set()}
     files[README] = readme_with_table(README.read_text(encoding="utf-8"))
     return files
 

@@ -6,7 +6,7 @@ result envelopes. Unknown values are None, never invented.
 
 from __future__ import annotations
 
-from typing import Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -140,3 +140,47 @@ class ProviderList(_Model):
 class FoundPeople(_Model):
     result: list[Person] = Field(description="One entry per distinct email (case-insensitive).")
     errors: list[ErrorBody] = Field(description="Providers that could not be searched, and why.")
+
+
+# Results of the write tools (SPEC §3).
+
+
+class IncidentRef(_Model):
+    id: str = Field(description="Incident id.")
+    title: str | None = Field(description="Incident title.")
+
+
+class UserRef(_Model):
+    id: str = Field(description="User id.")
+    email: str | None = Field(description="User email.")
+    name: str | None = Field(description="User name.")
+
+
+class Assignment(_Model):
+    action: Literal["assigned", "unassigned"] = Field(description="What was done.")
+    incident: IncidentRef = Field(description="The incident, as resolved.")
+    user: UserRef = Field(description="The user, as resolved from the id or email given.")
+    incident_role: IncidentRole = Field(description="The incident role, as resolved from the id, slug or name given.")
+
+
+class Deactivation(_Model):
+    user_id: str = Field(description="The user acted on.")
+    action: Literal["deactivated", "deleted"] = Field(
+        description="deactivated: the account remains, disabled; deleted: the provider has no deactivation and removed it."
+    )
+    user: User | None = Field(description="The account afterwards, where it still exists or the provider returned it.")
+
+
+class Written(_Model, Generic[T]):
+    provider: Provider = Field(description="Provider acted on.")
+    dry_run: bool = Field(False, description="True when nothing was changed because confirm was not true.")
+    plan: str | None = Field(None, description="On a dry run: exactly what confirm=true would do.")
+    result: T | None = Field(None, description="The changed object, where the provider returns one.")
+
+
+class ProxyResponse(_Model):
+    provider: Provider = Field(description="Provider called.")
+    status: int = Field(description="HTTP status the provider answered.")
+    headers: dict[str, str] = Field(description="content-type and rate-limit headers only.")
+    body: Any = Field(description="JSON when the provider sent JSON, else text.")
+    truncated: bool = Field(description="True when the body was cut at 256 KiB.")

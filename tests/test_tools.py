@@ -55,7 +55,7 @@ async def test_lists_every_read_tool_with_annotations(client):
     tools = {t.name: t for t in (await client.list_tools()).tools}
     assert set(tools) == {
         "list_providers", "list_users", "get_user", "get_me", "list_groups", "get_group",
-        "list_roles", "list_licenses", "find_users", "list_incident_roles",
+        "list_roles", "list_licenses", "find_users", "list_incident_roles", "proxy_request",
     }
     for t in tools.values():
         assert t.annotations.read_only_hint is True and t.annotations.destructive_hint is False

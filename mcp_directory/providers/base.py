@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from ..errors import Unsupported
-from ..models import Group, IncidentRole, License, Role, User
+from ..models import Assignment, Deactivation, Group, IncidentRole, License, Role, User
 from ..paging import Chunk
 
 if TYPE_CHECKING:
@@ -45,6 +45,9 @@ class ProviderSpec:
     max_page_size: int  # documented (or assumed) upstream maximum
     rate_limit_headers: tuple[str, ...]
     requests_per_minute: int | None
+    proxy_prefix: str  # proxy_request paths must start with this (the documented API root)
+    # What DELETE on a user does: "deactivated" (the account stays, disabled) or "deleted".
+    user_delete: Literal["deactivated", "deleted"]
     # How the provider says when to come back, read from response headers.
     retry_after_from: Callable[[Mapping[str, str]], float | None] = field(default=lambda headers: None)
 
@@ -120,6 +123,26 @@ class Adapter:
     async def ping(self) -> None:
         """One cheap authenticated request (for `mcp-directory check`)."""
         await self.users(None, search=None, email=None)
+
+    # Writes. Each sends its request once: none of them is retried once it may have arrived.
+
+    async def add_group_member(self, group_id: str, user_id: str, role: str) -> Group:
+        raise self.unsupported("add_group_member")
+
+    async def remove_group_member(self, group_id: str, user_id: str) -> Group:
+        raise self.unsupported("remove_group_member")
+
+    async def create_user(self, email: str, first_name: str, last_name: str, role: str | None) -> User:
+        raise self.unsupported("create_user")
+
+    async def deactivate_user(self, user_id: str) -> Deactivation:
+        raise self.unsupported("deactivate_user")
+
+    async def assign_incident_role(self, incident_id: str, user: str, incident_role: str) -> Assignment:
+        raise self.unsupported("assign_incident_role")
+
+    async def unassign_incident_role(self, incident_id: str, user: str, incident_role: str) -> Assignment:
+        raise self.unsupported("unassign_incident_role")
 
     # Capability introspection.
 

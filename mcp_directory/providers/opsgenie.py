@@ -7,7 +7,9 @@ Quirks handled here:
 - a user's teams are a separate call (`/v2/users/{id}/teams`);
 - there is no "me": API keys belong to integrations, not users;
 - seats come from `/v2/account` (`userCount` of `plan.maxUserCount`);
-- `/v2/roles` lists custom roles only; `admin` and `user` are built in.
+- `/v2/roles` lists custom roles only; `admin` and `user` are built in;
+- team member roles are "admin" or "user" (ours: admin or member);
+- there is no deactivation: DELETE on a user deletes it.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from ..aio import gather
 from ..http import segment
-from ..models import Group, License, Member, Role, RoleRef, Status, User
+from ..models import Deactivation, Group, License, Member, Role, RoleRef, Status, User
 from ..paging import Chunk
 from .base import Adapter, ProviderSpec, period_seconds
 
@@ -32,6 +34,8 @@ SPEC = ProviderSpec(
     max_page_size=100,  # the paging doc says 100; the users spec only gives a default of 100
     rate_limit_headers=("x-ratelimit-state", "x-ratelimit-reason", "x-ratelimit-period-in-sec"),
     requests_per_minute=None,  # per-plan numbers are not published (FACTS §2)
+    proxy_prefix="/v2/",
+    user_delete="deleted",
     retry_after_from=period_seconds("x-ratelimit-period-in-sec"),
 )
 
@@ -163,3 +167,25 @@ class Opsgenie(Adapter):
 
     async def ping(self) -> None:
         await self.http.get("/v2/account")
+
+    # Writes.
+
+    async def add_group_member(self, group_id: str, user_id: str, role: str) -> Group:
+        body = {"user": {"id": user_id}, "role": "admin" if role == "admin" else "user"}
+        path = f"/v2/teams/{segment(group_id)}/members"
+        await self.http.write("POST", path, body, params={"teamIdentifierType": "id"})
+        return await self.group(group_id)
+
+    async def remove_group_member(self, group_id: str, user_id: str) -> Group:
+        path = f"/v2/teams/{segment(group_id)}/members/{segment(user_id)}"
+        await self.http.write("DELETE", path, params={"teamIdentifierType": "id"})
+        return await self.group(group_id)
+
+    async def create_user(self, email: str, first_name: str, last_name: str, role: str | None) -> User:
+        body = {"username": email, "fullName": f"{first_name} {last_name}".strip(), "role": {"name": role or "user"}}
+        created = await self.http.write("POST", "/v2/users", body)
+        return await self.user(str(created["data"]["id"]))
+
+    async def deactivate_user(self, user_id: str) -> Deactivation:
+        await self.http.write("DELETE", f"/v2/users/{segment(user_id)}")
+        return Deactivation(user_id=user_id, action="deleted", user=None)

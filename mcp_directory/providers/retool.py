@@ -6,7 +6,9 @@ Quirks handled here:
 - there is no name search: `email` is filtered upstream, a search term here;
 - `DELETE /users/{id}` disables rather than deletes, so inactive users still list;
 - groups come whole, with members, from `GET /groups`;
-- there is neither "me" nor a seat count in the v2 API.
+- there is neither "me" nor a seat count in the v2 API;
+- users have no role at creation (access comes from groups);
+- adding members to a group also updates the admin flag of existing members.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..http import segment
-from ..models import Group, Member, Role, User
+from ..errors import InvalidArgument
+from ..models import Deactivation, Group, Member, Role, User
 from ..paging import Chunk
 from .base import Adapter, ProviderSpec
 
@@ -29,6 +32,8 @@ SPEC = ProviderSpec(
     max_page_size=100,  # spec: limit 1-100
     rate_limit_headers=("retry-after",),
     requests_per_minute=300,  # self-hosted default API_CALLS_PER_MIN; Cloud publishes none
+    proxy_prefix="/",
+    user_delete="deactivated",
 )
 
 
@@ -132,3 +137,27 @@ class Retool(Adapter):
 
     async def ping(self) -> None:
         await self.http.get("/users", {"limit": 1})
+
+    # Writes.
+
+    async def add_group_member(self, group_id: str, user_id: str, role: str) -> Group:
+        body = {"members": [{"id": user_id, "is_group_admin": role == "admin"}]}
+        document = await self.http.write("POST", f"/groups/{segment(group_id)}/members", body)
+        return map_group(document["data"], with_members=True)
+
+    async def remove_group_member(self, group_id: str, user_id: str) -> Group:
+        document = await self.http.write("DELETE", f"/groups/{segment(group_id)}/members/{segment(user_id)}")
+        return map_group(document["data"], with_members=True)
+
+    async def create_user(self, email: str, first_name: str, last_name: str, role: str | None) -> User:
+        if role:
+            raise InvalidArgument(
+                "Retool users take no role when created; omit role, then add the user to a group", provider="retool"
+            )
+        body = {"email": email, "first_name": first_name, "last_name": last_name, "active": True}
+        document = await self.http.write("POST", "/users", body)
+        return map_user(document["data"])
+
+    async def deactivate_user(self, user_id: str) -> Deactivation:
+        await self.http.write("DELETE", f"/users/{segment(user_id)}")  # 204: Retool disables the user
+        return Deactivation(user_id=user_id, action="deactivated", user=await self.user(user_id))

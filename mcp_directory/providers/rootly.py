@@ -8,7 +8,10 @@ Quirks handled here:
 - the user's role is a relationship resolved through `included` (`include=role`);
 - there is no user status: an account that lists is a member (Rootly deletes, never
   deactivates), so it is "active";
-- no licenses or seats anywhere in the API.
+- no licenses or seats anywhere in the API;
+- no user creation, and DELETE on a user deletes it (there is no deactivation);
+- incident role (un)assignment takes ids only; users are resolved here by email
+  (`filter[email]`) and roles by id, slug or name against `/v1/incident_roles`.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ SPEC = ProviderSpec(
     max_page_size=100,  # Rootly's MCP server: larger values are rejected (FACTS §1)
     rate_limit_headers=("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-used", "x-ratelimit-reset"),
     requests_per_minute=3000,
+    proxy_prefix="/v1/",
+    user_delete="deleted",
     retry_after_from=reset_epoch_seconds("x-ratelimit-reset"),
 )
 
@@ -119,6 +124,37 @@ def map_incident_role(resource: dict[str, Any]) -> IncidentRole:
     )
 
 
+def team_members(resource: dict[str, Any]) -> tuple[list[int], list[int]]:
+    a = resource.get("attributes") or {}
+    return [int(u) for u in a.get("user_ids") or []], [int(u) for u in a.get("admin_ids") or []]
+
+
+def with_member(user_ids: list[int], admin_ids: list[int], user: int, role: str) -> tuple[list[int], list[int]]:
+    """Membership after adding `user` as `role`; admins must also be in user_ids."""
+    users = user_ids if user in user_ids else [*user_ids, user]
+    admins = [a for a in admin_ids if a != user] + ([user] if role == "admin" else [])
+    return users, admins
+
+
+def pick_incident_role(roles: list[IncidentRole], ref: str) -> IncidentRole:
+    """The incident role an agent meant by an id, slug or name; unknown or ambiguous fails listing the choices."""
+    exact = [r for r in roles if r.id == ref]
+    matches = exact or [r for r in roles if ref.casefold() in {(r.slug or "").casefold(), r.name.casefold()}]
+    choices = ", ".join(f"{r.name} (slug {r.slug}, id {r.id})" for r in roles)
+    if not matches:
+        raise NotFound(f"no Rootly incident role is {ref!r}; choose one of: {choices}", provider="rootly")
+    if len(matches) > 1:
+        listed = ", ".join(f"{r.name} (id {r.id})" for r in matches)
+        raise InvalidArgument(f"{ref!r} matches several incident roles: {listed}; pass an id", provider="rootly")
+    return matches[0]
+
+
+def _numeric_user_id(user_id: str) -> int:
+    if not user_id.isdigit():
+        raise InvalidArgument(f"Rootly user ids are numbers; {user_id!r} is not one (use list_users)", provider="rootly")
+    return int(user_id)
+
+
 # The role lists: account roles, then on-call roles, paged one after the other.
 ROLE_LISTS = ("/v1/roles", "/v1/on_call_roles")
 
@@ -127,6 +163,7 @@ class Rootly(Adapter):
     spec = SPEC
     missing = {
         "licenses": "Rootly's API has no licenses or seats",
+        "create_user": "Rootly's API cannot create users (there is no POST /v1/users); invite them in Rootly's web app",
     }
 
     async def _page(self, path: str, number: int | None, params: dict[str, Any]) -> tuple[dict[str, Any], Any]:
@@ -176,3 +213,71 @@ class Rootly(Adapter):
 
     async def ping(self) -> None:
         await self.http.get("/v1/users/me")
+
+    # Writes.
+
+    async def _team(self, group_id: str) -> dict[str, Any]:
+        return (await self.http.get(f"/v1/teams/{segment(group_id)}"))["data"]
+
+    async def _put_members(self, group_id: str, users: list[int], admins: list[int]) -> Group:
+        body = {"data": {"type": "groups", "attributes": {"user_ids": users, "admin_ids": admins}}}
+        document = await self.http.write("PUT", f"/v1/teams/{segment(group_id)}", body)
+        return map_team(document["data"], with_members=True)
+
+    async def add_group_member(self, group_id: str, user_id: str, role: str) -> Group:
+        user = _numeric_user_id(user_id)
+        team = await self._team(group_id)
+        users, admins = team_members(team)
+        new_users, new_admins = with_member(users, admins, user, role)
+        if (new_users, sorted(new_admins)) == (users, sorted(admins)):
+            return map_team(team, with_members=True)  # already so: nothing to send
+        return await self._put_members(group_id, new_users, new_admins)
+
+    async def remove_group_member(self, group_id: str, user_id: str) -> Group:
+        user = _numeric_user_id(user_id)
+        team = await self._team(group_id)
+        users, admins = team_members(team)
+        if user not in users:
+            raise NotFound(f"user {user_id} is not a member of Rootly team {group_id}", provider="rootly")
+        return await self._put_members(group_id, [u for u in users if u != user], [a for a in admins if a != user])
+
+    async def deactivate_user(self, user_id: str) -> Deactivation:
+        document = await self.http.write("DELETE", f"/v1/users/{segment(user_id)}")
+        user = map_user(document["data"], {}, with_groups=False) if document else None
+        return Deactivation(user_id=user_id, action="deleted", user=user)
+
+    async def resolve_user(self, ref: str) -> User:
+        """A Rootly user from an id or an email address."""
+        if "@" not in ref:
+            return await self.user(ref)
+        chunk = await self.users(None, search=None, email=ref)
+        if not chunk.items:
+            raise NotFound(f"no Rootly user has the email {ref!r}; check it with find_users", provider="rootly")
+        if len(chunk.items) > 1:
+            ids = ", ".join(u.id for u in chunk.items)
+            raise InvalidArgument(f"several Rootly users have the email {ref!r} (ids {ids}); pass an id", provider="rootly")
+        return chunk.items[0]
+
+    async def resolve_incident_role(self, ref: str) -> IncidentRole:
+        roles = [r async for r in every("rootly", self.incident_roles)]
+        return pick_incident_role(roles, ref)
+
+    async def _assignment(self, method: str, action: str, incident_id: str, user_ref: str, role_ref: str) -> Assignment:
+        user = await self.resolve_user(user_ref)
+        role = await self.resolve_incident_role(role_ref)
+        verb = "assign_role_to_user" if action == "assigned" else "unassign_role_from_user"
+        body = {"data": {"type": "incidents", "attributes": {"user_id": user.id, "incident_role_id": role.id}}}
+        document = await self.http.write(method, f"/v1/incidents/{segment(incident_id)}/{verb}", body)
+        incident = (document or {}).get("data") or {"id": incident_id}
+        return Assignment(
+            action=action,
+            incident=IncidentRef(id=str(incident["id"]), title=(incident.get("attributes") or {}).get("title")),
+            user=UserRef(id=user.id, email=user.email, name=user.name),
+            incident_role=role,
+        )
+
+    async def assign_incident_role(self, incident_id: str, user: str, incident_role: str) -> Assignment:
+        return await self._assignment("POST", "assigned", incident_id, user, incident_role)
+
+    async def unassign_incident_role(self, incident_id: str, user: str, incident_role: str) -> Assignment:
+        return await self._assignment("DELETE", "unassigned", incident_id, user, incident_role)

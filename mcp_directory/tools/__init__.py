@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..config import Settings
 from ..providers import Adapter
-from . import directory, incidents
+from . import admin, directory, incidents, proxy
 from .base import Call, Tool
 
 TOOLS: tuple[Tool, ...] = (
@@ -22,12 +22,25 @@ TOOLS: tuple[Tool, ...] = (
     directory.list_licenses,
     directory.find_users,
     incidents.list_incident_roles,
+    incidents.assign_incident_role,
+    incidents.unassign_incident_role,
+    admin.add_group_member,
+    admin.remove_group_member,
+    admin.create_user,
+    admin.deactivate_user,
+    proxy.proxy_request,
 )
 
 
 def select(settings: Settings) -> list[Tool]:
     """The tools this server registers: chosen toolsets, and writes only when allowed."""
-    return [t for t in TOOLS if t.toolset in settings.toolsets and (t.read_only or settings.allow_writes)]
+    chosen = (t.under(settings.allow_writes) for t in TOOLS if t.toolset in settings.toolsets)
+    return [t for t in chosen if t is not None]
+
+
+def full_set() -> list[Tool]:
+    """Every tool as registered with writes allowed: what tool_manifests/ snapshots."""
+    return [t for t in (t.under(True) for t in TOOLS) if t is not None]
 
 
 def supported_tools(provider: str, settings: Settings) -> dict[str, list[str]]:
@@ -40,4 +53,4 @@ def supported_tools(provider: str, settings: Settings) -> dict[str, list[str]]:
     }
 
 
-__all__ = ["TOOLS", "Call", "Tool", "select", "supported_tools"]
+__all__ = ["TOOLS", "Call", "Tool", "full_set", "select", "supported_tools"]

@@ -7,6 +7,7 @@ what runs. Nothing about a tool lives anywhere else.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
@@ -48,6 +49,19 @@ class Tool:
     idempotent: bool = True
     open_world: bool = True  # every tool talks to a provider's API
     operation: str | None = None  # the Adapter method it needs, for per-provider support
+    # Read-only while writes are disabled, a destructive write tool once they are allowed
+    # (proxy_request: GET only until then).
+    gated: bool = False
+
+    def under(self, allow_writes: bool) -> Tool | None:
+        """This tool as registered with writes allowed or not; None when it is not registered."""
+        if self.gated and allow_writes:
+            return dataclasses.replace(self, read_only=False, destructive=True, idempotent=False)
+        return self if self.read_only or allow_writes else None
+
+    def audited(self, args: BaseModel) -> bool:
+        """Whether a call changes something upstream and so goes to the audit log."""
+        return not self.read_only and getattr(args, "method", "POST") != "GET"
 
     @property
     def annotations(self) -> ToolAnnotations:

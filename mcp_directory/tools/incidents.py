@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from ..models import IncidentRole, Page
+from typing import Annotated
+
+from pydantic import Field
+
+from ..models import Assignment, IncidentRole, Page, Written
 from .base import Args, Call, CursorArg, LimitArg, tool
 
 
@@ -25,3 +29,34 @@ async def list_incident_roles(call: Call, args: ListIncidentRolesArgs) -> Page[I
     return await call.directory.page(
         "list_incident_roles", "rootly", adapter.incident_roles, limit=args.limit, cursor=args.cursor
     )
+
+
+class AssignArgs(Args):
+    incident_id: Annotated[str, Field(min_length=1, max_length=200, description="Rootly incident id or slug.")]
+    user: Annotated[
+        str, Field(min_length=1, max_length=320, description="The user: a Rootly user id, or an email address.")
+    ]
+    incident_role: Annotated[
+        str,
+        Field(min_length=1, max_length=200, description="The incident role: id, slug or name, e.g. Commander."),
+    ]
+
+
+@tool(title="Assign incident role", toolset="incidents", args=AssignArgs, result=Written[Assignment],
+      operation="assign_incident_role", read_only=False, idempotent=True)
+async def assign_incident_role(call: Call, args: AssignArgs) -> Written[Assignment]:
+    """Put a user in an incident role on a Rootly incident, e.g. make bob@acme.com the Commander
+    of an incident. Takes the user by id or email and the role by id, slug or name."""
+    adapter = call.directory.adapter("rootly")
+    done = await adapter.assign_incident_role(args.incident_id, args.user, args.incident_role)
+    return Written[Assignment](provider="rootly", result=done)
+
+
+@tool(title="Unassign incident role", toolset="incidents", args=AssignArgs, result=Written[Assignment],
+      operation="unassign_incident_role", read_only=False, destructive=True, idempotent=True)
+async def unassign_incident_role(call: Call, args: AssignArgs) -> Written[Assignment]:
+    """Take a user out of an incident role on a Rootly incident. Same arguments as
+    assign_incident_role."""
+    adapter = call.directory.adapter("rootly")
+    done = await adapter.unassign_incident_role(args.incident_id, args.user, args.incident_role)
+    return Written[Assignment](provider="rootly", result=done)

@@ -1,0 +1,113 @@
+"""The guarded proxy (SPEC §5): an agent-supplied path, made safe to send with our credential.
+
+The URL is built from the configured base URL and a validated path only; whatever the
+agent writes, the request goes to the configured provider host, below the provider's API
+root. Everything that could choose another host, climb out of the API root or smuggle a
+second request is refused with `invalid_argument` before anything is sent.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from urllib.parse import unquote
+
+import httpx2 as httpx
+
+from .errors import InvalidArgument
+
+MAX_BODY_BYTES = 1024 * 1024
+MAX_RESPONSE_BYTES = 256 * 1024
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _refuse(why: str) -> InvalidArgument:
+    return InvalidArgument(f"path refused: {why}; give a path below the provider's API root, like /v1/users")
+
+
+def _decoded_forms(path: str) -> list[str]:
+    """The path and every percent-decoding of it, until decoding changes nothing."""
+    forms = [path]
+    for _ in range(5):
+        decoded = unquote(forms[-1])
+        if decoded == forms[-1]:
+            return forms
+        forms.append(decoded)
+    raise _refuse("it is percent-encoded too many times")
+
+
+def check_path(path: str, prefix: str) -> str:
+    """Return `path` if it is a plain path below `prefix`, else raise invalid_argument."""
+    if not isinstance(path, str) or not path:
+        raise _refuse("it is empty")
+    if len(path) > 2048:
+        raise _refuse("it is longer than 2048 characters")
+    if not path.startswith("/") or path.startswith("//"):
+        raise _refuse("it must start with a single '/' (no scheme, host or scheme-relative URL)")
+    for form in _decoded_forms(path):
+        if _CONTROL.search(form):
+            raise _refuse("it contains control characters (CR, LF, NUL, ...)")
+        if "\\" in form:
+            raise _refuse("it contains a backslash")
+        if "#" in form:
+            raise _refuse("it contains a fragment ('#')")
+        if "?" in form:
+            raise _refuse("it contains '?'; pass query parameters in `query`")
+        if "@" in form and form is path:
+            raise _refuse("it contains '@'; percent-encode it as %40 inside an id")
+        if "://" in form or form.startswith("//"):
+            raise _refuse("it names a scheme or host")
+        if any(seg in (".", "..") for seg in form.split("/")):
+            raise _refuse("it contains '.' or '..' segments")
+    if not path.startswith(prefix):
+        raise _refuse(f"it must start with {prefix}")
+    return path
+
+
+def check_query(query: Any) -> dict[str, str]:
+    if query is None:
+        return {}
+    if not isinstance(query, dict):
+        raise InvalidArgument("query must be an object of string values")
+    for key, value in query.items():
+        if not isinstance(value, str):
+            raise InvalidArgument(f"query value of {key!r} must be a string, not {type(value).__name__}")
+        if _CONTROL.search(key) or _CONTROL.search(value):
+            raise InvalidArgument(f"query parameter {key!r} contains control characters")
+    return dict(query)
+
+
+def encode_body(body: Any) -> bytes | None:
+    if body is None:
+        return None
+    if not isinstance(body, (dict, list)):
+        raise InvalidArgument("body must be a JSON object or array")
+    raw = json.dumps(body, ensure_ascii=False).encode()
+    if len(raw) > MAX_BODY_BYTES:
+        raise InvalidArgument(f"body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES} (1 MiB)")
+    return raw
+
+
+def target_url(api_url: str, path: str) -> httpx.URL:
+    """The final URL, and a last check that it is still on the configured origin and root."""
+    base = httpx.URL(api_url)
+    url = httpx.URL(api_url.rstrip("/") + path)
+    root = base.path.rstrip("/")
+    if (url.scheme, url.host, url.port) != (base.scheme, base.host, base.port) or not url.path.startswith(root + "/"):
+        raise _refuse("it would leave the provider's API")
+    return url
+
+
+def response_body(response: httpx.Response) -> tuple[Any, bool]:
+    """JSON when the provider sent JSON, else text; cut at 256 KiB with truncated=True."""
+    raw = response.content
+    truncated = len(raw) > MAX_RESPONSE_BYTES
+    if truncated:
+        return raw[:MAX_RESPONSE_BYTES].decode("utf-8", "ignore"), True
+    if "json" in response.headers.get("content-type", ""):
+        try:
+            return response.json(), False
+        except ValueError:
+            pass
+    return raw.decode("utf-8", "replace"), False

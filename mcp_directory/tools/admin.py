@@ -1,0 +1,110 @@
+"""Write tools over group membership and user lifecycle (toolset `admin`).
+
+Registered only when writes are allowed. The destructive ones change nothing without
+confirm=true: they return the plan, and send nothing upstream.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from ..models import Deactivation, Group, User, Written
+from ..providers import ProviderSpec
+from .base import Args, Call, ProviderArg, tool
+
+UserIdArg = Annotated[str, Field(min_length=1, max_length=200, description="User id at the provider (from list_users).")]
+GroupIdArg = Annotated[str, Field(min_length=1, max_length=200, description="Group (team) id (from list_groups).")]
+ConfirmArg = Annotated[
+    bool, Field(description="true to do it; false (default) only returns the plan and changes nothing.")
+]
+
+
+class AddMemberArgs(Args):
+    provider: ProviderArg
+    group_id: GroupIdArg
+    user_id: UserIdArg
+    role: Annotated[Literal["member", "admin"], Field(description="member (default) or admin of the group.")] = "member"
+
+
+class RemoveMemberArgs(Args):
+    provider: ProviderArg
+    group_id: GroupIdArg
+    user_id: UserIdArg
+    confirm: ConfirmArg = False
+
+
+class CreateUserArgs(Args):
+    provider: ProviderArg
+    email: Annotated[str, Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$", description="Email address (login).")]
+    first_name: Annotated[str, Field(min_length=1, max_length=100, description="First name.")]
+    last_name: Annotated[str, Field(min_length=1, max_length=100, description="Last name.")]
+    role: Annotated[
+        str | None, Field(max_length=100, description="Account role where the provider has one at creation (Opsgenie: admin, user or a custom role; default user).")
+    ] = None
+
+
+class DeactivateArgs(Args):
+    provider: ProviderArg
+    user_id: UserIdArg
+    confirm: ConfirmArg = False
+
+
+WRITE = {"read_only": False}
+
+
+@tool(title="Add group member", toolset="admin", args=AddMemberArgs, result=Written[Group],
+      operation="add_group_member", idempotent=True, **WRITE)
+async def add_group_member(call: Call, args: AddMemberArgs) -> Written[Group]:
+    """Add a user to a group (team) as member or admin, or change the role of a present member.
+    Adding a present member changes nothing. Returns the group with its members."""
+    group = await call.directory.adapter(args.provider).add_group_member(args.group_id, args.user_id, args.role)
+    return Written[Group](provider=args.provider, result=group)
+
+
+@tool(title="Remove group member", toolset="admin", args=RemoveMemberArgs, result=Written[Group],
+      operation="remove_group_member", destructive=True, idempotent=True, **WRITE)
+async def remove_group_member(call: Call, args: RemoveMemberArgs) -> Written[Group]:
+    """Remove a user from a group (team). Without confirm=true it only returns the plan."""
+    adapter = call.directory.adapter(args.provider)
+    if not args.confirm:
+        plan = (
+            f"Would remove {adapter.spec.title} user {args.user_id} from group {args.group_id}; "
+            "the user account itself is kept. Call again with confirm=true to do it."
+        )
+        return Written[Group](provider=args.provider, dry_run=True, plan=plan)
+    group = await adapter.remove_group_member(args.group_id, args.user_id)
+    return Written[Group](provider=args.provider, result=group)
+
+
+@tool(title="Create user", toolset="admin", args=CreateUserArgs, result=Written[User],
+      operation="create_user", idempotent=False, **WRITE)
+async def create_user(call: Call, args: CreateUserArgs) -> Written[User]:
+    """Create a user account (Opsgenie, Retool; Rootly's API cannot). Returns the new user."""
+    adapter = call.directory.adapter(args.provider)
+    user = await adapter.create_user(args.email, args.first_name, args.last_name, args.role)
+    return Written[User](provider=args.provider, result=user)
+
+
+@tool(title="Deactivate user", toolset="admin", args=DeactivateArgs, result=Written[Deactivation],
+      operation="deactivate_user", destructive=True, idempotent=True, **WRITE)
+async def deactivate_user(call: Call, args: DeactivateArgs) -> Written[Deactivation]:
+    """Take a user's access away: Retool disables the account; Opsgenie and Rootly have no
+    deactivation, so the account is deleted. Without confirm=true it only returns the plan."""
+    adapter = call.directory.adapter(args.provider)
+    if not args.confirm:
+        return Written[Deactivation](provider=args.provider, dry_run=True, plan=deactivation_plan(adapter.spec, args.user_id))
+    done = await adapter.deactivate_user(args.user_id)
+    return Written[Deactivation](provider=args.provider, result=done)
+
+
+def deactivation_plan(spec: ProviderSpec, user_id: str) -> str:
+    if spec.user_delete == "deactivated":
+        effect = f"{spec.title} disables the account: it stays listed as inactive and can be re-enabled"
+    else:
+        effect = (
+            f"{spec.title} has no deactivation, so the account is permanently deleted "
+            "and removed from every group"
+        )
+    return f"Would deactivate {spec.title} user {user_id}: {effect}. Call again with confirm=true to do it."

@@ -1,0 +1,61 @@
+"""proxy_request (toolset `proxy`): what the other tools do not cover, safely (SPEC §5)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from ..errors import WritesDisabled
+from ..models import ProxyResponse
+from ..proxy import check_path, check_query, encode_body, response_body, target_url
+from .base import Args, Call, ProviderArg, tool
+
+
+class ProxyArgs(Args):
+    provider: ProviderArg
+    method: Annotated[
+        Literal["GET", "POST", "PUT", "PATCH", "DELETE"],
+        Field(description="HTTP method; anything but GET needs writes allowed."),
+    ] = "GET"
+    path: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=2048,
+            description="Path below the provider's API root as it documents it: Rootly /v1/..., "
+            "Opsgenie /v2/..., Retool /... (below /api/v2). No host, no query string.",
+        ),
+    ]
+    query: Annotated[dict[str, str] | None, Field(description="Query parameters, as strings.")] = None
+    body: Annotated[
+        dict[str, Any] | list[Any] | None, Field(description="JSON body (object or array), at most 1 MiB.")
+    ] = None
+
+
+@tool(title="Provider API request", toolset="proxy", args=ProxyArgs, result=ProxyResponse, gated=True)
+async def proxy_request(call: Call, args: ProxyArgs) -> ProxyResponse:
+    """Call any endpoint of a configured provider's API with the server's credential, for what
+    the other tools do not cover. GET only unless writes are allowed. Returns status, the
+    content-type and rate-limit headers, and the body (JSON or text, cut at 256 KiB)."""
+    adapter = call.directory.adapter(args.provider)
+    if args.method != "GET" and not call.directory.settings.allow_writes:
+        raise WritesDisabled(
+            f"{args.method} is a write and writes are disabled; the operator can allow them with "
+            "--allow-writes or MCP_DIRECTORY_ALLOW_WRITES=true",
+            provider=args.provider,
+        )
+    path = check_path(args.path, adapter.spec.proxy_prefix)
+    query = check_query(args.query)
+    content = encode_body(args.body)
+    url = target_url(adapter.http.api_url, path)
+    response = await adapter.http.send(args.method, str(url), params=query, content=content)
+    keep = {"content-type", "retry-after", *adapter.spec.rate_limit_headers}
+    body, truncated = response_body(response)
+    return ProxyResponse(
+        provider=args.provider,
+        status=response.status_code,
+        headers={k: v for k, v in response.headers.items() if k.lower() in keep},
+        body=body,
+        truncated=truncated,
+    )
