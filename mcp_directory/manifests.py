@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .tools import Tool, full_set
+from .tools import TOOLS, Tool, full_set
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST_DIR = ROOT / "tool_manifests"
@@ -41,8 +41,11 @@ def render(tool: Tool) -> str:
 
 def tool_table() -> str:
     rows = ["| tool | toolset | kind | what it does |", "| --- | --- | --- | --- |"]
-    for t in full_set():
-        kind = "read" if t.read_only else ("write, destructive" if t.destructive else "write")
+    for t in TOOLS:
+        if t.gated:
+            kind = "read (GET only); write once writes are allowed"
+        else:
+            kind = "read" if t.read_only else ("write, destructive" if t.destructive else "write")
         rows.append(f"| `{t.name}` | {t.toolset} | {kind} | {t.description} |")
     return "\n".join(rows)
 

@@ -25,6 +25,8 @@ from .errors import DirectoryError, InvalidArgument, UpstreamError
 from .tools import Call, Tool, select
 
 logger = logging.getLogger("mcp_directory")
+audit_log = logging.getLogger("mcp_directory.audit")
+audit_log.setLevel(logging.INFO)  # writes are always recorded, whatever the general log level
 
 INSTRUCTIONS = (
     "Read the user directories of Rootly, Opsgenie and Retool in one normalized shape. "
@@ -76,8 +78,9 @@ class DirectoryServer(MCPServer[Any]):
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
     ) -> CallToolResult:
+        tool = self.registry.get(name)
+        args: BaseModel | None = None
         try:
-            tool = self.registry.get(name)
             if tool is None:
                 raise InvalidArgument(f"unknown tool {name!r}; available: {', '.join(self.registry)}")
             try:
@@ -86,12 +89,32 @@ class DirectoryServer(MCPServer[Any]):
                 raise InvalidArgument(describe_validation(exc)) from exc
             result: BaseModel = await tool.handler(Call(self.directory, context), args)
         except DirectoryError as exc:
+            self.audit(tool, args, exc)
             return self.error_result(exc)
         except Exception:
             logger.exception("tool %s crashed", name)
-            return self.error_result(UpstreamError("internal error in mcp-directory; the server log has details"))
+            failure = UpstreamError("internal error in mcp-directory; the server log has details")
+            self.audit(tool, args, failure)
+            return self.error_result(failure)
+        self.audit(tool, args, result)
         structured = result.model_dump(mode="json")
         return CallToolResult(content=[TextContent(type="text", text=dumps(structured))], structured_content=structured)
+
+    def audit(self, tool: Tool | None, args: BaseModel | None, outcome: BaseModel | DirectoryError) -> None:
+        """One JSON line on stderr per write: tool, provider, targets, outcome; never a credential."""
+        if tool is None or args is None or not tool.audited(args):
+            return
+        target = args.model_dump(mode="json", exclude={"confirm", "body", "query"})
+        provider = target.pop("provider", None) or getattr(outcome, "provider", None)
+        entry: dict[str, Any] = {"event": "write", "tool": tool.name, "provider": provider}
+        entry["target"] = target
+        if isinstance(outcome, DirectoryError):
+            entry.update(outcome="error", code=outcome.code, status=outcome.status)
+        else:
+            entry["outcome"] = "dry_run" if getattr(outcome, "dry_run", False) else "ok"
+            if hasattr(outcome, "status"):
+                entry["status"] = outcome.status
+        audit_log.info(self.directory.redact(dumps(entry)))
 
     def error_result(self, exc: DirectoryError) -> CallToolResult:
         body = exc.to_dict()

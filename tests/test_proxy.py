@@ -1,0 +1,140 @@
+"""proxy_request: the happy path, and a table of hostile inputs that must never leave the
+configured provider, checked with a canary server on another loopback port."""
+
+from __future__ import annotations
+
+import pytest
+from mcp import Client
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from mcp_directory.server import build_server
+from mcp_directory.sim import build_apps, build_world, serve_on_loopback
+
+from .support import TOKENS, fails, ok, sim_directory
+
+
+@pytest.fixture(scope="module")
+def world():
+    return build_world(seed=3, people=40)
+
+
+@pytest.fixture(scope="module")
+def canary():
+    """A server that must never be reached; it records whatever does reach it."""
+    hits = []
+
+    async def anything(request):
+        hits.append((request.method, request.url.path))
+        return JSONResponse({"canary": True})
+
+    app = Starlette(routes=[Route("/{path:path}", anything, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])])
+    with serve_on_loopback({"canary": app}) as urls:
+        host = urls["canary"].removeprefix("http://")
+        yield host, hits
+
+
+@pytest.fixture
+async def client(world):
+    directory, apps = sim_directory(world, allow_writes=True)
+    async with Client(build_server(directory)) as c:
+        yield c, apps
+
+
+@pytest.mark.anyio
+async def test_proxy_get_each_provider(client, world):
+    c, apps = client
+    data = await ok(c, "proxy_request", {"provider": "rootly", "path": "/v1/users", "query": {"page[size]": "2"}})
+    assert data["status"] == 200 and len(data["body"]["data"]) == 2 and data["truncated"] is False
+    assert "application/vnd.api+json" in data["headers"]["content-type"]
+    assert "x-ratelimit-remaining" in data["headers"] and "x-request-id" not in data["headers"]
+    data = await ok(c, "proxy_request", {"provider": "opsgenie", "path": "/v2/account"})
+    assert data["body"]["data"]["userCount"] == len(world.opsgenie.users)
+    data = await ok(c, "proxy_request", {"provider": "retool", "path": "/users", "query": {"limit": "1"}})
+    assert data["status"] == 200 and data["body"]["total_count"] == len(world.retool.users)
+    data = await ok(c, "proxy_request", {"provider": "retool", "path": "/users/user_doesnotexist"})
+    assert data["status"] == 404 and data["body"]["success"] is False
+    sent = apps["retool"].state.requests[-1]
+    assert sent.path == "/api/v2/users/user_doesnotexist" and sent.headers["authorization"] == f"Bearer {TOKENS['retool']}"
+
+
+@pytest.mark.anyio
+async def test_big_bodies_are_cut_at_256_kib():
+    world = build_world(seed=4, people=1500)
+    directory, _ = sim_directory(world)
+    async with Client(build_server(directory)) as c:
+        data = await ok(c, "proxy_request", {"provider": "retool", "path": "/users"})  # no limit: every user
+    assert data["truncated"] is True and isinstance(data["body"], str)
+    assert 200 * 1024 < len(data["body"].encode()) <= 256 * 1024
+
+
+def hostile_inputs(canary_host):
+    big = {"blob": "x" * (1024 * 1024 + 10)}
+    return [
+        ("GET", f"http://{canary_host}/v1/users", None, None),
+        ("GET", f"https://{canary_host}/v1/users", None, None),
+        ("GET", f"//{canary_host}/v1/users", None, None),
+        ("GET", f"///{canary_host}/v1/users", None, None),
+        ("GET", f"/v1/users@{canary_host}", None, None),
+        ("GET", f"@{canary_host}/v1/users", None, None),
+        ("GET", f"/%2F%2F{canary_host}/v1/users", None, None),
+        ("GET", f"/%2f{canary_host}/v1", None, None),
+        ("GET", f"\\\\{canary_host}\\v1\\users", None, None),
+        ("GET", "/v1/../../etc/passwd", None, None),
+        ("GET", "/v1/users/../../x", None, None),
+        ("GET", "/v1/%2e%2e/%2e%2e/x", None, None),
+        ("GET", "/v1/%2E%2E/users", None, None),
+        ("GET", "/v1/.%2e/users", None, None),
+        ("GET", "/v1/%252e%252e/users", None, None),
+        ("GET", "/v1/./users", None, None),
+        ("GET", "/v1\\..\\users", None, None),
+        ("GET", "/v1/users%5c..%5cx", None, None),
+        ("GET", "/v1/users\r\nHost: evil.example", None, None),
+        ("GET", "/v1/users%0d%0aX-Injected:%201", None, None),
+        ("GET", "/v1/users\x00", None, None),
+        ("GET", "/v1/users\t", None, None),
+        ("GET", "/v1/users#fragment", None, None),
+        ("GET", "/v1/users%23fragment", None, None),
+        ("GET", "/v1/users?page[size]=1", None, None),
+        ("GET", "v1/users", None, None),
+        ("GET", " /v1/users", None, None),
+        ("GET", "/v2/users", None, None),  # not below Rootly's /v1/
+        ("GET", "/v1/users", {"page[size]": 5}, None),  # non-string query value
+        ("GET", "/v1/users", {"page[size]": ["1", "2"]}, None),
+        ("GET", "/v1/users", {"x": "1\r\nHost: evil"}, None),
+        ("POST", "/v1/teams", None, big),  # body over 1 MiB
+        ("POST", "/v1/teams", None, "not an object"),
+        ("PUT", f"http://{canary_host}/v1/teams/1", None, {"data": {}}),
+        ("CONNECT", "/v1/users", None, None),
+    ]
+
+
+@pytest.mark.anyio
+async def test_hostile_inputs_are_refused_and_reach_nothing(client, canary):
+    c, apps = client
+    host, hits = canary
+    table = hostile_inputs(host)
+    assert len(table) >= 20
+    before = len(apps["rootly"].state.requests)
+    for method, path, query, body in table:
+        args = {"provider": "rootly", "method": method, "path": path}
+        if query is not None:
+            args["query"] = query
+        if body is not None:
+            args["body"] = body
+        err = await fails(c, "proxy_request", args, "invalid_argument")
+        assert err["message"], (method, path)
+    assert hits == []
+    assert len(apps["rootly"].state.requests) == before  # refused before anything was sent
+    # and the proxy still works afterwards
+    assert (await ok(c, "proxy_request", {"provider": "rootly", "path": "/v1/users/me"}))["status"] == 200
+
+
+@pytest.mark.anyio
+async def test_percent_encoded_at_inside_an_id_is_allowed(client, world):
+    c, apps = client
+    user = next(iter(world.opsgenie.users.values()))
+    path = "/v2/users/" + user["username"].replace("@", "%40")
+    data = await ok(c, "proxy_request", {"provider": "opsgenie", "path": path})
+    assert data["status"] == 200 and data["body"]["data"]["id"] == user["id"]
