@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from .retry import RetryPolicy
+
 TOOLSETS: tuple[str, ...] = ("directory", "incidents", "admin", "proxy")
 
 
@@ -34,6 +36,47 @@ ENV: dict[str, _Variables] = {
 }
 
 
+@dataclass(frozen=True)
+class ClientOptions:
+    """How we talk to providers; the defaults suit the real APIs."""
+
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    # Per provider: requests per minute, 0 for no client-side throttle; absent: the
+    # provider's published rate (ProviderSpec.requests_per_minute).
+    requests_per_minute: dict[str, float] = field(default_factory=dict)
+    max_connections: int = 20
+    max_concurrent_pages: int = 4
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ClientOptions:
+        def number(name: str, default: float) -> float:
+            raw = env.get(name, "").strip()
+            if not raw:
+                return default
+            try:
+                value = float(raw)
+            except ValueError:
+                raise ValueError(f"{name} must be a number, not {raw!r}") from None
+            if value < 0:
+                raise ValueError(f"{name} must not be negative")
+            return value
+
+        base = cls()
+        rates = {p: number(f"{p.upper()}_REQUESTS_PER_MINUTE", -1) for p in ENV}
+        return cls(
+            connect_timeout=number("MCP_DIRECTORY_CONNECT_TIMEOUT", base.connect_timeout),
+            read_timeout=number("MCP_DIRECTORY_READ_TIMEOUT", base.read_timeout),
+            retry=RetryPolicy(
+                max_attempts=1 + int(number("MCP_DIRECTORY_MAX_RETRIES", base.retry.max_attempts - 1)),
+                max_total_wait=number("MCP_DIRECTORY_MAX_RETRY_WAIT", base.retry.max_total_wait),
+            ),
+            requests_per_minute={p: r for p, r in rates.items() if r >= 0},
+            max_concurrent_pages=max(1, int(number("MCP_DIRECTORY_MAX_CONCURRENT_PAGES", base.max_concurrent_pages))),
+        )
+
+
 def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
@@ -47,6 +90,7 @@ class Settings:
     demo: bool = False
     warnings: tuple[str, ...] = ()
     cursor_secret: str | None = field(default=None, repr=False)
+    client: ClientOptions = field(default_factory=ClientOptions)
 
     @classmethod
     def from_env(
@@ -78,6 +122,7 @@ class Settings:
             demo=demo if demo else _flag(env.get("MCP_DIRECTORY_DEMO")),
             warnings=tuple(warnings),
             cursor_secret=env.get("MCP_DIRECTORY_CURSOR_SECRET") or None,
+            client=ClientOptions.from_env(env),
         )
 
     @property

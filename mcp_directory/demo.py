@@ -26,7 +26,9 @@ def demo_directory(settings: Settings, *, seed: int = 1, people: int = 60) -> Di
     world = build_world(seed=seed, people=people)
     apps = build_apps(world, DEMO_TOKENS)
     providers = {name: ProviderConfig(name, DEMO_TOKENS[name], url) for name, url in DEMO_BASE_URLS.items()}
-    settings = dataclasses.replace(settings, providers=providers, demo=True, warnings=())
+    # No client-side throttle: the simulators are in process and unlimited.
+    client = dataclasses.replace(settings.client, requests_per_minute={name: 0 for name in providers})
+    settings = dataclasses.replace(settings, providers=providers, demo=True, warnings=(), client=client)
     transports = {name: httpx.ASGITransport(app=app) for name, app in apps.items()}
     directory = Directory(settings, transports=transports)
     return directory

@@ -36,7 +36,9 @@ class Directory:
             spec = adapter_cls.spec
             if page_sizes and name in page_sizes:
                 spec = dataclasses.replace(spec, page_size=page_sizes[name])
-            client = ApiClient(spec, cfg.base_url, cfg.credential, transport=(transports or {}).get(name))
+            client = ApiClient(
+                spec, cfg.base_url, cfg.credential, transport=(transports or {}).get(name), options=settings.client
+            )
             self.adapters[name] = adapter_cls(client)
         self.redact = Redactor(settings.secrets)
         self.cursors = CursorCodec(settings.cursor_secret or "\0".join(sorted(settings.secrets)) or "mcp-directory")

@@ -16,15 +16,14 @@ Exception tree::
     └── WritesDisabled             writes_disabled
 
 Upstream HTTP statuses become these in `from_status`; httpx transport exceptions in
-`map_transport_errors`. Nothing else in the package looks at a status code to decide
+`from_transport`. Nothing else in the package looks at a status code to decide
 an error. Every message passes through `Redactor` before it can leave the process.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from typing import Any
 
 import httpx2 as httpx
@@ -143,21 +142,14 @@ def from_status(
     return kind(message, provider=provider, status=status, retry_after=retry_after)
 
 
-@contextmanager
-def map_transport_errors(provider: str, what: str) -> Iterator[None]:
-    """Translate httpx transport exceptions into the contract's errors, keeping the cause."""
-    try:
-        yield
-    except httpx.TimeoutException as exc:
-        raise Timeout(
-            f"{provider} did not answer {what} in time ({type(exc).__name__}); retry later",
-            provider=provider,
-        ) from exc
-    except httpx.TransportError as exc:
-        raise UpstreamError(
-            f"could not reach {provider} for {what} ({type(exc).__name__}); check its base URL and the network",
-            provider=provider,
-        ) from exc
+def from_transport(provider: str, what: str, exc: Exception) -> DirectoryError:
+    """Translate an httpx transport exception into the contract's error (raise it `from exc`)."""
+    if isinstance(exc, httpx.TimeoutException):
+        return Timeout(f"{provider} did not answer {what} in time ({type(exc).__name__}); retry later", provider=provider)
+    return UpstreamError(
+        f"could not reach {provider} for {what} ({type(exc).__name__}); check its base URL and the network",
+        provider=provider,
+    )
 
 
 def upstream_message(body: bytes) -> str | None:

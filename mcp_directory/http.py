@@ -7,19 +7,25 @@ plug in here through `httpx2.ASGITransport`, real deployments use the default po
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+import anyio
 import httpx2 as httpx
 
 from . import __version__
-from .errors import InvalidArgument, UpstreamError, from_status, map_transport_errors, upstream_message
+from .errors import InvalidArgument, UpstreamError, from_status, from_transport, upstream_message
+from .config import ClientOptions
+from .retry import IDEMPOTENT_METHODS, decide
+from .throttle import Throttle
 
 if TYPE_CHECKING:
     from .providers.base import ProviderSpec
 
 USER_AGENT = f"mcp-directory/{__version__}"
+log = logging.getLogger("mcp_directory.http")
 
 
 @dataclass
@@ -37,23 +43,27 @@ class ApiClient:
         credential: str,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
-        timeout: float = 30.0,
+        options: ClientOptions | None = None,
     ) -> None:
         self.spec = spec
         self.provider = spec.name
         self.base_url = base_url.rstrip("/")
         self.api_url = self.base_url + spec.api_root
+        self.options = options or ClientOptions()
+        rate = self.options.requests_per_minute.get(spec.name, spec.requests_per_minute)
+        self.throttle = Throttle(rate)
         self._credential = credential
         self._transport = transport
-        self._timeout = timeout
         self._client: httpx.AsyncClient | None = None
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None or self._client.is_closed:
+            o = self.options
             self._client = httpx.AsyncClient(
                 base_url=self.api_url,
                 transport=self._transport,
-                timeout=self._timeout,
+                timeout=httpx.Timeout(o.read_timeout, connect=o.connect_timeout),
+                limits=httpx.Limits(max_connections=o.max_connections, max_keepalive_connections=o.max_connections),
                 headers={
                     "Authorization": f"{self.spec.auth_scheme} {self._credential}",
                     "Accept": self.spec.content_type,
@@ -76,15 +86,36 @@ class ApiClient:
         params: dict[str, Any] | None = None,
         json_body: Any = None,
         content: bytes | None = None,
+        idempotent: bool | None = None,
     ) -> httpx.Response:
-        """Send one request and return the raw response, whatever its status. `path` is
-        below the API URL, or an absolute URL already checked to be on it (the proxy)."""
+        """Send a request, retrying as `retry.decide` says, and return the last response,
+        whatever its status. `path` is below the API URL, or an absolute URL already
+        checked to be on it (the proxy). POST and PATCH are never sent twice unless the
+        provider cannot have received them."""
         what = f"{method} {httpx.URL(path).path}"
         if json_body is not None:
             content = json.dumps(json_body, ensure_ascii=False).encode()
         headers = {"Content-Type": self.spec.content_type} if content is not None else None
-        with map_transport_errors(self.provider, what):
-            return await self._http().request(method, path, params=params, content=content, headers=headers)
+        if idempotent is None:
+            idempotent = method in IDEMPOTENT_METHODS
+        attempt, waited = 0, 0.0
+        while True:
+            attempt += 1
+            await self.throttle.acquire()
+            outcome: httpx.Response | Exception
+            try:
+                outcome = await self._http().request(method, path, params=params, content=content, headers=headers)
+            except httpx.TransportError as exc:
+                outcome = exc
+            asked = self.spec.retry_after(outcome.headers) if isinstance(outcome, httpx.Response) else None
+            decision = decide(outcome, attempt, idempotent=idempotent, asked=asked, waited=waited, policy=self.options.retry)
+            if not decision.retry:
+                if isinstance(outcome, Exception):
+                    raise from_transport(self.provider, what, outcome) from outcome
+                return outcome
+            log.info("retrying %s %s in %.2fs: %s (attempt %d)", self.provider, what, decision.wait, decision.reason, attempt)
+            await anyio.sleep(decision.wait)
+            waited += decision.wait
 
     async def call(
         self,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from ..errors import Unsupported
@@ -24,10 +25,25 @@ if TYPE_CHECKING:
 PageKind = Literal["page_number", "offset", "token"]
 
 
-def _seconds(value: str | None) -> float | None:
+def seconds(value: str | None) -> float | None:
+    """A non-negative number of seconds from a header value, or None."""
     try:
         return max(0.0, float(value)) if value is not None else None
     except ValueError:
+        return None
+
+
+def standard_retry_after(headers: Mapping[str, str], now: float) -> float | None:
+    """RFC 9110 Retry-After: delay-seconds or an HTTP date."""
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    delay = seconds(value)
+    if delay is not None:
+        return delay
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - now)
+    except (TypeError, ValueError):
         return None
 
 
@@ -48,31 +64,14 @@ class ProviderSpec:
     proxy_prefix: str  # proxy_request paths must start with this (the documented API root)
     # What DELETE on a user does: "deactivated" (the account stays, disabled) or "deleted".
     user_delete: Literal["deactivated", "deleted"]
-    # How the provider says when to come back, read from response headers.
-    retry_after_from: Callable[[Mapping[str, str]], float | None] = field(default=lambda headers: None)
+    # How the provider says when to come back beyond Retry-After: (headers, now) -> seconds.
+    retry_after_from: Callable[[Mapping[str, str], float], float | None] = field(default=lambda headers, now: None)
 
-    def retry_after(self, headers: Mapping[str, str]) -> float | None:
-        standard = _seconds(headers.get("retry-after"))
-        return standard if standard is not None else self.retry_after_from(headers)
-
-
-def reset_epoch_seconds(header: str) -> Callable[[Mapping[str, str]], float | None]:
-    """Retry-after from a header holding a UTC epoch second (Rootly's X-RateLimit-Reset)."""
-
-    def read(headers: Mapping[str, str]) -> float | None:
-        at = _seconds(headers.get(header))
-        return None if at is None else max(0.0, round(at - time.time(), 3))
-
-    return read
-
-
-def period_seconds(header: str) -> Callable[[Mapping[str, str]], float | None]:
-    """Retry-after from a header holding a window length in seconds (Opsgenie's period)."""
-
-    def read(headers: Mapping[str, str]) -> float | None:
-        return _seconds(headers.get(header))
-
-    return read
+    def retry_after(self, headers: Mapping[str, str], now: float | None = None) -> float | None:
+        """Seconds the provider asked us to wait before trying again, if it said."""
+        now = time.time() if now is None else now
+        standard = standard_retry_after(headers, now)
+        return standard if standard is not None else self.retry_after_from(headers, now)
 
 
 class Adapter:

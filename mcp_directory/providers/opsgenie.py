@@ -14,6 +14,7 @@ Quirks handled here:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -21,7 +22,7 @@ from ..aio import gather
 from ..http import segment
 from ..models import Deactivation, Group, License, Member, Role, RoleRef, Status, User
 from ..paging import Chunk
-from .base import Adapter, ProviderSpec, period_seconds
+from .base import Adapter, ProviderSpec, seconds
 
 SPEC = ProviderSpec(
     name="opsgenie",
@@ -36,8 +37,16 @@ SPEC = ProviderSpec(
     requests_per_minute=None,  # per-plan numbers are not published (FACTS §2)
     proxy_prefix="/v2/",
     user_delete="deleted",
-    retry_after_from=period_seconds("x-ratelimit-period-in-sec"),
+    retry_after_from=lambda headers, now: throttled_wait(headers),
 )
+
+def throttled_wait(headers: Mapping[str, str]) -> float | None:
+    """When THROTTLED, X-RateLimit-Period-In-Sec names the full bucket (60: minute, 1: second);
+    clients back off for that period."""
+    if headers.get("x-ratelimit-state", "").upper() != "THROTTLED":
+        return None
+    return seconds(headers.get("x-ratelimit-period-in-sec"))
+
 
 BUILT_IN_ROLES = (
     Role(id="admin", provider="opsgenie", name="admin", description="Built-in account role: administrator.", kind="account"),

@@ -16,12 +16,13 @@ Quirks handled here:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from ..models import Group, IncidentRole, Member, Role, RoleRef, User
 from ..paging import Chunk
 from ..http import segment
-from .base import Adapter, ProviderSpec, reset_epoch_seconds
+from .base import Adapter, ProviderSpec, seconds
 
 SPEC = ProviderSpec(
     name="rootly",
@@ -36,8 +37,14 @@ SPEC = ProviderSpec(
     requests_per_minute=3000,
     proxy_prefix="/v1/",
     user_delete="deleted",
-    retry_after_from=reset_epoch_seconds("x-ratelimit-reset"),
+    retry_after_from=lambda headers, now: reset_wait(headers, now),
 )
+
+def reset_wait(headers: Mapping[str, str], now: float) -> float | None:
+    """Rootly sends no Retry-After; X-RateLimit-Reset is the UTC epoch second the window resets."""
+    reset = seconds(headers.get("x-ratelimit-reset"))
+    return None if reset is None else max(0.0, round(reset - now, 3))
+
 
 ADMIN_ROLE_SLUGS = frozenset({"owner", "admin"})
 
