@@ -13,10 +13,10 @@ read and write limits).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
-from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -25,6 +25,13 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+
+from mcp_directory.sim.faults import (
+    DROP_SCOPE_KEY, NO_FAULT, ConnectionDropped, Decision, FaultInjector, FaultPlan, malformed,
+)
+from mcp_directory.sim.limiter import LimitState, RateLimiter
+
+__all__ = ["FaultPlan", "Gate", "LimitState", "RateLimiter", "RequestRecord", "SimError", "SimOptions"]
 
 Handler = Callable[[Request], Awaitable[Response]]
 Hook = Callable[[Request], Awaitable[Response | None]]
@@ -37,7 +44,9 @@ class SimOptions:
     """How one simulated provider behaves. `None` page sizes mean the provider's own default/max.
 
     `rate_limit`, when set, enables a real sliding-window limiter: more than `rate_limit` requests
-    within `rate_window_s` seconds get a 429 in the provider's own shape.
+    within `rate_window_s` seconds get a 429 in the provider's own shape, whose headers advertise
+    when the window frees a slot. `faults` injects errors, latency, drops and malformed bodies
+    (faults.py); change it on a live app with `app.state.gate.faults = FaultPlan(...)`.
     """
 
     token: str
@@ -45,6 +54,7 @@ class SimOptions:
     page_size_max: int | None = None
     rate_limit: int | None = None
     rate_window_s: float = 60.0
+    faults: FaultPlan | None = None
 
 
 @dataclass
@@ -58,6 +68,8 @@ class RequestRecord:
     body: Any
     raw_body: bytes
     headers: dict[str, str]
+    fault: str | None = None  # injected: "429", "500", "502", "503", "drop" or "malformed"
+    delay_s: float = 0.0  # injected latency
 
 
 class SimError(Exception):
@@ -68,69 +80,6 @@ class SimError(Exception):
         self.status = status
         self.message = message
         self.extra = extra
-
-
-@dataclass(frozen=True)
-class LimitState:
-    """The limiter's view of a bucket right after a request was counted (or refused)."""
-
-    allowed: bool
-    limit: int
-    used: int
-    remaining: int
-    reset_epoch: int
-    retry_after_s: int
-
-
-class RateLimiter:
-    """Sliding-window counter per bucket. When `enforce` is false it only counts (for headers)."""
-
-    def __init__(
-        self,
-        limit: int,
-        window_s: float,
-        *,
-        enforce: bool,
-        clock: Callable[[], float] = time.monotonic,
-        wall: Callable[[], float] = time.time,
-    ) -> None:
-        self.limit = limit
-        self.window_s = window_s
-        self.enforce = enforce
-        self._clock = clock
-        self._wall = wall
-        self._hits: dict[str, deque[float]] = {}
-
-    def _window(self, bucket: str) -> deque[float]:
-        hits = self._hits.setdefault(bucket, deque())
-        now = self._clock()
-        while hits and now - hits[0] >= self.window_s:
-            hits.popleft()
-        return hits
-
-    def _state(self, hits: deque[float], allowed: bool) -> LimitState:
-        now = self._clock()
-        wait = self.window_s - (now - hits[0]) if hits else self.window_s
-        wait = max(wait, 0.0)
-        return LimitState(
-            allowed=allowed,
-            limit=self.limit,
-            used=len(hits),
-            remaining=max(self.limit - len(hits), 0),
-            reset_epoch=int(self._wall() + wait + 0.999),
-            retry_after_s=max(int(wait + 0.999), 1),
-        )
-
-    def hit(self, bucket: str) -> LimitState:
-        """Count one request in `bucket`, unless the bucket is full and enforced."""
-        hits = self._window(bucket)
-        if self.enforce and len(hits) >= self.limit:
-            return self._state(hits, allowed=False)
-        hits.append(self._clock())
-        return self._state(hits, allowed=True)
-
-    def peek(self, bucket: str) -> LimitState:
-        return self._state(self._window(bucket), allowed=True)
 
 
 class Dialect(Protocol):
@@ -186,6 +135,7 @@ class Gate:
     requests: list[RequestRecord] = field(default_factory=list)
     hooks: list[Hook] = field(default_factory=list)
     limiter: RateLimiter | None = None
+    _injector: FaultInjector | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.limiter is None:
@@ -194,38 +144,78 @@ class Gate:
                 self.options.rate_window_s,
                 enforce=self.options.rate_limit is not None,
             )
+        self.faults = self.options.faults
+
+    @property
+    def faults(self) -> FaultPlan | None:
+        """The live fault plan; assigning one restarts its seeded sequence, None turns faults off."""
+        return self._injector.plan if self._injector else None
+
+    @faults.setter
+    def faults(self, plan: FaultPlan | None) -> None:
+        self._injector = FaultInjector(plan) if plan is not None else None
 
     def authorized(self, request: Request) -> bool:
         expected = f"{self.dialect.auth_scheme} {self.options.token}"
         return request.headers.get("authorization", "").strip() == expected
 
+    async def answer(self, request: Request, handler: Handler, fault: Decision) -> Response:
+        """Auth, limiter, hooks and handler (or the injected error), with the provider's headers."""
+        bucket = self.dialect.bucket(request.method)
+        response: Response | None = None
+        if fault.kind == "error":  # injected at the edge: no auth, not counted by the limiter
+            if fault.status == 429:
+                state = self.limiter.throttled(self._injector.plan.retry_after_s)
+                response = self.dialect.too_many_requests(request, state)
+            else:
+                state = self.limiter.peek(bucket)
+                response = self.dialect.error(request, fault.status, "Injected fault: upstream unavailable")
+        elif not self.authorized(request):
+            state = self.limiter.peek(bucket)
+            response = self.dialect.unauthorized(request)
+        else:
+            state = self.limiter.hit(bucket)
+            if not state.allowed:
+                response = self.dialect.too_many_requests(request, state)
+        for hook in self.hooks if response is None else ():
+            response = await hook(request)
+            if response is not None:
+                break
+        if response is None:
+            try:
+                response = await handler(request)
+            except SimError as exc:
+                response = self.dialect.error(request, exc.status, exc.message, **exc.extra)
+        self.dialect.decorate(request, response, state)
+        return response
+
     def wrap(self, handler: Handler) -> Handler:
         async def endpoint(request: Request) -> Response:
             request.state.started = time.perf_counter()
             request.state.request_id = str(uuid.uuid4())
-            self.requests.append(record_of(request, await request.body()))
-            bucket = self.dialect.bucket(request.method)
-            response: Response | None = None
-            if not self.authorized(request):
-                state = self.limiter.peek(bucket)
-                response = self.dialect.unauthorized(request)
-            else:
-                state = self.limiter.hit(bucket)
-                if not state.allowed:
-                    response = self.dialect.too_many_requests(request, state)
-            for hook in self.hooks if response is None else ():
-                response = await hook(request)
-                if response is not None:
-                    break
-            if response is None:
-                try:
-                    response = await handler(request)
-                except SimError as exc:
-                    response = self.dialect.error(request, exc.status, exc.message, **exc.extra)
-            self.dialect.decorate(request, response, state)
-            return response
+            record = record_of(request, await request.body())
+            self.requests.append(record)
+            injector = self._injector
+            fault = injector.decide(request.method, request.url.path) if injector else NO_FAULT
+            record.fault, record.delay_s = fault.label, fault.delay_s
+            plan = injector.plan if injector else None
+            if fault.delay_s and plan.latency_when == "before_handler":
+                await asyncio.sleep(fault.delay_s)
+            if fault.kind == "drop" and plan.drop_when == "before_handler":
+                self.drop(request)
+            response = await self.answer(request, handler, fault)
+            if fault.delay_s and plan.latency_when == "after_handler":
+                await asyncio.sleep(fault.delay_s)
+            if fault.kind == "drop":  # after_handler: the handler ran (a write is applied)
+                self.drop(request)
+            return malformed(response) if fault.kind == "malformed" else response
 
         return endpoint
+
+    @staticmethod
+    def drop(request: Request) -> None:
+        request.scope[DROP_SCOPE_KEY] = True
+        raise ConnectionDropped(f"{request.method} {request.url.path}")
 
     def route(self, path: str, handler: Handler, methods: list[str] | None = None) -> Route:
         return Route(path, self.wrap(handler), methods=methods or ["GET"])
@@ -266,3 +256,36 @@ def int_param(request: Request, name: str, default: int | None) -> int | None:
     if raw is None or raw == "":
         return default
     return int(raw)
+
+
+async def json_body(request: Request, *, required: bool = True) -> Any:
+    """The request's JSON body (the gate has read it already); SimError 400 when it is not JSON."""
+    raw = await request.body()
+    if not raw.strip():
+        if required:
+            raise SimError(400, "Request body is required")
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise SimError(400, f"Invalid JSON body: {exc}") from exc
+
+
+class SortedView:
+    """A table's values sorted once and reused until the table changes (writes bump `version`).
+
+    Keeps big directories cheap to page: a request slices the cached list instead of sorting
+    every record. A change in the table's size invalidates it too (records added from outside).
+    """
+
+    def __init__(self, key: Callable[[dict], Any]) -> None:
+        self.key = key
+        self._stamp: tuple[int, int, int] | None = None
+        self._items: list[dict] = []
+
+    def get(self, table: dict[Any, dict], version: int) -> list[dict]:
+        stamp = (id(table), len(table), version)
+        if stamp != self._stamp:
+            self._items = sorted(table.values(), key=self.key)
+            self._stamp = stamp
+        return self._items

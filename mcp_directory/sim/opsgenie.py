@@ -11,13 +11,13 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 
 from mcp_directory.sim.common import (
     Gate, LimitState, SimError, SimOptions, elapsed_s, int_param, json_response, page_url,
 )
+from mcp_directory.sim.faults import SimApp
 from mcp_directory.sim.opsgenie_seed import OpsgenieDirectory
 
 PAGE_SIZE_DEFAULT = 100
@@ -64,7 +64,7 @@ class OpsgenieDialect:
         response.headers["X-RateLimit-State"] = "THROTTLED" if response.status_code == 429 else "OK"
         if response.status_code == 429:
             response.headers["X-RateLimit-Reason"] = "ACCOUNT"
-            response.headers["X-RateLimit-Period-In-Sec"] = str(int(self.window_s))
+            response.headers["X-RateLimit-Period-In-Sec"] = str(state.period_s)
 
     def bucket(self, method: str) -> str:
         return "account"
@@ -203,7 +203,7 @@ class OpsgenieApi:
         return self.ok(request, {"data": account})
 
 
-def build_opsgenie_app(directory: OpsgenieDirectory, options: SimOptions) -> Starlette:
+def build_opsgenie_app(directory: OpsgenieDirectory, options: SimOptions) -> SimApp:
     dialect = OpsgenieDialect(options.rate_window_s)
     gate = Gate(options, dialect)
     api = OpsgenieApi(directory, options, dialect)
@@ -217,7 +217,7 @@ def build_opsgenie_app(directory: OpsgenieDirectory, options: SimOptions) -> Sta
         gate.route("/v2/account", api.get_account),
         *gate.fallback_routes(),
     ]
-    app = Starlette(routes=routes)
+    app = SimApp(routes=routes)
     app.state.gate = gate
     app.state.requests = gate.requests
     app.state.api = api

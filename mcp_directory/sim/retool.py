@@ -13,11 +13,11 @@ import binascii
 import json
 from typing import Any
 
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 
 from mcp_directory.sim.common import Gate, LimitState, SimError, SimOptions, int_param, json_response
+from mcp_directory.sim.faults import SimApp
 from mcp_directory.sim.retool_seed import RetoolDirectory
 
 MEDIA_TYPE = "application/json; charset=utf-8"
@@ -134,7 +134,7 @@ class RetoolApi:
         return listing(list(self.dir.roles.values()))
 
 
-def build_retool_app(directory: RetoolDirectory, options: SimOptions) -> Starlette:
+def build_retool_app(directory: RetoolDirectory, options: SimOptions) -> SimApp:
     gate = Gate(options, RetoolDialect())
     api = RetoolApi(directory, options)
     routes = [
@@ -145,7 +145,7 @@ def build_retool_app(directory: RetoolDirectory, options: SimOptions) -> Starlet
         gate.route("/api/v2/role_permissions/roles", api.list_roles),
         *gate.fallback_routes(),
     ]
-    app = Starlette(routes=routes)
+    app = SimApp(routes=routes)
     app.state.gate = gate
     app.state.requests = gate.requests
     app.state.api = api

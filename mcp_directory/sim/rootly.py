@@ -13,11 +13,12 @@ from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 
 from mcp_directory.sim.common import Gate, LimitState, SimError, SimOptions, int_param, json_response, page_url
+from mcp_directory.sim.faults import SimApp
+from mcp_directory.sim.limiter import ceil_s
 from mcp_directory.sim.rootly_seed import RootlyDirectory
 
 IncludeFn = Callable[[list[dict]], list[dict] | None]
@@ -50,7 +51,7 @@ class RootlyDialect:
         return json_response({"error": "Rate limit exceeded. Try again later."}, 429, MEDIA_TYPE)
 
     def decorate(self, request: Request, response: Response, state: LimitState) -> None:
-        response.headers["X-RateLimit-Limit"] = f"{state.limit}, {state.limit};window={int(self.window_s)}"
+        response.headers["X-RateLimit-Limit"] = f"{state.limit}, {state.limit};window={ceil_s(self.window_s)}"
         response.headers["X-RateLimit-Remaining"] = str(state.remaining)
         response.headers["X-RateLimit-Used"] = str(state.used)
         response.headers["X-RateLimit-Reset"] = str(state.reset_epoch)
@@ -249,7 +250,7 @@ class RootlyApi:
         return self.one(self.find(self.dir.incidents, request.path_params["id"], "Incident"))
 
 
-def build_rootly_app(directory: RootlyDirectory, options: SimOptions) -> Starlette:
+def build_rootly_app(directory: RootlyDirectory, options: SimOptions) -> SimApp:
     gate = Gate(options, RootlyDialect(options.rate_window_s))
     api = RootlyApi(directory, options)
     routes = [
@@ -268,7 +269,7 @@ def build_rootly_app(directory: RootlyDirectory, options: SimOptions) -> Starlet
         gate.route("/v1/incidents/{id}", api.get_incident),
         *gate.fallback_routes(),
     ]
-    app = Starlette(routes=routes)
+    app = SimApp(routes=routes)
     app.state.gate = gate
     app.state.requests = gate.requests
     app.state.api = api
