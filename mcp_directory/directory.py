@@ -17,7 +17,7 @@ from .cursor import CursorCodec, Position
 from .errors import NotConfigured, Redactor
 from .http import ApiClient
 from .models import Page
-from .paging import Fetch, take
+from .paging import Fetch, Progress, take
 from .providers import Adapter
 
 
@@ -61,11 +61,14 @@ class Directory:
         limit: int,
         cursor: str | None,
         filters: dict[str, Any] | None = None,
+        progress: Progress | None = None,
     ) -> Page[Any]:
         """One page of a list, resuming from `cursor`; the cursor is bound to tool, provider and filters."""
         scope = {"tool": tool, "provider": provider, "filters": filters or {}}
         start = self.cursors.decode(cursor, scope) if cursor else Position()
-        served = await take(provider, fetch, start, limit)
+        served = await take(
+            provider, fetch, start, limit, concurrency=self.settings.client.max_concurrent_pages, progress=progress
+        )
         next_cursor = self.cursors.encode(scope, served.next) if served.next else None
         return Page[Any](provider=provider, result=served.items, next_cursor=next_cursor, total=served.total)
 

@@ -15,6 +15,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+import anyio
+
+from .aio import gather
 from .cursor import Position
 from .errors import UpstreamError
 
@@ -26,6 +29,10 @@ class Chunk(Generic[T]):
     items: list[T]
     next: Any = None
     total: int | None = None
+    # The states of every later page, in order, when the provider lets us know them all
+    # up front (Rootly's page numbers once total_pages is known, Opsgenie's offsets once
+    # totalCount is): they can then be fetched concurrently. None: strictly sequential.
+    ahead: list[Any] | None = None
 
 
 Fetch = Callable[[Any], Awaitable[Chunk[T]]]
@@ -50,17 +57,60 @@ def _loop_error(provider: str, state: Any) -> UpstreamError:
     )
 
 
-async def take(provider: str, fetch: Fetch[T], start: Position, limit: int) -> Slice[T]:
-    """Serve `limit` items from `start`, fetching as many upstream pages as needed."""
+Progress = Callable[[int, int], Awaitable[None]]
+
+
+class _Prefetcher(Generic[T]):
+    """Fetches the pages a page will need, up to `concurrency` at a time, ahead of use."""
+
+    def __init__(self, fetch: Fetch[T], concurrency: int) -> None:
+        self.fetch = fetch
+        self.concurrency = concurrency
+        self.ready: dict[str, Chunk[T]] = {}
+
+    async def get(self, state: Any) -> Chunk[T]:
+        ready = self.ready.pop(_key(state), None)
+        return ready if ready is not None else await self.fetch(state)
+
+    async def prefetch(self, chunk: Chunk[T], items_wanted: int) -> None:
+        if self.concurrency < 2 or not chunk.ahead or items_wanted <= 0 or not chunk.items:
+            return
+        pages = -(-items_wanted // len(chunk.items))  # ceiling: pages like this one still needed
+        states = [s for s in chunk.ahead[:pages] if _key(s) not in self.ready]
+        limiter = anyio.Semaphore(self.concurrency)
+
+        async def one(state: Any) -> Chunk[T]:
+            async with limiter:
+                return await self.fetch(state)
+
+        for state, got in zip(states, await gather(*(one(s) for s in states))):
+            self.ready[_key(state)] = got
+
+
+async def take(
+    provider: str,
+    fetch: Fetch[T],
+    start: Position,
+    limit: int,
+    *,
+    concurrency: int = 1,
+    progress: Progress | None = None,
+) -> Slice[T]:
+    """Serve `limit` items from `start`, fetching as many upstream pages as needed (up to
+    `concurrency` at once where the provider allows), reporting progress per page."""
     out: Slice[T] = Slice()
     state, skip = start.state, start.skip
     seen: set[str] = set()
+    pages = _Prefetcher(fetch, concurrency)
     while True:
         seen.add(_key(state))
-        chunk = await fetch(state)
+        chunk = await pages.get(state)
         out.total = chunk.total
         available = chunk.items[skip:]
         need = limit - len(out.items)
+        await pages.prefetch(chunk, need - len(available))
+        if progress is not None:
+            await progress(min(limit, len(out.items) + len(available)), limit)
         if len(available) > need:
             out.items.extend(available[:need])
             out.next = Position(state, skip + need)
@@ -76,14 +126,18 @@ async def take(provider: str, fetch: Fetch[T], start: Position, limit: int) -> S
             return out
 
 
-async def every(provider: str, fetch: Fetch[T], *, max_items: int = 100_000) -> AsyncIterator[T]:
+async def every(
+    provider: str, fetch: Fetch[T], *, max_items: int = 100_000, concurrency: int = 1
+) -> AsyncIterator[T]:
     """Every item of a list, in order, for callers that need the whole of it."""
     state: Any = None
     seen: set[str] = set()
+    pages = _Prefetcher(fetch, concurrency)
     produced = 0
     while True:
         seen.add(_key(state))
-        chunk = await fetch(state)
+        chunk = await pages.get(state)
+        await pages.prefetch(chunk, max_items - produced - len(chunk.items))
         for item in chunk.items:
             yield item
             produced += 1
@@ -101,6 +155,6 @@ def filtered(fetch: Fetch[T], keep: Callable[[T], bool]) -> Fetch[T]:
 
     async def run(state: Any) -> Chunk[T]:
         chunk = await fetch(state)
-        return Chunk([item for item in chunk.items if keep(item)], chunk.next, None)
+        return Chunk([item for item in chunk.items if keep(item)], chunk.next, None, chunk.ahead)
 
     return run

@@ -88,3 +88,75 @@ def test_cursor_tamper_and_scope():
         codec.decode(cursor, {**scope, "provider": "retool"})
     with pytest.raises(InvalidArgument):
         CursorCodec("other-secret").decode(cursor, scope)
+
+
+def numbered_ahead(total: int, size: int, delays: list[float]):
+    """Like `numbered`, but announces every later page (as Rootly does once total_pages is
+    known) and answers each page after its own delay, so concurrent answers arrive out of order."""
+    import anyio
+
+    calls = []
+
+    async def fetch(state):
+        number = state or 1
+        calls.append(number)
+        await anyio.sleep(delays[number % len(delays)])
+        items = list(range((number - 1) * size, min(number * size, total)))
+        pages = -(-total // size)
+        more = number * size < total
+        return Chunk(items, number + 1 if more else None, total, list(range(number + 1, pages + 1)) if more else None)
+
+    fetch.calls = calls
+    return fetch
+
+
+async def walk_with(fetch, limit, concurrency):
+    codec = CursorCodec("k")
+    scope = {"tool": "t", "provider": "p", "filters": {}}
+    pages, cursor = [], None
+    while True:
+        start = codec.decode(cursor, scope) if cursor else Position()
+        served = await take("p", fetch, start, limit, concurrency=concurrency)
+        pages.append(served.items)
+        if served.next is None:
+            return pages
+        cursor = codec.encode(scope, served.next)
+
+
+@pytest.mark.anyio
+@settings(max_examples=40, deadline=None)
+@given(
+    total=st.integers(0, 150),
+    size=st.integers(1, 25),
+    limit=st.integers(1, 200),
+    concurrency=st.integers(2, 6),
+    delays=st.lists(st.sampled_from([0, 0.001, 0.002]), min_size=1, max_size=4),
+)
+async def test_concurrent_paging_equals_one_by_one(total, size, limit, concurrency, delays):
+    sequential_fetch = numbered_ahead(total, size, delays)
+    one_by_one = await walk_with(sequential_fetch, limit, 1)
+    concurrent_fetch = numbered_ahead(total, size, delays)
+    concurrent = await walk_with(concurrent_fetch, limit, concurrency)
+    assert concurrent == one_by_one
+    assert [i for page in concurrent for i in page] == list(range(total))
+    # no page fetched that one-by-one paging would not have fetched
+    assert sorted(concurrent_fetch.calls) == sorted(sequential_fetch.calls)
+
+
+@pytest.mark.anyio
+async def test_prefetch_fetches_only_the_pages_a_page_needs():
+    fetch = numbered_ahead(1000, 10, [0])
+    served = await take("p", fetch, Position(), 35, concurrency=4)
+    assert served.items == list(range(35))
+    assert sorted(fetch.calls) == [1, 2, 3, 4]
+
+
+@pytest.mark.anyio
+async def test_progress_is_reported_per_page():
+    seen = []
+
+    async def progress(done, total):
+        seen.append((done, total))
+
+    await take("p", numbered(100, 10), Position(), 35, progress=progress)
+    assert seen == [(10, 35), (20, 35), (30, 35), (35, 35)]

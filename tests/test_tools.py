@@ -250,3 +250,36 @@ async def test_no_credential_in_any_result_or_error(world, caplog):
     assert len(texts) > 15 and '"unauthorized"' in blob
     for secret in secrets:
         assert secret not in blob
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_progress_notifications_during_multi_page_fetch(world, mode):
+    directory, _ = sim_directory(world)  # upstream pages of 7: a page of 30 takes 5 of them
+    received = []
+
+    async def on_progress(progress, total, message):
+        received.append((progress, total))
+
+    async with Client(build_server(directory), mode=mode) as c:
+        result = await c.call_tool("list_users", {"provider": "rootly", "limit": 30}, progress_callback=on_progress)
+    assert not result.is_error and len(result.structured_content["result"]) == 30
+    assert len(received) == 5 and received[-1] == (30, 30)
+    assert [p for p, _ in received] == sorted(p for p, _ in received)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("provider", ["rootly", "opsgenie"])
+async def test_concurrent_upstream_paging_matches_sequential(world, provider):
+    import dataclasses
+
+    results = {}
+    for concurrency in (1, 4):
+        directory, apps = sim_directory(world)
+        directory.settings = dataclasses.replace(
+            directory.settings, client=dataclasses.replace(directory.settings.client, max_concurrent_pages=concurrency)
+        )
+        async with Client(build_server(directory)) as c:
+            results[concurrency] = await traverse(c, "list_users", {"provider": provider, "limit": 23})
+    assert results[4] == results[1]
+    assert [u["id"] for u in results[4]] == user_ids(world, provider)

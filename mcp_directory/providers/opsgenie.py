@@ -140,14 +140,16 @@ class Opsgenie(Adapter):
 
     async def users(self, state: Any, *, search: str | None, email: str | None) -> Chunk[User]:
         query = f"username:{email}" if email else search
-        document = await self.http.get(
-            "/v2/users", {"limit": self.spec.page_size, "offset": state or 0, "query": query}
-        )
+        offset, size = state or 0, self.spec.page_size
+        document = await self.http.get("/v2/users", {"limit": size, "offset": offset, "query": query})
         items = [map_user(r) for r in document.get("data") or []]
         if email and search:
             needle = search.casefold()
             items = [u for u in items if needle in (u.name or "").casefold() or needle in (u.email or "").casefold()]
-        return Chunk(items, next_offset(document), document.get("totalCount"))
+        total, nxt = document.get("totalCount"), next_offset(document)
+        # Offsets are plain arithmetic once totalCount is known, so later pages can be fetched at once.
+        ahead = list(range(offset + size, total, size)) if isinstance(total, int) and nxt == offset + size else None
+        return Chunk(items, nxt, total, ahead)
 
     async def user(self, user_id: str) -> User:
         path = f"/v2/users/{segment(user_id)}"

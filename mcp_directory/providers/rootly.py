@@ -179,12 +179,22 @@ class Rootly(Adapter):
         meta = document.get("meta") or {}
         return document, meta.get("next_page")
 
+    async def _chunk(self, path: str, number: int | None, params: dict[str, Any], mapper: Any) -> Chunk[Any]:
+        """One page of a list; once total_pages is known, the later page numbers are known too."""
+        document, nxt = await self._page(path, number, params)
+        meta = document.get("meta") or {}
+        pages = meta.get("total_pages")
+        ahead = list(range((number or 1) + 1, pages + 1)) if isinstance(pages, int) and nxt is not None else None
+        return Chunk(mapper(document), nxt, meta.get("total_count"), ahead)
+
     async def users(self, state: Any, *, search: str | None, email: str | None) -> Chunk[User]:
         params = {"include": "role,teams", "filter[search]": search, "filter[email]": email}
-        document, nxt = await self._page("/v1/users", state, params)
-        included = index_included(document)
-        items = [map_user(r, included, with_groups=True) for r in document.get("data") or []]
-        return Chunk(items, nxt, (document.get("meta") or {}).get("total_count"))
+
+        def users(document: dict[str, Any]) -> list[User]:
+            included = index_included(document)
+            return [map_user(r, included, with_groups=True) for r in document.get("data") or []]
+
+        return await self._chunk("/v1/users", state, params, users)
 
     async def user(self, user_id: str) -> User:
         document = await self.http.get(f"/v1/users/{segment(user_id)}", {"include": "role,teams"})
@@ -195,9 +205,10 @@ class Rootly(Adapter):
         return map_user(document["data"], index_included(document), with_groups=True)
 
     async def groups(self, state: Any, *, search: str | None) -> Chunk[Group]:
-        document, nxt = await self._page("/v1/teams", state, {"filter[search]": search})
-        items = [map_team(r, with_members=False) for r in document.get("data") or []]
-        return Chunk(items, nxt, (document.get("meta") or {}).get("total_count"))
+        def teams(document: dict[str, Any]) -> list[Group]:
+            return [map_team(r, with_members=False) for r in document.get("data") or []]
+
+        return await self._chunk("/v1/teams", state, {"filter[search]": search}, teams)
 
     async def group(self, group_id: str) -> Group:
         document = await self.http.get(f"/v1/teams/{segment(group_id)}")
@@ -214,9 +225,10 @@ class Rootly(Adapter):
         return Chunk(items, following, None)
 
     async def incident_roles(self, state: Any) -> Chunk[IncidentRole]:
-        document, nxt = await self._page("/v1/incident_roles", state, {})
-        items = [map_incident_role(r) for r in document.get("data") or []]
-        return Chunk(items, nxt, (document.get("meta") or {}).get("total_count"))
+        def roles(document: dict[str, Any]) -> list[IncidentRole]:
+            return [map_incident_role(r) for r in document.get("data") or []]
+
+        return await self._chunk("/v1/incident_roles", state, {}, roles)
 
     async def ping(self) -> None:
         await self.http.get("/v1/users/me")

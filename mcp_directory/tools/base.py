@@ -31,6 +31,15 @@ class Call:
     directory: Directory
     context: Context[Any, Any] | None = None
 
+    async def report(self, done: int, total: int) -> None:
+        """MCP progress for multi-page fetches; the SDK drops it when the client sent no token."""
+        if self.context is not None:
+            await self.context.report_progress(done, total)
+
+    async def page(self, tool: str, provider: str, fetch: Any, **kwargs: Any) -> Any:
+        """`Directory.page`, reporting progress to this call's client."""
+        return await self.directory.page(tool, provider, fetch, progress=self.report, **kwargs)
+
 
 Handler = Callable[[Call, Any], Awaitable[BaseModel]]
 

@@ -104,7 +104,7 @@ async def list_users(call: Call, args: ListUsersArgs) -> Page[User]:
         return await adapter.users(state, search=args.search, email=args.email)
 
     filters = {"search": args.search, "email": args.email}
-    return await call.directory.page("list_users", args.provider, fetch, limit=args.limit, cursor=args.cursor, filters=filters)
+    return await call.page("list_users", args.provider, fetch, limit=args.limit, cursor=args.cursor, filters=filters)
 
 
 @tool(title="Get user", toolset="directory", args=GetUserArgs, result=One[User], operation="user")
@@ -131,7 +131,7 @@ async def list_groups(call: Call, args: ListGroupsArgs) -> Page[Group]:
     async def fetch(state: object):
         return await adapter.groups(state, search=args.search)
 
-    return await call.directory.page(
+    return await call.page(
         "list_groups", args.provider, fetch, limit=args.limit, cursor=args.cursor, filters={"search": args.search}
     )
 
@@ -147,7 +147,7 @@ async def get_group(call: Call, args: GetGroupArgs) -> One[Group]:
 async def list_roles(call: Call, args: ListRolesArgs) -> Page[Role]:
     """List the roles a provider defines: account roles, on-call roles (Rootly) and custom roles."""
     adapter = call.directory.adapter(args.provider)
-    return await call.directory.page("list_roles", args.provider, adapter.roles, limit=args.limit, cursor=args.cursor)
+    return await call.page("list_roles", args.provider, adapter.roles, limit=args.limit, cursor=args.cursor)
 
 
 @tool(title="List licenses", toolset="directory", args=ProviderOnly, result=Many[License], operation="licenses")

@@ -26,7 +26,7 @@ async def list_incident_roles(call: Call, args: ListIncidentRolesArgs) -> Page[I
     """List Rootly's incident roles (e.g. Commander, Scribe) with id, slug and whether each is
     enabled; these are what assign_incident_role accepts."""
     adapter = call.directory.adapter("rootly")
-    return await call.directory.page(
+    return await call.page(
         "list_incident_roles", "rootly", adapter.incident_roles, limit=args.limit, cursor=args.cursor
     )
 
