@@ -1,4 +1,5 @@
-"""The simulated Opsgenie API: `/v2/users`, teams, custom roles and account — read side.
+"""The simulated Opsgenie API: `/v2/users`, teams, custom roles and account — read side, and the
+app with every route (writes are in `opsgenie_writes`).
 
 Wire quirks reproduced: `Authorization: GenieKey <key>`; every body carries `took` and
 `requestId` (also sent as `X-Request-ID`); list users is offset paginated with absolute `paging`
@@ -15,10 +16,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mcp_directory.sim.common import (
-    Gate, LimitState, SimError, SimOptions, elapsed_s, int_param, json_response, page_url,
+    Gate, LimitState, SimError, SimOptions, SortedView, elapsed_s, int_param, json_response, page_url,
 )
 from mcp_directory.sim.faults import SimApp
 from mcp_directory.sim.opsgenie_seed import OpsgenieDirectory
+from mcp_directory.sim.opsgenie_writes import OpsgenieWrites
 
 PAGE_SIZE_DEFAULT = 100
 PAGE_SIZE_MAX = 100
@@ -78,15 +80,16 @@ def _bool_text(value: Any) -> str:
     return str(value).lower()
 
 
-def user_matches(user: dict, query: str) -> bool:
-    """Opsgenie's user `query`: `field:value` terms and bare terms, all of which must match."""
+def query_terms(query: str) -> list[str]:
     try:
-        terms = shlex.split(query)
+        return [t for t in shlex.split(query) if t.upper() != "AND"]
     except ValueError as exc:
         raise _unprocessable("query", f"Invalid query: {exc}") from exc
-    for term in terms:
-        if term.upper() == "AND":
-            continue
+
+
+def user_matches(user: dict, query: str | list[str]) -> bool:
+    """Opsgenie's user `query`: `field:value` terms and bare terms, all of which must match."""
+    for term in query_terms(query) if isinstance(query, str) else query:
         field, sep, value = term.partition(":")
         value = value.lower()
         if not sep:  # a bare term: substring of username or full name
@@ -118,6 +121,14 @@ class OpsgenieApi:
         self.dialect = dialect
         self.size_default = options.page_size_default or PAGE_SIZE_DEFAULT
         self.size_max = options.page_size_max or PAGE_SIZE_MAX
+        self.views: dict[str, SortedView] = {}
+
+    def sorted_users(self, key: str) -> list[dict]:
+        """All users ascending by `key` then id, cached until the next write (never mutate it)."""
+        if key not in self.views:
+            self.views[key] = SortedView(
+                lambda u: (str(u[key]["name"] if key == "role" else u[key]).lower(), u["id"]))
+        return self.views[key].get(self.dir.users, self.dir.version)
 
     def ok(self, request: Request, payload: dict[str, Any]) -> Response:
         return json_response(self.dialect.body(request, payload))
@@ -151,9 +162,12 @@ class OpsgenieApi:
         if order not in ("asc", "desc"):
             raise _unprocessable("order", f"Invalid order '{order}'")
         key = SORT_FIELDS[sort]
-        users = [u for u in self.dir.users.values() if user_matches(u, q.get("query", ""))]
-        users.sort(key=lambda u: (str(u[key]["name"] if key == "role" else u[key]).lower(), u["id"]),
-                   reverse=order == "desc")
+        users = self.sorted_users(key)
+        terms = query_terms(q.get("query", ""))
+        if terms:
+            users = [u for u in users if user_matches(u, terms)]
+        if order == "desc":  # keys are unique (id breaks ties), so this is the descending sort
+            users = users[::-1]
         total = len(users)
 
         def link(at: int) -> str:
@@ -207,6 +221,7 @@ def build_opsgenie_app(directory: OpsgenieDirectory, options: SimOptions) -> Sim
     dialect = OpsgenieDialect(options.rate_window_s)
     gate = Gate(options, dialect)
     api = OpsgenieApi(directory, options, dialect)
+    writes = OpsgenieWrites(api)
     routes = [
         gate.route("/v2/users", api.list_users),
         gate.route("/v2/users/{identifier}", api.get_user),
@@ -215,10 +230,16 @@ def build_opsgenie_app(directory: OpsgenieDirectory, options: SimOptions) -> Sim
         gate.route("/v2/teams/{identifier}", api.get_team),
         gate.route("/v2/roles", api.list_roles),
         gate.route("/v2/account", api.get_account),
+        gate.route("/v2/users", writes.create_user, ["POST"]),
+        gate.route("/v2/users/{identifier}", writes.update_user, ["PATCH"]),
+        gate.route("/v2/users/{identifier}", writes.delete_user, ["DELETE"]),
+        gate.route("/v2/teams/{identifier}/members", writes.add_member, ["POST"]),
+        gate.route("/v2/teams/{identifier}/members/{member}", writes.remove_member, ["DELETE"]),
         *gate.fallback_routes(),
     ]
     app = SimApp(routes=routes)
     app.state.gate = gate
     app.state.requests = gate.requests
     app.state.api = api
+    app.state.writes = writes
     return app

@@ -37,6 +37,7 @@ class OpsgenieDirectory:
     roles: dict[str, dict] = field(default_factory=dict)
     account: dict = field(default_factory=dict)
     contacts: dict[str, list[dict]] = field(default_factory=dict)
+    version: int = 0  # bumped by every write; invalidates the app's cached sorted views
 
 
 def _roles(rng: random.Random, out: OpsgenieDirectory) -> None:

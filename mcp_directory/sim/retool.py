@@ -1,4 +1,5 @@
-"""The simulated Retool API: `/api/v2/users`, groups and roles — read side.
+"""The simulated Retool API: `/api/v2/users`, groups and roles — read side, and the app
+with every route (writes are in `retool_writes`).
 
 Wire quirks reproduced: `application/json; charset=utf-8`; success bodies `{"success": true,
 "data": ...}` and lists `{..., "total_count", "next_token", "has_more"}`; `GET /users` returns
@@ -10,15 +11,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import json
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from mcp_directory.sim.common import Gate, LimitState, SimError, SimOptions, int_param, json_response
+from mcp_directory.sim.common import Gate, LimitState, SimError, SimOptions, SortedView, int_param, json_response
 from mcp_directory.sim.faults import SimApp
 from mcp_directory.sim.retool_seed import RetoolDirectory
+from mcp_directory.sim.retool_writes import RetoolWrites
 
 MEDIA_TYPE = "application/json; charset=utf-8"
 PAGE_SIZE_MAX = 100
@@ -77,6 +80,7 @@ class RetoolApi:
     def __init__(self, directory: RetoolDirectory, options: SimOptions) -> None:
         self.dir = directory
         self.size_max = options.page_size_max or PAGE_SIZE_MAX
+        self.by_legacy_id = SortedView(lambda u: u["legacy_id"])
 
     async def list_users(self, request: Request) -> Response:
         q = request.query_params
@@ -89,19 +93,16 @@ class RetoolApi:
             raise SimError(400, f"limit must be between 1 and {self.size_max}")
         if token and limit is None:
             raise SimError(400, "next_token is only valid when limit is also provided")
-        users = [
-            u for u in sorted(self.dir.users.values(), key=lambda u: u["legacy_id"])
-            if all(q.get(f) is None or (u[f] or "").lower() == q[f].lower()
-                   for f in ("email", "first_name", "last_name"))
-        ]
+        users = self.by_legacy_id.get(self.dir.users, self.dir.version)  # shared: never mutate
+        filters = [f for f in ("email", "first_name", "last_name") if q.get(f) is not None]
+        if filters:
+            users = [u for u in users if all((u[f] or "").lower() == q[f].lower() for f in filters)]
         total = len(users)
         if limit is None:
             return listing(users)
-        if token:
-            last_id = decode_token(token)
-            users = [u for u in users if u["legacy_id"] > last_id]
-        page = users[:limit]
-        more = len(users) > limit
+        start = bisect.bisect_right(users, decode_token(token), key=lambda u: u["legacy_id"]) if token else 0
+        page = users[start : start + limit]
+        more = total - start > limit
         return listing(page, encode_token(page[-1]["legacy_id"]) if more else None, total)
 
     def find_user(self, user_id: str) -> dict:
@@ -137,16 +138,23 @@ class RetoolApi:
 def build_retool_app(directory: RetoolDirectory, options: SimOptions) -> SimApp:
     gate = Gate(options, RetoolDialect())
     api = RetoolApi(directory, options)
+    writes = RetoolWrites(api, ok)
     routes = [
         gate.route("/api/v2/users", api.list_users),
         gate.route("/api/v2/users/{user_id}", api.get_user),
         gate.route("/api/v2/groups", api.list_groups),
         gate.route("/api/v2/groups/{group_id}", api.get_group),
         gate.route("/api/v2/role_permissions/roles", api.list_roles),
+        gate.route("/api/v2/users", writes.create_user, ["POST"]),
+        gate.route("/api/v2/users/{user_id}", writes.update_user, ["PATCH"]),
+        gate.route("/api/v2/users/{user_id}", writes.delete_user, ["DELETE"]),
+        gate.route("/api/v2/groups/{group_id}/members", writes.add_members, ["POST"]),
+        gate.route("/api/v2/groups/{group_id}/members/{user_id}", writes.remove_member, ["DELETE"]),
         *gate.fallback_routes(),
     ]
     app = SimApp(routes=routes)
     app.state.gate = gate
     app.state.requests = gate.requests
     app.state.api = api
+    app.state.writes = writes
     return app

@@ -41,6 +41,7 @@ class RetoolDirectory:
     groups: dict[int, dict] = field(default_factory=dict)
     roles: dict[str, dict] = field(default_factory=dict)
     organization_id: str = ""
+    version: int = 0  # bumped by every write; invalidates the app's cached sorted views
 
 
 def _users(rng: random.Random, people: list[SeedPerson], out: RetoolDirectory) -> None:

@@ -1,5 +1,5 @@
 """The simulated Rootly API (JSON:API): `/v1/users`, teams, roles, on-call roles, incident roles,
-incidents — read side.
+incidents — read side, and the app with every route (writes are in `rootly_writes`).
 
 Wire quirks reproduced: every response, errors included, is `application/vnd.api+json`; lists are
 page-number paginated with absolute `links` built from the request's own URL and a `meta` block;
@@ -10,54 +10,29 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from http import HTTPStatus
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from mcp_directory.sim.common import Gate, LimitState, SimError, SimOptions, int_param, json_response, page_url
+from mcp_directory.sim.common import (
+    Gate, SimError, SimOptions, SortedView, int_param, json_response, page_url,
+)
 from mcp_directory.sim.faults import SimApp
-from mcp_directory.sim.limiter import ceil_s
+from mcp_directory.sim.rootly_dialect import MEDIA_TYPE, RootlyDialect
 from mcp_directory.sim.rootly_seed import RootlyDirectory
+from mcp_directory.sim.rootly_writes import RootlyWrites, assignment_resources
 
 IncludeFn = Callable[[list[dict]], list[dict] | None]
-MEDIA_TYPE = "application/vnd.api+json"
 PAGE_SIZE_DEFAULT = 20
 PAGE_SIZE_MAX = 100
 USER_INCLUDES = {"email_addresses", "phone_numbers", "devices", "role", "on_call_role", "teams",
                  "schedules", "notification_rules"}
 TEAM_INCLUDES = {"users", "schedules", "escalation_policies"}
+INCIDENT_INCLUDES = {"sub_statuses", "causes", "subscribers", "roles", "slack_messages", "environments",
+                     "incident_types", "services", "functionalities", "groups", "events", "action_items",
+                     "custom_field_selections", "feedbacks", "incident_post_mortem", "alerts"}
 PAGE_PARAMS = {"page[number]", "page[size]"}
-
-
-class RootlyDialect:
-    auth_scheme = "Bearer"
-    default_rate_limit = 3000
-
-    def __init__(self, window_s: float) -> None:
-        self.window_s = window_s
-
-    def error(self, request: Request, status: int, message: str, **extra: Any) -> Response:
-        title = extra.get("title") or HTTPStatus(status).phrase
-        body = {"errors": [{"title": title, "status": str(status), "code": None, "detail": message}]}
-        return json_response(body, status, MEDIA_TYPE)
-
-    def unauthorized(self, request: Request) -> Response:
-        return self.error(request, 401, "Invalid or missing API token", title="Unauthorized")
-
-    def too_many_requests(self, request: Request, state: LimitState) -> Response:
-        # Rootly's documented 429 body is plain JSON, not an errors_list.
-        return json_response({"error": "Rate limit exceeded. Try again later."}, 429, MEDIA_TYPE)
-
-    def decorate(self, request: Request, response: Response, state: LimitState) -> None:
-        response.headers["X-RateLimit-Limit"] = f"{state.limit}, {state.limit};window={ceil_s(self.window_s)}"
-        response.headers["X-RateLimit-Remaining"] = str(state.remaining)
-        response.headers["X-RateLimit-Used"] = str(state.used)
-        response.headers["X-RateLimit-Reset"] = str(state.reset_epoch)
-
-    def bucket(self, method: str) -> str:
-        return "read" if method in ("GET", "HEAD", "OPTIONS") else "write"
 
 
 def _contains(needle: str | None, *haystacks: Any) -> bool:
@@ -86,6 +61,18 @@ class RootlyApi:
         self.dir = directory
         self.size_default = options.page_size_default or PAGE_SIZE_DEFAULT
         self.size_max = options.page_size_max or PAGE_SIZE_MAX
+        self.users_by_id = SortedView(lambda u: int(u["id"]))
+        self._team_index: tuple[int, dict[int, list[str]]] | None = None
+
+    def teams_of(self) -> dict[int, list[str]]:
+        """user id -> ids of the teams listing it, rebuilt only after a write."""
+        if self._team_index is None or self._team_index[0] != self.dir.version:
+            index: dict[int, list[str]] = {}
+            for team in self.dir.teams.values():
+                for member in team["attributes"]["user_ids"] or []:
+                    index.setdefault(member, []).append(team["id"])
+            self._team_index = (self.dir.version, index)
+        return self._team_index[1]
 
     # --- shared pieces --------------------------------------------------------------------------
 
@@ -148,26 +135,26 @@ class RootlyApi:
                 if name in names and ref and ref["id"] in table:
                     out[(ref["type"], ref["id"])] = table[ref["id"]]
             if "teams" in names:
-                for team in self.dir.teams.values():
-                    if int(user["id"]) in (team["attributes"]["user_ids"] or []):
-                        out[("groups", team["id"])] = team
+                for team_id in self.teams_of().get(int(user["id"]), []):
+                    out[("groups", team_id)] = self.dir.teams[team_id]
         return list(out.values())
 
     async def list_users(self, request: Request) -> Response:
         q = request.query_params
         names = _includes(request, USER_INCLUDES)
-        users = sorted(self.dir.users.values(), key=lambda u: int(u["id"]))
+        users = self.users_by_id.get(self.dir.users, self.dir.version)  # shared: never mutate
         sort = q.get("sort")
         if sort:
             field = sort.lstrip("-")
             if field not in ("created_at", "updated_at"):
                 raise SimError(400, f"Invalid sort: {sort}", title="Invalid sort")
-            users.sort(key=lambda u: u["attributes"][field], reverse=sort.startswith("-"))
-        users = [
-            u for u in users
-            if _contains(q.get("filter[search]"), u["attributes"]["full_name"], u["attributes"]["email"])
-            and _equals(q.get("filter[email]"), u["attributes"]["email"])
-        ]
+            users = sorted(users, key=lambda u: u["attributes"][field], reverse=sort.startswith("-"))
+        if q.get("filter[search]") is not None or q.get("filter[email]") is not None:
+            users = [
+                u for u in users
+                if _contains(q.get("filter[search]"), u["attributes"]["full_name"], u["attributes"]["email"])
+                and _equals(q.get("filter[email]"), u["attributes"]["email"])
+            ]
         return self.page(request, users, None if names is None else (lambda chunk: self.user_included(chunk, names)))
 
     async def get_me(self, request: Request) -> Response:
@@ -247,12 +234,18 @@ class RootlyApi:
         return self.page(request, items)
 
     async def get_incident(self, request: Request) -> Response:
-        return self.one(self.find(self.dir.incidents, request.path_params["id"], "Incident"))
+        names = _includes(request, INCIDENT_INCLUDES)
+        incident = self.find(self.dir.incidents, request.path_params["id"], "Incident")
+        # Only `roles` has anything to include: the role assignments the write endpoints made.
+        if names is None:
+            return self.one(incident)
+        return self.one(incident, assignment_resources(self.dir, incident["id"]) if "roles" in names else [])
 
 
 def build_rootly_app(directory: RootlyDirectory, options: SimOptions) -> SimApp:
     gate = Gate(options, RootlyDialect(options.rate_window_s))
     api = RootlyApi(directory, options)
+    writes = RootlyWrites(api)
     routes = [
         gate.route("/v1/users", api.list_users),
         gate.route("/v1/users/me", api.get_me),
@@ -267,10 +260,15 @@ def build_rootly_app(directory: RootlyDirectory, options: SimOptions) -> SimApp:
         gate.route("/v1/incident_roles/{id}", api.get_incident_role),
         gate.route("/v1/incidents", api.list_incidents),
         gate.route("/v1/incidents/{id}", api.get_incident),
+        gate.route("/v1/users/{id}", writes.delete_user, ["DELETE"]),
+        gate.route("/v1/teams/{id}", writes.update_team, ["PUT"]),
+        gate.route("/v1/incidents/{id}/assign_role_to_user", writes.assign_role, ["POST"]),
+        gate.route("/v1/incidents/{id}/unassign_role_from_user", writes.unassign_role, ["DELETE"]),
         *gate.fallback_routes(),
     ]
     app = SimApp(routes=routes)
     app.state.gate = gate
     app.state.requests = gate.requests
     app.state.api = api
+    app.state.writes = writes
     return app

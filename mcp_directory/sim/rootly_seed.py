@@ -70,6 +70,9 @@ class RootlyDirectory:
     incident_roles: dict[str, dict] = field(default_factory=dict)
     incidents: dict[str, dict] = field(default_factory=dict)
     me_id: str = ""
+    # incident id -> [{"incident_role_id", "user_id"}]: who holds which incident role (writes only).
+    assignments: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    version: int = 0  # bumped by every write; invalidates the app's cached sorted views
 
 
 def slugify(name: str) -> str:
