@@ -7,6 +7,7 @@ unconfigured provider is turned away.
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,7 +18,7 @@ from .cursor import CursorCodec, Position
 from .errors import NotConfigured, Redactor
 from .http import ApiClient
 from .models import Page
-from .paging import Fetch, Progress, take
+from .paging import Fetch, PageCache, Progress, take
 from .providers import Adapter
 
 
@@ -41,6 +42,7 @@ class Directory:
             )
             self.adapters[name] = adapter_cls(client)
         self.redact = Redactor(settings.secrets)
+        self.pages = PageCache()  # read-ahead for cursors; emptied for a provider we write to
         self.cursors = CursorCodec(settings.cursor_secret or "\0".join(sorted(settings.secrets)) or "mcp-directory")
 
     def adapter(self, provider: str) -> Adapter:
@@ -67,7 +69,14 @@ class Directory:
         scope = {"tool": tool, "provider": provider, "filters": filters or {}}
         start = self.cursors.decode(cursor, scope) if cursor else Position()
         served = await take(
-            provider, fetch, start, limit, concurrency=self.settings.client.max_concurrent_pages, progress=progress
+            provider,
+            fetch,
+            start,
+            limit,
+            concurrency=self.settings.client.max_concurrent_pages,
+            progress=progress,
+            cache=self.pages,
+            scope=f"{provider}:{json.dumps(scope, sort_keys=True)}",
         )
         next_cursor = self.cursors.encode(scope, served.next) if served.next else None
         return Page[Any](provider=provider, result=served.items, next_cursor=next_cursor, total=served.total)

@@ -10,32 +10,17 @@ provider returns whole. This module turns such a function into pages of exactly
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-import anyio
-
-from .aio import gather
 from .cursor import Position
 from .errors import UpstreamError
+from .pages import Chunk, Fetch, PageCache, Prefetcher, state_key
+
+__all__ = ["Chunk", "Fetch", "PageCache", "Progress", "Slice", "every", "filtered", "take"]
 
 T = TypeVar("T")
-
-
-@dataclass
-class Chunk(Generic[T]):
-    items: list[T]
-    next: Any = None
-    total: int | None = None
-    # The states of every later page, in order, when the provider lets us know them all
-    # up front (Rootly's page numbers once total_pages is known, Opsgenie's offsets once
-    # totalCount is): they can then be fetched concurrently. None: strictly sequential.
-    ahead: list[Any] | None = None
-
-
-Fetch = Callable[[Any], Awaitable[Chunk[T]]]
 
 
 @dataclass
@@ -43,10 +28,6 @@ class Slice(Generic[T]):
     items: list[T] = field(default_factory=list)
     next: Position | None = None
     total: int | None = None
-
-
-def _key(state: Any) -> str:
-    return json.dumps(state, sort_keys=True)
 
 
 def _loop_error(provider: str, state: Any) -> UpstreamError:
@@ -60,33 +41,6 @@ def _loop_error(provider: str, state: Any) -> UpstreamError:
 Progress = Callable[[int, int], Awaitable[None]]
 
 
-class _Prefetcher(Generic[T]):
-    """Fetches the pages a page will need, up to `concurrency` at a time, ahead of use."""
-
-    def __init__(self, fetch: Fetch[T], concurrency: int) -> None:
-        self.fetch = fetch
-        self.concurrency = concurrency
-        self.ready: dict[str, Chunk[T]] = {}
-
-    async def get(self, state: Any) -> Chunk[T]:
-        ready = self.ready.pop(_key(state), None)
-        return ready if ready is not None else await self.fetch(state)
-
-    async def prefetch(self, chunk: Chunk[T], items_wanted: int) -> None:
-        if self.concurrency < 2 or not chunk.ahead or items_wanted <= 0 or not chunk.items:
-            return
-        pages = -(-items_wanted // len(chunk.items))  # ceiling: pages like this one still needed
-        states = [s for s in chunk.ahead[:pages] if _key(s) not in self.ready]
-        limiter = anyio.Semaphore(self.concurrency)
-
-        async def one(state: Any) -> Chunk[T]:
-            async with limiter:
-                return await self.fetch(state)
-
-        for state, got in zip(states, await gather(*(one(s) for s in states))):
-            self.ready[_key(state)] = got
-
-
 async def take(
     provider: str,
     fetch: Fetch[T],
@@ -95,15 +49,18 @@ async def take(
     *,
     concurrency: int = 1,
     progress: Progress | None = None,
+    cache: PageCache | None = None,
+    scope: str = "",
 ) -> Slice[T]:
     """Serve `limit` items from `start`, fetching as many upstream pages as needed (up to
-    `concurrency` at once where the provider allows), reporting progress per page."""
+    `concurrency` at once where the provider allows, reading ahead into `cache` for the
+    calls that will follow the cursor), reporting progress per page."""
     out: Slice[T] = Slice()
     state, skip = start.state, start.skip
     seen: set[str] = set()
-    pages = _Prefetcher(fetch, concurrency)
+    pages = Prefetcher(fetch, concurrency, cache, scope)
     while True:
-        seen.add(_key(state))
+        seen.add(state_key(state))
         chunk = await pages.get(state)
         out.total = chunk.total
         available = chunk.items[skip:]
@@ -118,7 +75,7 @@ async def take(
         out.items.extend(available)
         if chunk.next is None:
             return out
-        if _key(chunk.next) in seen:
+        if state_key(chunk.next) in seen:
             raise _loop_error(provider, chunk.next)
         state, skip = chunk.next, 0
         if len(out.items) == limit:
@@ -132,10 +89,10 @@ async def every(
     """Every item of a list, in order, for callers that need the whole of it."""
     state: Any = None
     seen: set[str] = set()
-    pages = _Prefetcher(fetch, concurrency)
+    pages = Prefetcher(fetch, concurrency, PageCache(max_pages=2 * concurrency + 2))
     produced = 0
     while True:
-        seen.add(_key(state))
+        seen.add(state_key(state))
         chunk = await pages.get(state)
         await pages.prefetch(chunk, max_items - produced - len(chunk.items))
         for item in chunk.items:
@@ -145,7 +102,7 @@ async def every(
                 return
         if chunk.next is None:
             return
-        if _key(chunk.next) in seen:
+        if state_key(chunk.next) in seen:
             raise _loop_error(provider, chunk.next)
         state = chunk.next
 

@@ -101,11 +101,14 @@ class DirectoryServer(MCPServer[Any]):
         return CallToolResult(content=[TextContent(type="text", text=dumps(structured))], structured_content=structured)
 
     def audit(self, tool: Tool | None, args: BaseModel | None, outcome: BaseModel | DirectoryError) -> None:
-        """One JSON line on stderr per write: tool, provider, targets, outcome; never a credential."""
+        """After a write (or a failed one): one JSON line on stderr (tool, provider, targets,
+        outcome; never a credential), and no read-ahead page of that provider survives it."""
         if tool is None or args is None or not tool.audited(args):
             return
         target = args.model_dump(mode="json", exclude={"confirm", "body", "query"})
         provider = target.pop("provider", None) or getattr(outcome, "provider", None)
+        if provider:
+            self.directory.pages.forget(provider)
         entry: dict[str, Any] = {"event": "write", "tool": tool.name, "provider": provider}
         entry["target"] = target
         if isinstance(outcome, DirectoryError):
