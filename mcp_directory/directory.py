@@ -68,6 +68,9 @@ class Directory:
         """One page of a list, resuming from `cursor`; the cursor is bound to tool, provider and filters."""
         scope = {"tool": tool, "provider": provider, "filters": filters or {}}
         start = self.cursors.decode(cursor, scope) if cursor else Position()
+        cache_scope = f"{provider}:{json.dumps(scope, sort_keys=True)}"
+        if not cursor:
+            self.pages.forget(cache_scope)  # a new traversal reads fresh pages
         served = await take(
             provider,
             fetch,
@@ -76,7 +79,7 @@ class Directory:
             concurrency=self.settings.client.max_concurrent_pages,
             progress=progress,
             cache=self.pages,
-            scope=f"{provider}:{json.dumps(scope, sort_keys=True)}",
+            scope=cache_scope,
         )
         next_cursor = self.cursors.encode(scope, served.next) if served.next else None
         return Page[Any](provider=provider, result=served.items, next_cursor=next_cursor, total=served.total)

@@ -68,9 +68,9 @@ class PageCache:
         while len(self._pages) > self.max_pages:
             self._pages.popitem(last=False)
 
-    def forget(self, provider: str) -> None:
-        """Drop every page of a provider (after a write to it)."""
-        for key in [k for k in self._pages if k[0].startswith(f"{provider}:")]:
+    def forget(self, scope_prefix: str) -> None:
+        """Drop every page whose scope starts with `scope_prefix` (scopes start "<provider>:")."""
+        for key in [k for k in self._pages if k[0].startswith(scope_prefix)]:
             del self._pages[key]
 
 

@@ -108,7 +108,7 @@ class DirectoryServer(MCPServer[Any]):
         target = args.model_dump(mode="json", exclude={"confirm", "body", "query"})
         provider = target.pop("provider", None) or getattr(outcome, "provider", None)
         if provider:
-            self.directory.pages.forget(provider)
+            self.directory.pages.forget(f"{provider}:")
         entry: dict[str, Any] = {"event": "write", "tool": tool.name, "provider": provider}
         entry["target"] = target
         if isinstance(outcome, DirectoryError):
