@@ -142,14 +142,23 @@ def from_status(
     return kind(message, provider=provider, status=status, retry_after=retry_after)
 
 
-def from_transport(provider: str, what: str, exc: Exception) -> DirectoryError:
-    """Translate an httpx transport exception into the contract's error (raise it `from exc`)."""
+def from_transport(provider: str, what: str, exc: Exception, *, maybe_applied: bool = False) -> DirectoryError:
+    """Translate an httpx transport exception into the contract's error (raise it `from exc`).
+    `maybe_applied`: a write that may have reached the provider, so it was not resent."""
+    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)):
+        return (Timeout if isinstance(exc, httpx.ConnectTimeout) else UpstreamError)(
+            f"could not reach {provider} for {what} ({type(exc).__name__}); check its base URL and the network",
+            provider=provider,
+        )
+    if maybe_applied:
+        return (Timeout if isinstance(exc, httpx.TimeoutException) else UpstreamError)(
+            f"{provider} did not answer {what} ({type(exc).__name__}) after receiving it, so the change may "
+            "or may not have been applied; read the object back before trying again",
+            provider=provider,
+        )
     if isinstance(exc, httpx.TimeoutException):
         return Timeout(f"{provider} did not answer {what} in time ({type(exc).__name__}); retry later", provider=provider)
-    return UpstreamError(
-        f"could not reach {provider} for {what} ({type(exc).__name__}); check its base URL and the network",
-        provider=provider,
-    )
+    return UpstreamError(f"{provider} broke off {what} ({type(exc).__name__}); retry later", provider=provider)
 
 
 def upstream_message(body: bytes) -> str | None:

@@ -16,9 +16,15 @@ import anyio
 import httpx2 as httpx
 
 from . import __version__
-from .errors import InvalidArgument, UpstreamError, from_status, from_transport, upstream_message
 from .config import ClientOptions
-from .retry import IDEMPOTENT_METHODS, decide
+from .errors import (
+    InvalidArgument,
+    UpstreamError,
+    from_status,
+    from_transport,
+    upstream_message,
+)
+from .retry import RETRYABLE_METHODS, MalformedBody, decide
 from .throttle import Throttle
 
 if TYPE_CHECKING:
@@ -90,29 +96,54 @@ class ApiClient:
     ) -> httpx.Response:
         """Send a request, retrying as `retry.decide` says, and return the last response,
         whatever its status. `path` is below the API URL, or an absolute URL already
-        checked to be on it (the proxy). POST and PATCH are never sent twice unless the
-        provider cannot have received them."""
+        checked to be on it (the proxy)."""
+        response, _ = await self._exchange(method, path, params, json_body, content, idempotent, decode=False)
+        return response
+
+    async def _exchange(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None,
+        json_body: Any,
+        content: bytes | None,
+        idempotent: bool | None,
+        *,
+        decode: bool,
+    ) -> tuple[httpx.Response, Any]:
+        """The retry loop. Only reads are resent by default: a write is sent again only when
+        the provider cannot have received it (the connection never opened). With `decode`, a
+        success whose body is not JSON counts as a failed attempt too."""
         what = f"{method} {httpx.URL(path).path}"
         if json_body is not None:
             content = json.dumps(json_body, ensure_ascii=False).encode()
         headers = {"Content-Type": self.spec.content_type} if content is not None else None
         if idempotent is None:
-            idempotent = method in IDEMPOTENT_METHODS
+            idempotent = method in RETRYABLE_METHODS
         attempt, waited = 0, 0.0
         while True:
             attempt += 1
             await self.throttle.acquire()
             outcome: httpx.Response | Exception
+            data: Any = None
             try:
                 outcome = await self._http().request(method, path, params=params, content=content, headers=headers)
-            except httpx.TransportError as exc:
+                if decode and outcome.status_code < 400 and outcome.content:
+                    data = _json(outcome)
+            except (httpx.TransportError, MalformedBody) as exc:
                 outcome = exc
             asked = self.spec.retry_after(outcome.headers) if isinstance(outcome, httpx.Response) else None
             decision = decide(outcome, attempt, idempotent=idempotent, asked=asked, waited=waited, policy=self.options.retry)
             if not decision.retry:
+                if isinstance(outcome, MalformedBody):
+                    raise UpstreamError(
+                        f"{self.provider} sent a body that is not JSON for {what}; retry later",
+                        provider=self.provider,
+                        status=outcome.status,
+                    ) from outcome
                 if isinstance(outcome, Exception):
-                    raise from_transport(self.provider, what, outcome) from outcome
-                return outcome
+                    raise from_transport(self.provider, what, outcome, maybe_applied=not idempotent) from outcome
+                return outcome, data
             log.info("retrying %s %s in %.2fs: %s (attempt %d)", self.provider, what, decision.wait, decision.reason, attempt)
             await anyio.sleep(decision.wait)
             waited += decision.wait
@@ -126,26 +157,15 @@ class ApiClient:
         json_body: Any = None,
     ) -> Reply:
         """Send one request; an error status raises the contract's error, a success is decoded JSON."""
-        response = await self.send(method, path, params=params, json_body=json_body)
-        what = f"{method} {path}"
+        response, data = await self._exchange(method, path, params, json_body, None, None, decode=True)
         if response.status_code >= 400:
             raise from_status(
                 self.provider,
                 response.status_code,
                 upstream_message(response.content),
-                what=what,
+                what=f"{method} {path}",
                 retry_after=self.spec.retry_after(response.headers),
             )
-        if not response.content:
-            return Reply(response.status_code, response.headers, None)
-        try:
-            data = response.json()
-        except ValueError as exc:
-            raise UpstreamError(
-                f"{self.provider} sent a body that is not JSON for {what}; retry later",
-                provider=self.provider,
-                status=response.status_code,
-            ) from exc
         return Reply(response.status_code, response.headers, data)
 
     async def write(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
@@ -156,6 +176,13 @@ class ApiClient:
         """GET a JSON document; parameters that are None are left out."""
         clean = {k: v for k, v in (params or {}).items() if v is not None}
         return (await self.call("GET", path, params=clean)).data
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise MalformedBody(response.status_code) from exc
 
 
 def segment(value: str) -> str:

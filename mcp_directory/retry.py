@@ -9,8 +9,8 @@ Rules (SPEC §6, FACTS.md):
 - 429 and 502/503/504 are retried on idempotent requests only; a 500 is not (it is
   usually a bug, not a hiccup).
 - A connection that could not be opened never reached the provider, so any request may
-  be retried; a timeout or a broken connection after the request was sent is retried
-  only when the request is idempotent.
+  be retried; a timeout, a broken connection or a garbled body after the request was
+  sent is retried only when the request is idempotent.
 - The wait is what the provider asked for (`asked`: its spec reads Retry-After, Rootly's
   `X-RateLimit-Reset`, Opsgenie's `X-RateLimit-Period-In-Sec`); otherwise exponential
   backoff with full jitter.
@@ -26,7 +26,17 @@ from dataclasses import dataclass
 import httpx2 as httpx
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
-IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+# Methods resent by default. PUT and DELETE are idempotent in HTTP, but a write the provider
+# may have applied is not sent twice here: the agent re-reads and decides (SPEC §6).
+RETRYABLE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class MalformedBody(Exception):
+    """A success whose body did not parse: treated like a connection broken mid-answer."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"status {status} with a body that is not JSON")
+        self.status = status
 # Transport errors raised before a byte of the request left: the provider cannot have seen it.
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 
@@ -73,7 +83,7 @@ def decide(
         reason = f"status {outcome.status_code}"
     elif isinstance(outcome, NOT_SENT):
         reason = f"{type(outcome).__name__} before the request was sent"
-    elif isinstance(outcome, httpx.TransportError):
+    elif isinstance(outcome, (httpx.TransportError, MalformedBody)):
         if not idempotent:
             return Decision(False, 0.0, f"{type(outcome).__name__} after a request that must not be sent twice")
         reason = type(outcome).__name__

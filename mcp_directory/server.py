@@ -15,7 +15,15 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.types import CallToolResult, TextContent
+from mcp.types import (
+    CallToolResult,
+    CompleteRequestParams,
+    CompleteResult,
+    Completion,
+    EmptyResult,
+    SetLevelRequestParams,
+    TextContent,
+)
 from mcp.types import Tool as MCPTool
 from pydantic import BaseModel, ValidationError
 
@@ -58,6 +66,10 @@ class DirectoryServer(MCPServer[Any]):
         )
         self.directory = directory
         self.registry = {t.name: t for t in tools}
+        # Requests every MCP client may send (and the conformance suite checks) that have no
+        # high-level hook; registering them also advertises the `logging`/`completions` capabilities.
+        self._lowlevel_server.add_request_handler("logging/setLevel", SetLevelRequestParams, self._set_logging_level)
+        self._lowlevel_server.add_request_handler("completion/complete", CompleteRequestParams, self._complete)
 
     @staticmethod
     @asynccontextmanager
@@ -67,6 +79,19 @@ class DirectoryServer(MCPServer[Any]):
         finally:
             assert isinstance(server, DirectoryServer)
             await server.directory.aclose()
+
+    @staticmethod
+    async def _set_logging_level(ctx: Any, params: SetLevelRequestParams) -> EmptyResult:
+        """Accept the client's level: this server sends no log notifications (its log goes to
+        stderr), so every level is honoured by sending nothing."""
+        logger.debug("client asked for log level %s", params.level)
+        return EmptyResult()
+
+    @staticmethod
+    async def _complete(ctx: Any, params: CompleteRequestParams) -> CompleteResult:
+        """No prompts or resource templates here, so no argument has suggestions: an empty
+        completion (the spec's answer for "nothing to suggest") rather than Method not found."""
+        return CompleteResult(completion=Completion(values=[], total=0, has_more=False))
 
     async def list_tools(self) -> list[MCPTool]:
         return [t.to_mcp() for t in self.registry.values()]
@@ -106,7 +131,7 @@ class DirectoryServer(MCPServer[Any]):
         if tool is None or args is None or not tool.audited(args):
             return
         target = args.model_dump(mode="json", exclude={"confirm", "body", "query"})
-        provider = target.pop("provider", None) or getattr(outcome, "provider", None)
+        provider = target.pop("provider", None) or tool.provider
         if provider:
             self.directory.pages.forget(f"{provider}:")
         entry: dict[str, Any] = {"event": "write", "tool": tool.name, "provider": provider}

@@ -7,8 +7,6 @@ import os
 import subprocess
 import sys
 
-import pytest
-
 from mcp_directory.sim import build_apps, build_world, serve_on_loopback
 
 from .support import TOKENS

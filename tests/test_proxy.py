@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from mcp_directory.server import build_server
-from mcp_directory.sim import build_apps, build_world, serve_on_loopback
+from mcp_directory.sim import build_world, serve_on_loopback
 
 from .support import TOKENS, fails, ok, sim_directory
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from email.utils import format_datetime
 from datetime import datetime, timezone
+from email.utils import format_datetime
 
 import httpx2 as httpx
 import pytest
@@ -11,7 +11,7 @@ import pytest
 from mcp_directory.providers.opsgenie import SPEC as OPSGENIE
 from mcp_directory.providers.retool import SPEC as RETOOL
 from mcp_directory.providers.rootly import SPEC as ROOTLY
-from mcp_directory.retry import RetryPolicy, decide
+from mcp_directory.retry import MalformedBody, RetryPolicy, decide
 from mcp_directory.throttle import Throttle
 
 NOW = 1_800_000_000.0
@@ -47,6 +47,8 @@ CASES = [
     (httpx.ReadTimeout("slow", request=REQUEST), 1, True, None, 0.0, True, 0.125),
     (httpx.ReadTimeout("slow", request=REQUEST), 1, False, None, 0.0, False, 0.0),  # may have arrived
     (httpx.RemoteProtocolError("dropped", request=REQUEST), 1, False, None, 0.0, False, 0.0),
+    (MalformedBody(200), 1, True, None, 0.0, True, 0.125),
+    (MalformedBody(200), 1, False, None, 0.0, False, 0.0),
     (httpx.ReadError("reset", request=REQUEST), 2, True, None, 0.0, True, 0.25),
     (ValueError("bug"), 1, True, None, 0.0, False, 0.0),
 ]

@@ -8,7 +8,7 @@ from mcp import Client
 from mcp_directory.server import build_server
 from mcp_directory.sim import build_world
 
-from .support import TOKENS, call, fails, ok, sim_directory, traverse
+from .support import TOKENS, fails, ok, sim_directory, traverse
 
 PROVIDERS = ("rootly", "opsgenie", "retool")
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..http import segment
 from ..errors import InvalidArgument
+from ..http import segment
 from ..models import Deactivation, Group, Member, Role, User
 from ..paging import Chunk
 from .base import Adapter, ProviderSpec

@@ -19,9 +19,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..models import Group, IncidentRole, Member, Role, RoleRef, User
-from ..paging import Chunk
+from ..errors import InvalidArgument, NotFound
 from ..http import segment
+from ..models import (
+    Assignment,
+    Deactivation,
+    Group,
+    IncidentRef,
+    IncidentRole,
+    Member,
+    Role,
+    RoleRef,
+    User,
+    UserRef,
+)
+from ..paging import Chunk, every
 from .base import Adapter, ProviderSpec, seconds
 
 SPEC = ProviderSpec(

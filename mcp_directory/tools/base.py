@@ -58,6 +58,7 @@ class Tool:
     idempotent: bool = True
     open_world: bool = True  # every tool talks to a provider's API
     operation: str | None = None  # the Adapter method it needs, for per-provider support
+    provider: str | None = None  # for tools of one provider, which (they take no provider argument)
     # Read-only while writes are disabled, a destructive write tool once they are allowed
     # (proxy_request: GET only until then).
     gated: bool = False
@@ -84,11 +85,11 @@ class Tool:
 
     @property
     def input_schema(self) -> dict[str, Any]:
-        return compact_schema(self.args.model_json_schema())
+        return compact_schema(self.args.model_json_schema(), optional_null=False)
 
     @property
     def output_schema(self) -> dict[str, Any]:
-        return compact_schema(self.result.model_json_schema())
+        return compact_schema(self.result.model_json_schema(), optional_null=True)
 
     def to_mcp(self) -> MCPTool:
         return MCPTool(
@@ -101,21 +102,22 @@ class Tool:
         )
 
 
-def compact_schema(node: Any) -> Any:
+def compact_schema(node: Any, *, optional_null: bool) -> Any:
     """Drop what costs the model tokens and tells it nothing: pydantic's generated titles,
-    and the `null` branch of an optional argument whose default is already null."""
+    and, in input schemas (optional_null=False), the `null` branch of an optional argument
+    whose default is already null. Output schemas keep it: results do carry nulls."""
     if isinstance(node, list):
-        return [compact_schema(n) for n in node]
+        return [compact_schema(n, optional_null=optional_null) for n in node]
     if not isinstance(node, dict):
         return node
     out: dict[str, Any] = {}
     for key, value in node.items():
         if key in ("properties", "$defs"):  # maps of names, where "title" may be a real name
-            out[key] = {name: compact_schema(sub) for name, sub in value.items()}
+            out[key] = {name: compact_schema(sub, optional_null=optional_null) for name, sub in value.items()}
         elif key != "title" or not isinstance(value, str):
-            out[key] = compact_schema(value)
+            out[key] = compact_schema(value, optional_null=optional_null)
     branches = out.get("anyOf")
-    if isinstance(branches, list) and "default" in out and out["default"] is None:
+    if not optional_null and isinstance(branches, list) and "default" in out and out["default"] is None:
         kept = [b for b in branches if b != {"type": "null"}]
         if len(kept) == 1:
             del out["anyOf"]

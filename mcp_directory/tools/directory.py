@@ -26,7 +26,7 @@ from ..models import (
     User,
 )
 from ..paging import every
-from .base import Args, Call, CursorArg, IdArg, LimitArg, ProviderArg, tool
+from .base import Args, Call, CursorArg, LimitArg, ProviderArg, tool
 
 SearchArg = Annotated[
     str | None, Field(max_length=200, description="Case-insensitive part of a name or email to filter by.")

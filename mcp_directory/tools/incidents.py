@@ -21,6 +21,7 @@ class ListIncidentRolesArgs(Args):
     args=ListIncidentRolesArgs,
     result=Page[IncidentRole],
     operation="incident_roles",
+    provider="rootly",
 )
 async def list_incident_roles(call: Call, args: ListIncidentRolesArgs) -> Page[IncidentRole]:
     """List Rootly's incident roles (e.g. Commander, Scribe) with id, slug and whether each is
@@ -43,7 +44,7 @@ class AssignArgs(Args):
 
 
 @tool(title="Assign incident role", toolset="incidents", args=AssignArgs, result=Written[Assignment],
-      operation="assign_incident_role", read_only=False, idempotent=True)
+      operation="assign_incident_role", provider="rootly", read_only=False, idempotent=True)
 async def assign_incident_role(call: Call, args: AssignArgs) -> Written[Assignment]:
     """Put a user in an incident role on a Rootly incident, e.g. make bob@acme.com the Commander
     of an incident. Takes the user by id or email and the role by id, slug or name."""
@@ -53,7 +54,7 @@ async def assign_incident_role(call: Call, args: AssignArgs) -> Written[Assignme
 
 
 @tool(title="Unassign incident role", toolset="incidents", args=AssignArgs, result=Written[Assignment],
-      operation="unassign_incident_role", read_only=False, destructive=True, idempotent=True)
+      operation="unassign_incident_role", provider="rootly", read_only=False, destructive=True, idempotent=True)
 async def unassign_incident_role(call: Call, args: AssignArgs) -> Written[Assignment]:
     """Take a user out of an incident role on a Rootly incident. Same arguments as
     assign_incident_role."""
