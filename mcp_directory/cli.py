@@ -68,6 +68,16 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--transport", choices=("stdio", "http", "sse"), default="stdio")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--allowed-hosts",
+        default="",
+        help="comma list of extra Host header values to accept (http/sse), e.g. mcp.example.com; loopback is always allowed",
+    )
+    serve.add_argument(
+        "--allowed-origins",
+        default="",
+        help="comma list of extra Origin header values to accept (http/sse), e.g. https://agents.example.com",
+    )
     _common(serve)
 
     tools = sub.add_parser("tools", help="list the registered tools")
@@ -175,10 +185,37 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "check":
         return anyio.run(run_check, directory)
     # serve
-    if args.transport != "stdio":
-        print(f"mcp-directory: the {args.transport} transport is not available yet; use stdio", file=sys.stderr)
+    if args.transport == "stdio":
+        build_server(directory).run()
+        return 0
+    return run_web(args, settings, directory)
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def run_web(args: argparse.Namespace, settings: Settings, directory: Directory) -> int:
+    """`serve --transport http|sse`: one app serving /mcp, /sse + /messages/ and /healthz."""
+    from .web import is_loopback, serve
+
+    if not settings.auth_token and not is_loopback(args.host):
+        print(
+            f"mcp-directory: refusing to serve on {args.host} without an auth token: anyone who can reach "
+            "this address could read your directories. Set MCP_DIRECTORY_AUTH_TOKEN (e.g. "
+            "`export MCP_DIRECTORY_AUTH_TOKEN=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')`) "
+            "and send it as `Authorization: Bearer <token>`, or bind 127.0.0.1.",
+            file=sys.stderr,
+        )
         return 2
-    build_server(directory).run()
+    serve(
+        build_server(directory),
+        args.host,
+        args.port,
+        auth_token=settings.auth_token,
+        allowed_hosts=_split(args.allowed_hosts),
+        allowed_origins=_split(args.allowed_origins),
+    )
     return 0
 
 
