@@ -7,7 +7,12 @@ and one module per provider for its records (`*_seed`) and its wire format.
 
 from mcp_directory.sim.common import RequestRecord, SimError, SimOptions
 from mcp_directory.sim.faults import FaultPlan
-from mcp_directory.sim.serve import DEMO_TOKENS, build_app, build_apps, serve_on_loopback
+from mcp_directory.sim.serve import (
+    DEMO_TOKENS,
+    build_app,
+    build_apps,
+    serve_on_loopback,
+)
 from mcp_directory.sim.world import PROVIDERS, SeedPerson, World, build_world
 
 __all__ = [

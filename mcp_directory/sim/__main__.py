@@ -6,7 +6,12 @@ import argparse
 import sys
 import threading
 
-from mcp_directory.sim.serve import DEMO_TOKENS, build_apps, ensure_loopback, serve_on_loopback
+from mcp_directory.sim.serve import (
+    DEMO_TOKENS,
+    build_apps,
+    ensure_loopback,
+    serve_on_loopback,
+)
 from mcp_directory.sim.world import build_world
 
 ENV_NAMES = {

@@ -1,14 +1,14 @@
-"""The layer every simulated provider shares: options, request log, rate limiter and the gate.
+"""The layer every simulated provider shares: options, request log, the gate, JSON helpers.
 
-A provider app is a Starlette app whose every route is wrapped by one `Gate`. The gate records
-the request, checks the token, applies the rate limiter, runs any fault hooks, calls the handler,
-and lets the provider's `Dialect` render errors and stamp its headers on the response. Handlers
-only speak the happy path and raise `SimError` for the rest, so a provider module holds nothing
-but its own wire format.
+A provider app is a `SimApp` (Starlette) whose every route is wrapped by one `Gate`. The gate
+records the request, asks the live `FaultPlan` (faults.py) what to inject, checks the token,
+applies the rate limiter (limiter.py), runs any hooks, calls the handler, and lets the provider's
+`Dialect` render errors and stamp its headers on the response — injected errors included, so a
+fault looks exactly like the provider's own. Handlers only speak the happy path and raise
+`SimError` for the rest, so a provider module holds nothing but its own wire format.
 
-Growth points: `Gate.hooks` (async callables that may answer a request before its handler: fault
-injection, latency, malformed bodies) and the `bucket` a dialect assigns to a method (separate
-read and write limits).
+Growth points: `Gate.hooks` (async callables that may answer a request before its handler) and
+the `bucket` a dialect assigns to a method (separate read and write limits).
 """
 
 from __future__ import annotations
@@ -27,7 +27,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from mcp_directory.sim.faults import (
-    DROP_SCOPE_KEY, NO_FAULT, ConnectionDropped, Decision, FaultInjector, FaultPlan, malformed,
+    DROP_SCOPE_KEY,
+    NO_FAULT,
+    ConnectionDropped,
+    Decision,
+    FaultInjector,
+    FaultPlan,
+    malformed,
 )
 from mcp_directory.sim.limiter import LimitState, RateLimiter
 

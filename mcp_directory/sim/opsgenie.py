@@ -16,7 +16,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mcp_directory.sim.common import (
-    Gate, LimitState, SimError, SimOptions, SortedView, elapsed_s, int_param, json_response, page_url,
+    Gate,
+    LimitState,
+    SimError,
+    SimOptions,
+    SortedView,
+    elapsed_s,
+    int_param,
+    json_response,
+    page_url,
 )
 from mcp_directory.sim.faults import SimApp
 from mcp_directory.sim.opsgenie_seed import OpsgenieDirectory

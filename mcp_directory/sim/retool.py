@@ -18,7 +18,15 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from mcp_directory.sim.common import Gate, LimitState, SimError, SimOptions, SortedView, int_param, json_response
+from mcp_directory.sim.common import (
+    Gate,
+    LimitState,
+    SimError,
+    SimOptions,
+    SortedView,
+    int_param,
+    json_response,
+)
 from mcp_directory.sim.faults import SimApp
 from mcp_directory.sim.retool_seed import RetoolDirectory
 from mcp_directory.sim.retool_writes import RetoolWrites

@@ -16,7 +16,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mcp_directory.sim.common import (
-    Gate, SimError, SimOptions, SortedView, int_param, json_response, page_url,
+    Gate,
+    SimError,
+    SimOptions,
+    SortedView,
+    int_param,
+    json_response,
+    page_url,
 )
 from mcp_directory.sim.faults import SimApp
 from mcp_directory.sim.rootly_dialect import MEDIA_TYPE, RootlyDialect

@@ -111,7 +111,7 @@ def _people(rng: random.Random, count: int) -> list[SeedPerson]:
     wanted = min(count, len(non_ascii), max(3, count // 8))
     non_ascii_slots = set(rng.sample(range(count), wanted))
     people: list[SeedPerson] = []
-    seen: set[str] = set()
+    next_suffix: dict[str, int] = {}  # base email -> next free numeric suffix (O(1) per person)
     for index in range(count):
         if index in non_ascii_slots:
             first, last, local = non_ascii.pop()
@@ -119,10 +119,10 @@ def _people(rng: random.Random, count: int) -> list[SeedPerson]:
             first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
             local = f"{first}.{last}".lower().replace("'", "")
         domain = rng.choice(DOMAINS)
-        email, n = f"{local}@{domain}", 2
-        while email in seen:
-            email, n = f"{local}{n}@{domain}", n + 1
-        seen.add(email)
+        base = f"{local}@{domain}"
+        n = next_suffix.get(base)  # locals hold no digits, so suffixed forms never meet a base
+        email = base if n is None else f"{local}{n}@{domain}"
+        next_suffix[base] = 2 if n is None else n + 1
         people.append(SeedPerson(email=email, first_name=first, last_name=last))
     return people
 
