@@ -132,7 +132,9 @@ class ApiClient:
                     data = _json(outcome)
             except (httpx.TransportError, MalformedBody) as exc:
                 outcome = exc
-            asked = self.spec.retry_after(outcome.headers) if isinstance(outcome, httpx.Response) else None
+            asked = None
+            if isinstance(outcome, httpx.Response):
+                asked = self.spec.retry_after(outcome.headers, status=outcome.status_code)
             decision = decide(outcome, attempt, idempotent=idempotent, asked=asked, waited=waited, policy=self.options.retry)
             if not decision.retry:
                 if isinstance(outcome, MalformedBody):
@@ -164,7 +166,7 @@ class ApiClient:
                 response.status_code,
                 upstream_message(response.content),
                 what=f"{method} {path}",
-                retry_after=self.spec.retry_after(response.headers),
+                retry_after=self.spec.retry_after(response.headers, status=response.status_code),
             )
         return Reply(response.status_code, response.headers, data)
 

@@ -20,6 +20,7 @@ from typing import Any, Generic, TypeVar
 import anyio
 
 from .aio import gather
+from .errors import DirectoryError
 
 T = TypeVar("T")
 
@@ -99,12 +100,19 @@ class Prefetcher(Generic[T]):
         missing = [s for s in chunk.ahead if self.cache.get(self.scope, s) is None]
         if not any(self.cache.get(self.scope, s) is None for s in chunk.ahead[:pages]):
             return
+        needed = {state_key(s) for s in chunk.ahead[:pages]}
         batch = missing[: max(pages, self.concurrency)]
         limiter = anyio.Semaphore(self.concurrency)
 
-        async def one(state: Any) -> Chunk[T]:
+        async def one(state: Any) -> Chunk[T] | None:
             async with limiter:
-                return await self.fetch(state)
+                try:
+                    return await self.fetch(state)
+                except DirectoryError:
+                    if state_key(state) in needed:
+                        raise
+                    return None  # a page read ahead for a later call: that call will try again
 
         for state, got in zip(batch, await gather(*(one(s) for s in batch))):
-            self.cache.put(self.scope, state, got)
+            if got is not None:
+                self.cache.put(self.scope, state, got)

@@ -84,6 +84,10 @@ def test_every_header_form():
     assert OPSGENIE.retry_after(throttled, NOW) == 60
     assert OPSGENIE.retry_after({**throttled, "x-ratelimit-period-in-sec": "1"}, NOW) == 1
     assert OPSGENIE.retry_after({**throttled, "x-ratelimit-state": "OK"}, NOW) is None
+    # Rootly's and Opsgenie's own headers speak only on a 429; Retry-After on any status.
+    assert ROOTLY.retry_after({"x-ratelimit-reset": str(int(NOW + 9))}, NOW, status=502) is None
+    assert OPSGENIE.retry_after(throttled, NOW, status=503) is None
+    assert RETOOL.retry_after({"retry-after": "3"}, NOW, status=503) == 3
     # Nothing said: None, so the decision falls back to backoff.
     for spec in (ROOTLY, OPSGENIE, RETOOL):
         assert spec.retry_after({}, NOW) is None

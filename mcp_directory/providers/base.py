@@ -67,11 +67,14 @@ class ProviderSpec:
     # How the provider says when to come back beyond Retry-After: (headers, now) -> seconds.
     retry_after_from: Callable[[Mapping[str, str], float], float | None] = field(default=lambda headers, now: None)
 
-    def retry_after(self, headers: Mapping[str, str], now: float | None = None) -> float | None:
-        """Seconds the provider asked us to wait before trying again, if it said."""
+    def retry_after(self, headers: Mapping[str, str], now: float | None = None, *, status: int = 429) -> float | None:
+        """Seconds the provider asked us to wait before trying again, if it said. Its own
+        rate-limit headers count only on a 429 (Rootly sends X-RateLimit-Reset on every answer)."""
         now = time.time() if now is None else now
         standard = standard_retry_after(headers, now)
-        return standard if standard is not None else self.retry_after_from(headers, now)
+        if standard is not None or status != 429:
+            return standard
+        return self.retry_after_from(headers, now)
 
 
 class Adapter:
