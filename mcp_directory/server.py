@@ -29,8 +29,8 @@ from pydantic import BaseModel, ValidationError
 
 from . import __version__
 from .directory import Directory
-from .errors import DirectoryError, InvalidArgument, UpstreamError
-from .tools import Call, Tool, select
+from .errors import DirectoryError, InvalidArgument, UpstreamError, WritesDisabled
+from .tools import TOOLS, Call, Tool, select
 
 logger = logging.getLogger("mcp_directory")
 audit_log = logging.getLogger("mcp_directory.audit")
@@ -107,7 +107,7 @@ class DirectoryServer(MCPServer[Any]):
         args: BaseModel | None = None
         try:
             if tool is None:
-                raise InvalidArgument(f"unknown tool {name!r}; available: {', '.join(self.registry)}")
+                raise self.not_registered(name)
             try:
                 args = tool.args.model_validate(arguments or {})
             except ValidationError as exc:
@@ -124,6 +124,21 @@ class DirectoryServer(MCPServer[Any]):
         self.audit(tool, args, result)
         structured = result.model_dump(mode="json")
         return CallToolResult(content=[TextContent(type="text", text=dumps(structured))], structured_content=structured)
+
+    def not_registered(self, name: str) -> DirectoryError:
+        """Why a tool is not there: unknown, a write while writes are disabled, or an unused toolset."""
+        known = {t.name: t for t in TOOLS}.get(name)
+        if known is not None and not known.read_only and not self.directory.settings.allow_writes:
+            return WritesDisabled(
+                f"{name} is a write tool and writes are disabled; the operator can allow them with "
+                "--allow-writes or MCP_DIRECTORY_ALLOW_WRITES=true"
+            )
+        if known is not None:
+            return InvalidArgument(
+                f"{name} is in the {known.toolset} toolset, which this server does not enable "
+                "(MCP_DIRECTORY_TOOLSETS / --toolsets)"
+            )
+        return InvalidArgument(f"unknown tool {name!r}; available: {', '.join(self.registry)}")
 
     def audit(self, tool: Tool | None, args: BaseModel | None, outcome: BaseModel | DirectoryError) -> None:
         """After a write (or a failed one): one JSON line on stderr (tool, provider, targets,

@@ -73,3 +73,26 @@ def test_check_against_simulators_on_loopback():
 def test_check_with_nothing_configured_fails():
     proc = run("check")
     assert proc.returncode == 1 and "ROOTLY_API_TOKEN" in proc.stdout
+
+
+def test_demo_write_assigns_by_incident_number_and_audits_one_json_line():
+    from mcp_directory.sim import DEMO_TOKENS, build_world
+
+    world = build_world()
+    incident = next(iter(world.rootly.incidents.values()))
+    person = next(p for p in world.people if "rootly" in p.accounts)
+    number = str(incident["attributes"]["sequential_id"])  # a string argument that looks like a number
+    proc = run("call", "assign_incident_role", "--demo", "--allow-writes", f"incident_id={number}",
+               f"user={person.email.upper()}", "incident_role=Commander")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)["result"]
+    assert result["incident"]["id"] == incident["id"] and result["user"]["id"] == person.accounts["rootly"]
+    (line,) = [json.loads(x) for x in proc.stderr.splitlines() if x.startswith("{")]
+    assert line["event"] == "write" and line["tool"] == "assign_incident_role" and line["outcome"] == "ok"
+    assert not any(token in proc.stderr for token in DEMO_TOKENS.values())
+
+
+def test_write_tool_without_writes_says_how_to_allow_them():
+    proc = run("call", "create_user", "--demo", "provider=retool", "email=a@b.co", "first_name=A", "last_name=B")
+    assert proc.returncode == 1
+    assert json.loads(proc.stderr.strip().splitlines()[-1])["error"]["code"] == "writes_disabled"

@@ -49,7 +49,8 @@ async def test_every_flag_and_environment_combination(env_value, flag):
         assert not (WRITE_TOOLS & set(tools))
         assert proxy.annotations.read_only_hint is True
         for tool in WRITE_TOOLS:
-            await fails(c, tool, {"provider": "retool", "user_id": "x", "confirm": True}, "invalid_argument")
+            err = await fails(c, tool, {"provider": "retool", "user_id": "x", "confirm": True}, "writes_disabled")
+            assert "--allow-writes" in err["message"]
         for provider, path in (("rootly", "/v1/teams/1"), ("opsgenie", "/v2/users/x"), ("retool", "/users/x")):
             for method in ("POST", "PUT", "PATCH", "DELETE"):
                 err = await fails(c, "proxy_request", {"provider": provider, "method": method, "path": path, "body": {}}, "writes_disabled")

@@ -198,3 +198,15 @@ async def test_failed_write_is_audited_without_credentials(session, caplog):
     assert line["outcome"] == "error" and line["code"] == "not_found" and line["target"]["user_id"] == "no-such-user"
     for secret in TOKENS.values():
         assert secret not in caplog.text
+
+
+@pytest.mark.anyio
+async def test_assign_by_incident_number(session, world):
+    c, _ = session
+    incident = next(iter(world.rootly.incidents.values()))
+    person = next(p for p in world.people if "rootly" in p.accounts)
+    number = str(incident["attributes"]["sequential_id"])
+    data = await ok(c, "assign_incident_role", {"incident_id": number, "user": person.email, "incident_role": "Scribe"})
+    assert data["result"]["incident"]["id"] == incident["id"]
+    assert any(a["user_id"] == person.accounts["rootly"] for a in world.rootly.assignments[incident["id"]])
+    await fails(c, "assign_incident_role", {"incident_id": "99999", "user": person.email, "incident_role": "Scribe"}, "not_found")

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..aio import gather
 from ..errors import InvalidArgument, NotFound
 from ..http import segment
 from ..models import (
@@ -293,9 +294,20 @@ class Rootly(Adapter):
         roles = [r async for r in every("rootly", self.incident_roles)]
         return pick_incident_role(roles, ref)
 
-    async def _assignment(self, method: str, action: str, incident_id: str, user_ref: str, role_ref: str) -> Assignment:
-        user = await self.resolve_user(user_ref)
-        role = await self.resolve_incident_role(role_ref)
+    async def resolve_incident(self, ref: str) -> str:
+        """An incident's id from its id, slug, or the number people call it by ("incident 42")."""
+        if not ref.isdigit():
+            return ref
+        document = await self.http.get("/v1/incidents", {"filter[sequential_id]": ref, "page[size]": 1})
+        found = document.get("data") or []
+        if not found:
+            raise NotFound(f"Rootly has no incident number {ref}; check the number or pass the incident id", provider="rootly")
+        return str(found[0]["id"])
+
+    async def _assignment(self, method: str, action: str, incident_ref: str, user_ref: str, role_ref: str) -> Assignment:
+        incident_id, user, role = await gather(
+            self.resolve_incident(incident_ref), self.resolve_user(user_ref), self.resolve_incident_role(role_ref)
+        )
         verb = "assign_role_to_user" if action == "assigned" else "unassign_role_from_user"
         body = {"data": {"type": "incidents", "attributes": {"user_id": user.id, "incident_role_id": role.id}}}
         document = await self.http.write(method, f"/v1/incidents/{segment(incident_id)}/{verb}", body)

@@ -237,6 +237,9 @@ class RootlyApi:
 
     async def list_incidents(self, request: Request) -> Response:
         items = sorted(self.dir.incidents.values(), key=lambda i: -i["attributes"]["sequential_id"])
+        wanted = request.query_params.get("filter[sequential_id]")  # the number people call an incident by
+        if wanted is not None:
+            items = [i for i in items if str(i["attributes"]["sequential_id"]) == wanted]
         return self.page(request, items)
 
     async def get_incident(self, request: Request) -> Response:

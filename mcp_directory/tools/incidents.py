@@ -33,7 +33,9 @@ async def list_incident_roles(call: Call, args: ListIncidentRolesArgs) -> Page[I
 
 
 class AssignArgs(Args):
-    incident_id: Annotated[str, Field(min_length=1, max_length=200, description="Rootly incident id or slug.")]
+    incident_id: Annotated[
+        str, Field(min_length=1, max_length=200, description="Rootly incident id, slug, or number (e.g. 42).")
+    ]
     user: Annotated[
         str, Field(min_length=1, max_length=320, description="The user: a Rootly user id, or an email address.")
     ]
