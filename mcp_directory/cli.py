@@ -208,6 +208,11 @@ def run_web(args: argparse.Namespace, settings: Settings, directory: Directory) 
             file=sys.stderr,
         )
         return 2
+    if args.host in ("0.0.0.0", "::") and not args.allowed_hosts:
+        log.warning(
+            "serving on all interfaces but accepting only Host: localhost/127.0.0.1/[::1]; "
+            "pass --allowed-hosts with the name clients use (e.g. --allowed-hosts mcp.example.com)"
+        )
     serve(
         build_server(directory),
         args.host,

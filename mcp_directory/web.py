@@ -19,6 +19,7 @@ under the other clients' feet).
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
 import logging
@@ -26,6 +27,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 
+import anyio
 from mcp.server.lowlevel.server import Server
 from mcp.server.runner import serve_dual_era_loop
 from mcp.server.sse import SseServerTransport
@@ -46,7 +48,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import __version__
 from .server import DirectoryServer
@@ -65,9 +67,14 @@ def is_loopback(host: str) -> bool:
     return host in LOOPBACK_HOSTS or host.startswith("127.")
 
 
-def _host_pattern(host: str) -> str:
-    host = host.strip("[]")
-    return f"[{host}]:*" if ":" in host else f"{host}:*"
+def host_entries(entry: str) -> list[str]:
+    """Allow-list entries for one host: a bare name or address is allowed on any port
+    (`name`, `name:*`); an entry with a port (`name:8443`, `[::1]:8000`, `name:*`) is kept as is."""
+    if entry.count(":") > 1 and not entry.startswith("["):
+        entry = f"[{entry}]"  # a bare IPv6 address, as it appears in a Host header
+    if entry.endswith("]") or ":" not in entry:
+        return [entry, f"{entry}:*"]
+    return [entry]
 
 
 def transport_security(
@@ -75,18 +82,15 @@ def transport_security(
 ) -> TransportSecuritySettings:
     """Host/Origin allow-lists: loopback names always, the bound address, plus what the operator adds.
 
-    An entry without a port (`mcp.example.com`) allows that host on the default port and, as
-    `mcp.example.com:*`, on any other; origins are full (`https://app.example.com`). A request
-    without an Origin header (every non-browser client) passes the Origin check.
+    Origins are full (`https://app.example.com`). A request without an Origin header (every
+    non-browser client) passes the Origin check; a browser page on another site does not.
     """
-    hosts = ["127.0.0.1", "127.0.0.1:*", "localhost", "localhost:*", "[::1]", "[::1]:*"]
-    if bind_host not in ("0.0.0.0", "::", "") and not is_loopback(bind_host):
-        hosts += [bind_host.strip("[]") if ":" not in bind_host else f"[{bind_host.strip('[]')}]", _host_pattern(bind_host)]
+    hosts = [h for name in ("127.0.0.1", "localhost", "::1") for h in host_entries(name)]
+    if bind_host not in ("0.0.0.0", "::", ""):
+        hosts += host_entries(bind_host)
     for entry in allowed_hosts:
-        hosts.append(entry)
-        if not entry.endswith("]") and ":" not in entry.rsplit("]", 1)[-1]:
-            hosts.append(f"{entry}:*")
-    origins = ["http://127.0.0.1", "http://127.0.0.1:*", "http://localhost", "http://localhost:*", "http://[::1]:*"]
+        hosts += host_entries(entry)
+    origins = [o for name in ("127.0.0.1", "localhost", "[::1]") for o in (f"http://{name}", f"http://{name}:*")]
     origins += [o.rstrip("/") for o in allowed_origins]
     return TransportSecuritySettings(
         enable_dns_rebinding_protection=True,
@@ -157,19 +161,50 @@ class BearerAuth:
         await response(scope, receive, send)
 
 
+class EndStreams:
+    """End a streaming response the inner app left open.
+
+    On shutdown the SDK's SSE streams (legacy `/sse`, the `/mcp` GET stream) stop without
+    sending the last body frame; ending it lets the client see a closed stream rather than
+    a broken one, and keeps uvicorn from logging an error for every connected client.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = finished = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started, finished
+            started |= message["type"] == "http.response.start"
+            finished |= message["type"] == "http.response.body" and not message.get("more_body", False)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        finally:
+            if started and not finished:
+                with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
 def sse_routes(lowlevel: Server[None], security: TransportSecuritySettings) -> list[Route | Mount]:
     """Legacy SSE: `GET /sse` opens the stream, `POST /messages/` carries the client's messages."""
     transport = SseServerTransport("/messages/", security_settings=security)
 
-    async def handle_sse(request: Request) -> Response:
-        async with transport.connect_sse(request.scope, request.receive, request._send) as (read, write):
-            # lifespan_state=None: the app lifespan owns the server lifespan (which yields None).
-            await serve_dual_era_loop(
-                lowlevel, read, write, lifespan_state=None, init_options=lowlevel.create_initialization_options()
-            )
-        return Response()
+    class SseStream:
+        """`GET /sse` as a raw ASGI app: the transport sends the whole streaming response itself,
+        so nothing may be sent after it (a Starlette endpoint's return value would be)."""
 
-    return [Route("/sse", endpoint=handle_sse, methods=["GET"]), Mount("/messages/", app=transport.handle_post_message)]
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            async with transport.connect_sse(scope, receive, send) as (read, write):
+                # lifespan_state=None: the app lifespan owns the server lifespan (which yields None).
+                await serve_dual_era_loop(
+                    lowlevel, read, write, lifespan_state=None, init_options=lowlevel.create_initialization_options()
+                )
+
+    return [Route("/sse", endpoint=EndStreams(SseStream()), methods=["GET"]), Mount("/messages/", app=transport.handle_post_message)]
 
 
 def build_app(
@@ -202,7 +237,7 @@ def build_app(
     app = Starlette(
         routes=[
             Route("/healthz", endpoint=healthz, methods=["GET"]),
-            Route("/mcp", endpoint=StreamableHTTPASGIApp(manager)),
+            Route("/mcp", endpoint=EndStreams(StreamableHTTPASGIApp(manager))),
             *sse_routes(lowlevel, security),
         ],
         lifespan=lifespan,

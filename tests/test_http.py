@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO
 
+import anyio
 import httpx2 as httpx
 import pytest
 from mcp import Client, ClientSession
@@ -219,12 +220,23 @@ def test_serve_refuses_a_non_loopback_host_without_a_token(host):
     assert "Uvicorn running" not in done.stderr
 
 
-def test_sigterm_shuts_down_cleanly():
+@pytest.mark.anyio
+async def test_sigterm_shuts_down_cleanly_with_clients_connected():
     with running("--transport", "http", "--demo") as server:
-        assert post_initialize(server.url).status_code == 200
-        server.proc.send_signal(signal.SIGTERM)
-        # uvicorn re-raises the signal once it has shut down, so "killed by SIGTERM" is the clean exit
-        assert server.proc.wait(20) in (0, -signal.SIGTERM)
+        async with (
+            sse_client(f"{server.url}/sse") as (read, write),
+            ClientSession(read, write) as session,
+            httpx.AsyncClient(timeout=30) as http,
+            Client(streamable_http_client(f"{server.url}/mcp", http_client=http), mode="legacy") as client,
+        ):
+            await session.initialize()
+            await ok(session, "list_users", {"provider": "rootly", "limit": 1})
+            await ok(client, "list_users", {"provider": "retool", "limit": 1})
+            started = time.monotonic()
+            server.proc.send_signal(signal.SIGTERM)
+            # uvicorn re-raises the signal once it has shut down: "killed by SIGTERM" is the clean exit
+            assert await anyio.to_thread.run_sync(server.proc.wait, 30) in (0, -signal.SIGTERM)
+            assert time.monotonic() - started < 10  # open streams are closed, not waited out
         log = server.output()
     assert "Waiting for application shutdown" in log and "Application shutdown complete" in log
     assert "Traceback" not in log and "ERROR" not in log
