@@ -78,19 +78,27 @@ def host_entries(entry: str) -> list[str]:
 
 
 def transport_security(
-    bind_host: str, allowed_hosts: Iterable[str] = (), allowed_origins: Iterable[str] = ()
+    bind_host: str,
+    allowed_hosts: Iterable[str] = (),
+    allowed_origins: Iterable[str] = (),
 ) -> TransportSecuritySettings:
     """Host/Origin allow-lists: loopback names always, the bound address, plus what the operator adds.
 
     Origins are full (`https://app.example.com`). A request without an Origin header (every
     non-browser client) passes the Origin check; a browser page on another site does not.
     """
-    hosts = [h for name in ("127.0.0.1", "localhost", "::1") for h in host_entries(name)]
+    hosts = [
+        h for name in ("127.0.0.1", "localhost", "::1") for h in host_entries(name)
+    ]
     if bind_host not in ("0.0.0.0", "::", ""):
         hosts += host_entries(bind_host)
     for entry in allowed_hosts:
         hosts += host_entries(entry)
-    origins = [o for name in ("127.0.0.1", "localhost", "[::1]") for o in (f"http://{name}", f"http://{name}:*")]
+    origins = [
+        o
+        for name in ("127.0.0.1", "localhost", "[::1]")
+        for o in (f"http://{name}", f"http://{name}:*")
+    ]
     origins += [o.rstrip("/") for o in allowed_origins]
     return TransportSecuritySettings(
         enable_dns_rebinding_protection=True,
@@ -109,17 +117,23 @@ class MemoryEventStore(EventStore):
 
     def __init__(self, capacity: int = 2000) -> None:
         self.capacity = capacity
-        self.events: OrderedDict[int, tuple[StreamId, JSONRPCMessage | None]] = OrderedDict()
+        self.events: OrderedDict[int, tuple[StreamId, JSONRPCMessage | None]] = (
+            OrderedDict()
+        )
         self.next_id = 0
 
-    async def store_event(self, stream_id: StreamId, message: JSONRPCMessage | None) -> EventId:
+    async def store_event(
+        self, stream_id: StreamId, message: JSONRPCMessage | None
+    ) -> EventId:
         self.next_id += 1
         self.events[self.next_id] = (stream_id, message)
         while len(self.events) > self.capacity:
             self.events.popitem(last=False)
         return str(self.next_id)
 
-    async def replay_events_after(self, last_event_id: EventId, send_callback: EventCallback) -> StreamId | None:
+    async def replay_events_after(
+        self, last_event_id: EventId, send_callback: EventCallback
+    ) -> StreamId | None:
         try:
             last = int(last_event_id)
             stream_id = self.events[last][0]
@@ -151,12 +165,17 @@ class BearerAuth:
             await self.app(scope, receive, send)
             return
         error = "invalid_token" if given else "invalid_request"
-        body = {"error": error, "error_description": "send Authorization: Bearer <MCP_DIRECTORY_AUTH_TOKEN>"}
+        body = {
+            "error": error,
+            "error_description": "send Authorization: Bearer <MCP_DIRECTORY_AUTH_TOKEN>",
+        }
         response = Response(
             json.dumps(body),
             status_code=401,
             media_type="application/json",
-            headers={"WWW-Authenticate": f'Bearer realm="mcp-directory", error="{error}"'},
+            headers={
+                "WWW-Authenticate": f'Bearer realm="mcp-directory", error="{error}"'
+            },
         )
         await response(scope, receive, send)
 
@@ -178,7 +197,9 @@ class EndStreams:
         async def watched(message: Message) -> None:
             nonlocal started, finished
             started |= message["type"] == "http.response.start"
-            finished |= message["type"] == "http.response.body" and not message.get("more_body", False)
+            finished |= message["type"] == "http.response.body" and not message.get(
+                "more_body", False
+            )
             await send(message)
 
         try:
@@ -186,10 +207,14 @@ class EndStreams:
         finally:
             if started and not finished:
                 with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
-                    await send({"type": "http.response.body", "body": b"", "more_body": False})
+                    await send(
+                        {"type": "http.response.body", "body": b"", "more_body": False}
+                    )
 
 
-def sse_routes(lowlevel: Server[None], security: TransportSecuritySettings) -> list[Route | Mount]:
+def sse_routes(
+    lowlevel: Server[None], security: TransportSecuritySettings
+) -> list[Route | Mount]:
     """Legacy SSE: `GET /sse` opens the stream, `POST /messages/` carries the client's messages."""
     transport = SseServerTransport("/messages/", security_settings=security)
 
@@ -201,10 +226,17 @@ def sse_routes(lowlevel: Server[None], security: TransportSecuritySettings) -> l
             async with transport.connect_sse(scope, receive, send) as (read, write):
                 # lifespan_state=None: the app lifespan owns the server lifespan (which yields None).
                 await serve_dual_era_loop(
-                    lowlevel, read, write, lifespan_state=None, init_options=lowlevel.create_initialization_options()
+                    lowlevel,
+                    read,
+                    write,
+                    lifespan_state=None,
+                    init_options=lowlevel.create_initialization_options(),
                 )
 
-    return [Route("/sse", endpoint=EndStreams(SseStream()), methods=["GET"]), Mount("/messages/", app=transport.handle_post_message)]
+    return [
+        Route("/sse", endpoint=EndStreams(SseStream()), methods=["GET"]),
+        Mount("/messages/", app=transport.handle_post_message),
+    ]
 
 
 def build_app(
@@ -226,12 +258,21 @@ def build_app(
     )
 
     async def healthz(request: Request) -> Response:
-        return JSONResponse({"status": "ok", "version": __version__, "providers": sorted(server.directory.adapters)})
+        return JSONResponse(
+            {
+                "status": "ok",
+                "version": __version__,
+                "providers": sorted(server.directory.adapters),
+            }
+        )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with manager.run():
-            logger.info("serving /mcp, /sse and /healthz%s", " (bearer token required)" if auth_token else "")
+            logger.info(
+                "serving /mcp, /sse and /healthz%s",
+                " (bearer token required)" if auth_token else "",
+            )
             yield
 
     app = Starlette(
