@@ -17,7 +17,7 @@ from .config import Settings
 from .directory import Directory
 from .errors import DirectoryError, Redactor
 from .server import build_server
-from .tools import select
+from .tools import TOOLS, select
 
 log = logging.getLogger("mcp_directory")
 
@@ -25,8 +25,8 @@ log = logging.getLogger("mcp_directory")
 class RedactingFormatter(logging.Formatter):
     """Formats a log record, tracebacks included, with every secret removed."""
 
-    def __init__(self, redact: Redactor) -> None:
-        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    def __init__(self, redact: Redactor, fmt: str = "%(asctime)s %(levelname)s %(name)s: %(message)s") -> None:
+        super().__init__(fmt)
         self.redact = redact
 
     def format(self, record: logging.LogRecord) -> str:
@@ -40,6 +40,12 @@ def configure_logging(settings: Settings, level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # The audit trail: one bare JSON line per write, whatever the log level.
+    audit = logging.StreamHandler(sys.stderr)
+    audit.setFormatter(RedactingFormatter(Redactor(settings.secrets), "%(message)s"))
+    audit_log = logging.getLogger("mcp_directory.audit")
+    audit_log.handlers[:] = [audit]
+    audit_log.propagate = False
     for name in ("httpx", "httpx2", "httpcore", "httpcore2"):
         logging.getLogger(name).setLevel(logging.WARNING)
 
@@ -94,7 +100,10 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
-def parse_arguments(json_args: str | None, pairs: list[str]) -> dict[str, Any]:
+def parse_arguments(json_args: str | None, pairs: list[str], schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Arguments from --json and k=v pairs. A pair's value is parsed as JSON (limit=5 is a
+    number), except where the tool's schema says the argument is a string (incident_id=42)."""
+    strings = {k for k, p in ((schema or {}).get("properties") or {}).items() if p.get("type") == "string"}
     arguments: dict[str, Any] = {}
     if json_args:
         loaded = json.loads(json_args)
@@ -105,6 +114,9 @@ def parse_arguments(json_args: str | None, pairs: list[str]) -> dict[str, Any]:
         key, sep, raw = pair.partition("=")
         if not sep or not key:
             raise ValueError(f"argument {pair!r} is not of the form key=value")
+        if key in strings:
+            arguments[key] = raw
+            continue
         try:
             arguments[key] = json.loads(raw)
         except ValueError:
@@ -177,7 +189,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "call":
         try:
-            arguments = parse_arguments(args.json_args, args.pairs)
+            known = {t.name: t for t in TOOLS}.get(args.tool)
+            arguments = parse_arguments(args.json_args, args.pairs, known.input_schema if known else None)
         except ValueError as exc:
             print(f"mcp-directory: {exc}", file=sys.stderr)
             return 2

@@ -53,7 +53,7 @@ def test_rootly_user_with_included_groups_schedules_and_rules():
 
 def test_rootly_user_without_relationships_or_included():
     resource = {"id": "5", "type": "users", "attributes": {"email": "x@y.z", "created_at": "t", "updated_at": "t"}}
-    user = rootly.map_user(resource, {}, with_groups=False)
+    user = rootly.map_user(resource, rootly.Included([]), with_groups=False)
     assert user.roles == [] and user.is_admin is None and user.group_ids is None and user.name is None
 
 

@@ -7,7 +7,13 @@ import time
 import httpx2
 import pytest
 
-from mcp_directory.sim import DEMO_TOKENS, SimOptions, build_app, build_apps, build_world
+from mcp_directory.sim import (
+    DEMO_TOKENS,
+    SimOptions,
+    build_app,
+    build_apps,
+    build_world,
+)
 from mcp_directory.sim.common import RateLimiter
 
 pytestmark = pytest.mark.anyio

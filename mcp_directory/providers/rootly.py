@@ -61,11 +61,28 @@ def reset_wait(headers: Mapping[str, str], now: float) -> float | None:
 
 ADMIN_ROLE_SLUGS = frozenset({"owner", "admin"})
 
-Index = dict[tuple[str, str], dict[str, Any]]
+class Included:
+    """A document's `included` resources by (type, id), and which included teams each user is in.
+    Built once per document: a page of users shares one index (teams can have thousands of members)."""
+
+    def __init__(self, resources: list[dict[str, Any]], users: list[str] | None = None) -> None:
+        self.by_key = {(r["type"], str(r["id"])): r for r in resources if "type" in r and "id" in r}
+        self.groups_by_user: dict[str, list[str]] = {}
+        wanted = {int(u) for u in users or [] if u.isdigit()}  # user_ids are integers
+        for (kind, gid), group in self.by_key.items():
+            if kind == "groups":
+                members = (group.get("attributes") or {}).get("user_ids") or []
+                for member in wanted.intersection(members) if users is not None else members:
+                    self.groups_by_user.setdefault(str(member), []).append(gid)
+
+    def get(self, key: tuple[str, str | None]) -> dict[str, Any] | None:
+        return self.by_key.get(key)  # type: ignore[arg-type]
 
 
-def index_included(document: dict[str, Any]) -> Index:
-    return {(r["type"], str(r["id"])): r for r in document.get("included") or [] if "type" in r and "id" in r}
+def index_included(document: dict[str, Any]) -> Included:
+    data = document.get("data")
+    users = [str(r["id"]) for r in data] if isinstance(data, list) else [str(data["id"])] if isinstance(data, dict) else []
+    return Included(document.get("included") or [], users)
 
 
 def _related_id(resource: dict[str, Any], name: str) -> str | None:
@@ -73,17 +90,7 @@ def _related_id(resource: dict[str, Any], name: str) -> str | None:
     return str(data["id"]) if isinstance(data, dict) and data.get("id") is not None else None
 
 
-def _group_ids_of(user_id: str, included: Index) -> list[str]:
-    ids = []
-    for (kind, gid), group in included.items():
-        if kind == "groups":
-            members = (group.get("attributes") or {}).get("user_ids") or []
-            if any(str(m) == user_id for m in members):
-                ids.append(gid)
-    return ids
-
-
-def map_user(resource: dict[str, Any], included: Index, *, with_groups: bool) -> User:
+def map_user(resource: dict[str, Any], included: Included, *, with_groups: bool) -> User:
     a = resource.get("attributes") or {}
     uid = str(resource["id"])
     role_id = _related_id(resource, "role")
@@ -102,7 +109,7 @@ def map_user(resource: dict[str, Any], included: Index, *, with_groups: bool) ->
         status="active",
         is_admin=(role_attrs.get("slug") in ADMIN_ROLE_SLUGS) if role else None,
         roles=roles,
-        group_ids=_group_ids_of(uid, included) if with_groups else None,
+        group_ids=list(included.groups_by_user.get(uid, [])) if with_groups else None,
         time_zone=a.get("time_zone"),
         created_at=a.get("created_at"),
         updated_at=a.get("updated_at"),
@@ -275,7 +282,7 @@ class Rootly(Adapter):
 
     async def deactivate_user(self, user_id: str) -> Deactivation:
         document = await self.http.write("DELETE", f"/v1/users/{segment(user_id)}")
-        user = map_user(document["data"], {}, with_groups=False) if document else None
+        user = map_user(document["data"], Included([]), with_groups=False) if document else None
         return Deactivation(user_id=user_id, action="deleted", user=user)
 
     async def resolve_user(self, ref: str) -> User:

@@ -6,6 +6,7 @@ import argparse
 import sys
 import threading
 
+from mcp_directory.sim.faults import FaultPlan
 from mcp_directory.sim.serve import (
     DEMO_TOKENS,
     build_apps,
@@ -31,13 +32,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1, help="seed of the simulated directory")
     parser.add_argument("--people", type=int, default=60, help="number of people in the directory")
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="added latency per request (benchmarks)")
     args = parser.parse_args(argv)
     try:
         ensure_loopback(args.host)
     except ValueError as exc:
         parser.error(str(exc))
     world = build_world(seed=args.seed, people=args.people)
-    with serve_on_loopback(build_apps(world), host=args.host) as urls:
+    apps = build_apps(world)
+    if args.latency_ms:
+        for app in apps.values():
+            app.state.gate.faults = FaultPlan(latency_s=args.latency_ms / 1000)
+    with serve_on_loopback(apps, host=args.host) as urls:
         for line in export_lines(urls, DEMO_TOKENS):
             print(line)
         print("# serving; Ctrl-C to stop", file=sys.stderr, flush=True)

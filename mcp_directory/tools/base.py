@@ -89,7 +89,7 @@ class Tool:
 
     @property
     def output_schema(self) -> dict[str, Any]:
-        return compact_schema(self.result.model_json_schema(), optional_null=True)
+        return flat_nullable(inline_refs(compact_schema(self.result.model_json_schema(), optional_null=True)))
 
     def to_mcp(self) -> MCPTool:
         return MCPTool(
@@ -122,6 +122,41 @@ def compact_schema(node: Any, *, optional_null: bool) -> Any:
         if len(kept) == 1:
             del out["anyOf"]
             out = {**kept[0], **out}
+    return out
+
+
+def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
+    """Replace every local `$ref` with its definition (our models are not recursive), so a
+    client validating results never resolves references."""
+    defs = schema.get("$defs", {})
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, list):
+            return [walk(n) for n in node]
+        if not isinstance(node, dict):
+            return node
+        if "$ref" in node:
+            target = walk(defs[node["$ref"].rsplit("/", 1)[-1]])
+            return {**target, **{k: walk(v) for k, v in node.items() if k != "$ref"}}
+        return {k: walk(v) for k, v in node.items() if k != "$defs"}
+
+    return walk(schema)
+
+
+def flat_nullable(node: Any) -> Any:
+    """`anyOf: [{type: X, ...}, {type: null}]` as `type: [X, "null"]`: the same set of values,
+    far cheaper for a client to validate on every result (and fewer bytes)."""
+    if isinstance(node, list):
+        return [flat_nullable(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: flat_nullable(v) for k, v in node.items()}
+    branches = out.get("anyOf")
+    if isinstance(branches, list) and len(branches) == 2 and {"type": "null"} in branches:
+        (other,) = [b for b in branches if b != {"type": "null"}]
+        if isinstance(other.get("type"), str):
+            del out["anyOf"]
+            out = {**other, **out, "type": [other["type"], "null"]}
     return out
 
 

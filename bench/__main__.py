@@ -1,0 +1,72 @@
+"""Run every benchmark, print the table with its targets, write bench/results/latest.json.
+
+    python -m bench            # all five
+    python -m bench a c        # some of them
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from . import load, memory, overhead, size, traversal
+
+FIGURES = {"a": overhead.measure, "b": traversal.measure, "c": size.measure, "d": load.measure, "e": memory.measure}
+
+
+def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    out = []
+    if a := results.get("a"):
+        out.append(("a. overhead per call, in process (median / p99)",
+                    f"{a['overhead_in_process_ms']['median']:.2f} / {a['overhead_in_process_ms']['p99']:.2f} ms",
+                    "<= 0.5 ms median", f"SDK floor {a['floor_in_process']['median_ms']:.2f} ms"))
+        out.append(("a. overhead per call, stdio (median / p99)",
+                    f"{a['overhead_stdio_ms']['median']:.2f} / {a['overhead_stdio_ms']['p99']:.2f} ms",
+                    "<= 2 ms median", f"SDK floor {a['floor_stdio']['median_ms']:.2f} ms"))
+    if b := results.get("b"):
+        out.append((f"b. traverse {b['users']} users, 20 ms/request",
+                    f"{b['list_users_s']:.2f} s vs {b['one_by_one_s']:.2f} s one by one",
+                    ">= 5x faster", f"{b['speedup']:.1f}x"))
+    if c := results.get("c"):
+        for provider, v in c.items():
+            target = "<= 40 % of raw" if provider == "rootly" else "(reference)"
+            out.append((f"c. bytes per user, {provider} (both copies)",
+                        f"{v['ours_bytes_per_user']} B vs raw {v['raw_bytes_per_user']} B", target, f"{v['ratio'] * 100:.0f} %"))
+    if d := results.get("d"):
+        out.append((f"d. {d['sessions']} HTTP sessions x 20 calls",
+                    f"{d['throughput_per_s']:.0f} calls/s, p50 {d['median_ms']:.1f} ms, p99 {d['p99_ms']:.1f} ms",
+                    "0 errors", f"{d['errors']} errors"))
+    if e := results.get("e"):
+        out.append((f"e. peak RSS traversing {e['users']} users", f"{e['peak_rss_mb']:.0f} MB", "<= 150 MB",
+                    f"{e['seconds']:.0f} s"))
+    return out
+
+
+def main(argv: list[str]) -> int:
+    logging.disable(logging.INFO)
+    chosen = [a for a in argv if a in FIGURES] or list(FIGURES)
+    results: dict[str, Any] = {"machine": {"python": platform.python_version(), "platform": platform.platform()}}
+    for key in chosen:
+        started = time.perf_counter()
+        results[key] = anyio.run(FIGURES[key])
+        print(f"# {key} done in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    table = rows(results)
+    widths = [max(len(r[i]) for r in table + [("figure", "measured", "target", "note")]) for i in range(4)]
+    for row in [("figure", "measured", "target", "note"), *table]:
+        print(" | ".join(v.ljust(w) for v, w in zip(row, widths)))
+    out = Path(__file__).resolve().parent / "results"
+    out.mkdir(exist_ok=True)
+    (out / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(f"# written to {out / 'latest.json'}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
