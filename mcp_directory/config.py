@@ -47,7 +47,7 @@ class ClientOptions:
     # provider's published rate (ProviderSpec.requests_per_minute).
     requests_per_minute: dict[str, float] = field(default_factory=dict)
     max_connections: int = 20
-    max_concurrent_pages: int = 4
+    max_concurrent_pages: int | None = None  # None: each provider's own (ProviderSpec.concurrent_pages)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ClientOptions:
@@ -73,7 +73,9 @@ class ClientOptions:
                 max_total_wait=number("MCP_DIRECTORY_MAX_RETRY_WAIT", base.retry.max_total_wait),
             ),
             requests_per_minute={p: r for p, r in rates.items() if r >= 0},
-            max_concurrent_pages=max(1, int(number("MCP_DIRECTORY_MAX_CONCURRENT_PAGES", base.max_concurrent_pages))),
+            max_concurrent_pages=max(1, int(number("MCP_DIRECTORY_MAX_CONCURRENT_PAGES", 0))) or None
+            if env.get("MCP_DIRECTORY_MAX_CONCURRENT_PAGES", "").strip()
+            else None,
         )
 
 

@@ -76,7 +76,7 @@ class Directory:
             fetch,
             start,
             limit,
-            concurrency=self.settings.client.max_concurrent_pages,
+            concurrency=self.settings.client.max_concurrent_pages or self.adapter(provider).spec.concurrent_pages,
             progress=progress,
             cache=self.pages,
             scope=cache_scope,

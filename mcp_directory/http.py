@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 import anyio
 import httpx2 as httpx
+import pydantic_core
 
 from . import __version__
 from .config import ClientOptions
@@ -181,8 +182,9 @@ class ApiClient:
 
 
 def _json(response: httpx.Response) -> Any:
+    # pydantic_core's parser (Rust) is several times faster than json.loads on big pages.
     try:
-        return response.json()
+        return pydantic_core.from_json(response.content)
     except ValueError as exc:
         raise MalformedBody(response.status_code) from exc
 

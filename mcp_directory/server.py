@@ -8,7 +8,6 @@ text is exactly the contract's JSON, with every secret redacted.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,6 +24,7 @@ from mcp.types import (
     TextContent,
 )
 from mcp.types import Tool as MCPTool
+import pydantic_core
 from pydantic import BaseModel, ValidationError
 
 from . import __version__
@@ -45,7 +45,7 @@ INSTRUCTIONS = (
 
 def dumps(data: Any) -> str:
     """Compact JSON for the text copy of a result: the model pays for every byte."""
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return pydantic_core.to_json(data).decode()
 
 
 def describe_validation(exc: ValidationError) -> str:

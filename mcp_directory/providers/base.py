@@ -62,6 +62,7 @@ class ProviderSpec:
     rate_limit_headers: tuple[str, ...]
     requests_per_minute: int | None
     proxy_prefix: str  # proxy_request paths must start with this (the documented API root)
+    concurrent_pages: int  # upstream pages fetched at once where the pagination allows it
     # What DELETE on a user does: "deactivated" (the account stays, disabled) or "deleted".
     user_delete: Literal["deactivated", "deleted"]
     # How the provider says when to come back beyond Retry-After: (headers, now) -> seconds.

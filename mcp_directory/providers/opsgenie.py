@@ -36,6 +36,7 @@ SPEC = ProviderSpec(
     rate_limit_headers=("x-ratelimit-state", "x-ratelimit-reason", "x-ratelimit-period-in-sec"),
     requests_per_minute=None,  # per-plan numbers are not published (FACTS §2)
     proxy_prefix="/v2/",
+    concurrent_pages=4,  # per-second buckets with unpublished sizes (FACTS §2): stay modest
     user_delete="deleted",
     retry_after_from=lambda headers, now: throttled_wait(headers),
 )

@@ -33,6 +33,7 @@ SPEC = ProviderSpec(
     rate_limit_headers=("retry-after",),
     requests_per_minute=300,  # self-hosted default API_CALLS_PER_MIN; Cloud publishes none
     proxy_prefix="/",
+    concurrent_pages=1,  # next_token paging is sequential anyway
     user_delete="deactivated",
 )
 
