@@ -1,4 +1,7 @@
-"""(d) 50 concurrent streamable-HTTP sessions x 20 calls each against one server process."""
+"""(d) 50 concurrent streamable-HTTP sessions x 20 calls each against one server process.
+
+The client-side throttles are off (the simulators have no limit): this measures the server,
+not Retool's 300 requests a minute."""
 
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ async def measure() -> dict[str, Any]:
         port = free_port()
         server = subprocess.Popen(
             [sys.executable, "-m", "mcp_directory", "serve", "--transport", "http", "--port", str(port)],
-            env=server_env(urls),
+            env=server_env(urls, **{f"{p.upper()}_REQUESTS_PER_MINUTE": "0" for p in urls}),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -117,3 +117,37 @@ def test_retool_group_and_tokens():
     assert retool.next_token({"next_token": "abc", "has_more": True}) == "abc"
     assert retool.next_token({"next_token": None, "has_more": False}) is None
     assert retool.next_token({"next": "n1"}) == "n1"
+
+
+def test_incident_role_resolution_by_id_slug_or_name():
+    from mcp_directory.errors import InvalidArgument, NotFound
+    from mcp_directory.models import IncidentRole
+
+    roles = [
+        IncidentRole(id="r1", name="Commander", slug="commander", description=None, enabled=True),
+        IncidentRole(id="r2", name="Scribe", slug="scribe", description=None, enabled=True),
+        IncidentRole(id="r3", name="Lead", slug="tech-lead", description=None, enabled=True),
+        IncidentRole(id="r4", name="Tech-Lead", slug="lead2", description=None, enabled=False),
+    ]
+    assert rootly.pick_incident_role(roles, "r2").name == "Scribe"
+    assert rootly.pick_incident_role(roles, "COMMANDER").id == "r1"
+    assert rootly.pick_incident_role(roles, "scribe").id == "r2"
+    try:
+        rootly.pick_incident_role(roles, "tech-lead")  # r3's slug and r4's name
+    except InvalidArgument as exc:
+        assert "r3" in exc.message and "r4" in exc.message
+    else:
+        raise AssertionError("an ambiguous role must be refused")
+    try:
+        rootly.pick_incident_role(roles, "Pilot")
+    except NotFound as exc:
+        assert all(r.name in exc.message for r in roles)
+    else:
+        raise AssertionError("an unknown role must be not_found")
+
+
+def test_rootly_membership_change_keeps_admins_members():
+    assert rootly.with_member([1, 2], [2], 3, "member") == ([1, 2, 3], [2])
+    assert rootly.with_member([1, 2], [2], 3, "admin") == ([1, 2, 3], [2, 3])
+    assert rootly.with_member([1, 2], [2], 2, "member") == ([1, 2], [])  # demoted, still a member
+    assert rootly.with_member([1, 2], [], 1, "admin") == ([1, 2], [1])

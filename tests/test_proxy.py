@@ -138,3 +138,24 @@ async def test_percent_encoded_at_inside_an_id_is_allowed(client, world):
     path = "/v2/users/" + user["username"].replace("@", "%40")
     data = await ok(c, "proxy_request", {"provider": "opsgenie", "path": path})
     assert data["status"] == 200 and data["body"]["data"]["id"] == user["id"]
+
+
+@pytest.mark.anyio
+async def test_proxy_writes_are_audited_and_change_the_provider(client, world, caplog):
+    import json as jsonlib
+    import logging
+
+    c, apps = client
+    caplog.set_level(logging.INFO, logger="mcp_directory.audit")
+    team_id = next(iter(world.opsgenie.teams))
+    user = next(u for u in world.opsgenie.users.values() if all(m["user"]["id"] != u["id"] for m in world.opsgenie.teams[team_id]["members"]))
+    data = await ok(c, "proxy_request", {
+        "provider": "opsgenie", "method": "POST", "path": f"/v2/teams/{team_id}/members",
+        "query": {"teamIdentifierType": "id"}, "body": {"user": {"id": user["id"]}, "role": "user"},
+    })
+    assert data["status"] == 200
+    assert user["id"] in [m["user"]["id"] for m in world.opsgenie.teams[team_id]["members"]]
+    await ok(c, "proxy_request", {"provider": "opsgenie", "path": f"/v2/teams/{team_id}"})  # GETs are not audited
+    lines = [jsonlib.loads(r.getMessage()) for r in caplog.records if r.name == "mcp_directory.audit"]
+    assert len(lines) == 1 and lines[0]["tool"] == "proxy_request" and lines[0]["target"]["method"] == "POST"
+    assert lines[0]["status"] == 200 and "body" not in lines[0]["target"]

@@ -68,6 +68,9 @@ def serve_on_loopback(apps: dict[str, Starlette], host: str = "127.0.0.1",
         for name, app in apps.items():
             sock = socket.socket(family, socket.SOCK_STREAM)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            # Accepted connections inherit this. Without it, uvicorn on a pre-bound socket answers a
+            # kept-alive connection only after the peer's 40 ms delayed ACK (Nagle's algorithm).
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             sock.bind((host, 0))
             port = sock.getsockname()[1]
             server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False))
