@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import httpx2 as httpx
 
@@ -100,3 +101,16 @@ def peak_rss_mb(pid: int) -> float:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     return float("nan")
+
+
+async def traverse_users(client: Any, provider: str, limit: int = 200) -> int:
+    """Follow list_users to the end through an MCP client; the number of users seen."""
+    count, cursor = 0, None
+    while True:
+        args = {"provider": provider, "limit": limit, **({"cursor": cursor} if cursor else {})}
+        result = await client.call_tool("list_users", args)
+        assert not result.is_error, result.content
+        count += len(result.structured_content["result"])
+        cursor = result.structured_content["next_cursor"]
+        if not cursor:
+            return count

@@ -9,7 +9,14 @@ from typing import Any
 
 from mcp import Client
 
-from .common import free_port, peak_rss_mb, server_env, simulators, wait_healthy
+from .common import (
+    free_port,
+    peak_rss_mb,
+    server_env,
+    simulators,
+    traverse_users,
+    wait_healthy,
+)
 
 PEOPLE = 139_600  # about 71.6 % have an Opsgenie account: about 100,000 users
 
@@ -25,16 +32,9 @@ async def measure() -> dict[str, Any]:
         )
         try:
             wait_healthy(f"http://127.0.0.1:{port}/healthz")
-            started, count, cursor = time.perf_counter(), 0, None
+            started = time.perf_counter()
             async with Client(f"http://127.0.0.1:{port}/mcp") as c:
-                while True:
-                    args = {"provider": "opsgenie", "limit": 200, **({"cursor": cursor} if cursor else {})}
-                    result = await c.call_tool("list_users", args)
-                    assert not result.is_error, result.content
-                    count += len(result.structured_content["result"])
-                    cursor = result.structured_content["next_cursor"]
-                    if not cursor:
-                        break
+                count = await traverse_users(c, "opsgenie")
             elapsed = time.perf_counter() - started
             peak = peak_rss_mb(server.pid)
         finally:

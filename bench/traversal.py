@@ -14,7 +14,7 @@ from mcp_directory.directory import Directory
 from mcp_directory.server import build_server
 from mcp_directory.sim import DEMO_TOKENS
 
-from .common import server_env, simulators
+from .common import server_env, simulators, traverse_users
 
 PEOPLE = 13_953  # 71.67 % of the seeded people have a Rootly account: about 10,000 users
 
@@ -32,16 +32,9 @@ async def one_by_one(url: str) -> tuple[int, float]:
 
 
 async def ours(env: dict[str, str]) -> tuple[int, float]:
-    started, count, cursor = time.perf_counter(), 0, None
+    started = time.perf_counter()
     async with Client(build_server(Directory(Settings.from_env(env)))) as c:
-        while True:
-            args = {"provider": "rootly", "limit": 200, **({"cursor": cursor} if cursor else {})}
-            result = await c.call_tool("list_users", args)
-            assert not result.is_error, result.content
-            count += len(result.structured_content["result"])
-            cursor = result.structured_content["next_cursor"]
-            if not cursor:
-                break
+        count = await traverse_users(c, "rootly")
     return count, time.perf_counter() - started
 
 

@@ -10,7 +10,7 @@ import json
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import anyio
 import httpx2 as httpx
@@ -115,7 +115,7 @@ class ApiClient:
         """The retry loop. Only reads are resent by default: a write is sent again only when
         the provider cannot have received it (the connection never opened). With `decode`, a
         success whose body is not JSON counts as a failed attempt too."""
-        what = f"{method} {httpx.URL(path).path}"
+        what = f"{method} {urlsplit(path).path}"  # for messages: never the query or host
         if json_body is not None:
             content = json.dumps(json_body, ensure_ascii=False).encode()
         headers = {"Content-Type": self.spec.content_type} if content is not None else None

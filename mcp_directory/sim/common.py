@@ -33,6 +33,7 @@ from mcp_directory.sim.faults import (
     Decision,
     FaultInjector,
     FaultPlan,
+    SimApp,
     malformed,
 )
 from mcp_directory.sim.limiter import LimitState, RateLimiter
@@ -295,3 +296,14 @@ class SortedView:
             self._items = sorted(table.values(), key=self.key)
             self._stamp = stamp
         return self._items
+
+
+def assemble(gate: Gate, routes: list[Route], *, api: Any, writes: Any) -> SimApp:
+    """A provider's app: its routes, then the gate's fallbacks (404 in the provider's shape);
+    the gate, its request log, the read and the write handlers on `app.state`."""
+    app = SimApp(routes=[*routes, *gate.fallback_routes()])
+    app.state.gate = gate
+    app.state.requests = gate.requests
+    app.state.api = api
+    app.state.writes = writes
+    return app

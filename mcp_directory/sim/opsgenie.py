@@ -21,6 +21,7 @@ from mcp_directory.sim.common import (
     SimError,
     SimOptions,
     SortedView,
+    assemble,
     elapsed_s,
     int_param,
     json_response,
@@ -243,11 +244,5 @@ def build_opsgenie_app(directory: OpsgenieDirectory, options: SimOptions) -> Sim
         gate.route("/v2/users/{identifier}", writes.delete_user, ["DELETE"]),
         gate.route("/v2/teams/{identifier}/members", writes.add_member, ["POST"]),
         gate.route("/v2/teams/{identifier}/members/{member}", writes.remove_member, ["DELETE"]),
-        *gate.fallback_routes(),
     ]
-    app = SimApp(routes=routes)
-    app.state.gate = gate
-    app.state.requests = gate.requests
-    app.state.api = api
-    app.state.writes = writes
-    return app
+    return assemble(gate, routes, api=api, writes=writes)

@@ -24,6 +24,7 @@ from mcp_directory.sim.common import (
     SimError,
     SimOptions,
     SortedView,
+    assemble,
     int_param,
     json_response,
 )
@@ -158,11 +159,5 @@ def build_retool_app(directory: RetoolDirectory, options: SimOptions) -> SimApp:
         gate.route("/api/v2/users/{user_id}", writes.delete_user, ["DELETE"]),
         gate.route("/api/v2/groups/{group_id}/members", writes.add_members, ["POST"]),
         gate.route("/api/v2/groups/{group_id}/members/{user_id}", writes.remove_member, ["DELETE"]),
-        *gate.fallback_routes(),
     ]
-    app = SimApp(routes=routes)
-    app.state.gate = gate
-    app.state.requests = gate.requests
-    app.state.api = api
-    app.state.writes = writes
-    return app
+    return assemble(gate, routes, api=api, writes=writes)

@@ -20,6 +20,7 @@ from mcp_directory.sim.common import (
     SimError,
     SimOptions,
     SortedView,
+    assemble,
     int_param,
     json_response,
     page_url,
@@ -273,11 +274,5 @@ def build_rootly_app(directory: RootlyDirectory, options: SimOptions) -> SimApp:
         gate.route("/v1/teams/{id}", writes.update_team, ["PUT"]),
         gate.route("/v1/incidents/{id}/assign_role_to_user", writes.assign_role, ["POST"]),
         gate.route("/v1/incidents/{id}/unassign_role_from_user", writes.unassign_role, ["DELETE"]),
-        *gate.fallback_routes(),
     ]
-    app = SimApp(routes=routes)
-    app.state.gate = gate
-    app.state.requests = gate.requests
-    app.state.api = api
-    app.state.writes = writes
-    return app
+    return assemble(gate, routes, api=api, writes=writes)
