@@ -2,6 +2,7 @@
 
     python -m bench            # all five
     python -m bench a c        # some of them
+    python -m bench --readme   # all five, and the table into README.md (between the bench markers)
 """
 
 from __future__ import annotations
@@ -49,6 +50,18 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     return out
 
 
+def write_readme(table: list[tuple[str, str, str, str]], results: dict[str, Any]) -> None:
+    readme = Path(__file__).resolve().parent.parent / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    head, start, rest = text.partition("<!-- bench:start -->")
+    _, end, tail = rest.partition("<!-- bench:end -->")
+    lines = ["| figure | measured | target | note |", "| --- | --- | --- | --- |"]
+    lines += [f"| {' | '.join(row)} |" for row in table]
+    stamp = time.strftime("%Y-%m-%d", time.gmtime())
+    lines.append(f"\nMeasured {stamp} on {results['machine']['platform']}, Python {results['machine']['python']}.")
+    readme.write_text(f"{head}{start}\n" + "\n".join(lines) + f"\n{end}{tail}", encoding="utf-8")
+
+
 def main(argv: list[str]) -> int:
     logging.disable(logging.INFO)
     chosen = [a for a in argv if a in FIGURES] or list(FIGURES)
@@ -61,6 +74,8 @@ def main(argv: list[str]) -> int:
     widths = [max(len(r[i]) for r in table + [("figure", "measured", "target", "note")]) for i in range(4)]
     for row in [("figure", "measured", "target", "note"), *table]:
         print(" | ".join(v.ljust(w) for v, w in zip(row, widths)))
+    if "--readme" in argv:
+        write_readme(table, results)
     out = Path(__file__).resolve().parent / "results"
     out.mkdir(exist_ok=True)
     (out / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
