@@ -22,7 +22,6 @@ an error. Every message passes through `Redactor` before it can leave the proces
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -159,26 +158,6 @@ def from_transport(provider: str, what: str, exc: Exception, *, maybe_applied: b
     if isinstance(exc, httpx.TimeoutException):
         return Timeout(f"{provider} did not answer {what} in time ({type(exc).__name__}); retry later", provider=provider)
     return UpstreamError(f"{provider} broke off {what} ({type(exc).__name__}); retry later", provider=provider)
-
-
-def upstream_message(body: bytes) -> str | None:
-    """Pull the human message out of any of the three providers' error bodies."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        text = body.decode("utf-8", "replace").strip()
-        return text[:200] or None
-    if not isinstance(data, dict):
-        return None
-    errors = data.get("errors")
-    if isinstance(errors, list) and errors and isinstance(errors[0], dict):  # Rootly JSON:API errors_list
-        first = errors[0]
-        return " - ".join(str(v) for v in (first.get("title"), first.get("detail")) if v)
-    for key in ("message", "error"):  # Opsgenie, Retool; Rootly's 429 body
-        if isinstance(data.get(key), str):
-            extra = data.get("errors")
-            return data[key] + (f" {json.dumps(extra, ensure_ascii=False)}" if isinstance(extra, dict) else "")
-    return None
 
 
 class Redactor:

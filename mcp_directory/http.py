@@ -23,7 +23,6 @@ from .errors import (
     UpstreamError,
     from_status,
     from_transport,
-    upstream_message,
 )
 from .retry import RETRYABLE_METHODS, MalformedBody, decide
 from .throttle import Throttle
@@ -165,7 +164,7 @@ class ApiClient:
             raise from_status(
                 self.provider,
                 response.status_code,
-                upstream_message(response.content),
+                self.spec.upstream_message(response.content),
                 what=f"{method} {path}",
                 retry_after=self.spec.retry_after(response.headers, status=response.status_code),
             )

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import pydantic_core
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import (
     CallToolResult,
@@ -24,7 +25,6 @@ from mcp.types import (
     TextContent,
 )
 from mcp.types import Tool as MCPTool
-import pydantic_core
 from pydantic import BaseModel, ValidationError
 
 from . import __version__

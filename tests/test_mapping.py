@@ -151,3 +151,13 @@ def test_rootly_membership_change_keeps_admins_members():
     assert rootly.with_member([1, 2], [2], 3, "admin") == ([1, 2, 3], [2, 3])
     assert rootly.with_member([1, 2], [2], 2, "member") == ([1, 2], [])  # demoted, still a member
     assert rootly.with_member([1, 2], [], 1, "admin") == ([1, 2], [1])
+
+
+def test_each_provider_reads_its_own_error_body():
+    assert rootly.SPEC.upstream_message(b'{"errors":[{"title":"Not found","status":"404","detail":"no user 5"}]}') == "Not found - no user 5"
+    assert rootly.SPEC.upstream_message(b'{"error":"Rate limit exceeded. Try again later."}') == "Rate limit exceeded. Try again later."
+    got = opsgenie.SPEC.upstream_message(b'{"message":"Request body is not processable.","errors":{"username":"taken"},"took":0.1}')
+    assert got.startswith("Request body is not processable.") and "taken" in got
+    assert retool.SPEC.upstream_message(b'{"success":false,"message":"User not found"}') == "User not found"
+    assert retool.SPEC.upstream_message(b"<html>Bad Gateway</html>") == "<html>Bad Gateway</html>"
+    assert opsgenie.SPEC.upstream_message(b"[1, 2]") is None

@@ -9,6 +9,7 @@ providers that do support it and the provider's own reason.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -65,8 +66,18 @@ class ProviderSpec:
     concurrent_pages: int  # upstream pages fetched at once where the pagination allows it
     # What DELETE on a user does: "deactivated" (the account stays, disabled) or "deleted".
     user_delete: Literal["deactivated", "deleted"]
+    # The human message in the provider's error body (parsed JSON) -> text, or None.
+    error_text: Callable[[Any], str | None] = field(default=lambda data: None)
     # How the provider says when to come back beyond Retry-After: (headers, now) -> seconds.
     retry_after_from: Callable[[Mapping[str, str], float], float | None] = field(default=lambda headers, now: None)
+
+    def upstream_message(self, body: bytes) -> str | None:
+        """What the provider said in an error body, for the agent: its own field, else the text."""
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return body.decode("utf-8", "replace").strip()[:200] or None
+        return self.error_text(data) if isinstance(data, dict) else None
 
     def retry_after(self, headers: Mapping[str, str], now: float | None = None, *, status: int = 429) -> float | None:
         """Seconds the provider asked us to wait before trying again, if it said. Its own

@@ -14,6 +14,7 @@ Quirks handled here:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -39,7 +40,17 @@ SPEC = ProviderSpec(
     concurrent_pages=4,  # per-second buckets with unpublished sizes (FACTS §2): stay modest
     user_delete="deleted",
     retry_after_from=lambda headers, now: throttled_wait(headers),
+    error_text=lambda data: error_text(data),
 )
+
+def error_text(data: dict[str, Any]) -> str | None:
+    """`{"message", "took", "requestId"}`, with a field -> problem map under `errors` on 422."""
+    message = data.get("message")
+    if not isinstance(message, str):
+        return None
+    fields = data.get("errors")
+    return message + (f" {json.dumps(fields, ensure_ascii=False)}" if isinstance(fields, dict) else "")
+
 
 def throttled_wait(headers: Mapping[str, str]) -> float | None:
     """When THROTTLED, X-RateLimit-Period-In-Sec names the full bucket (60: minute, 1: second);

@@ -52,7 +52,16 @@ SPEC = ProviderSpec(
     concurrent_pages=8,  # 3000 requests a minute (FACTS §1): eight at a time stays far below
     user_delete="deleted",
     retry_after_from=lambda headers, now: reset_wait(headers, now),
+    error_text=lambda data: error_text(data),
 )
+
+def error_text(data: dict[str, Any]) -> str | None:
+    """JSON:API `errors_list` (title, detail); the 429 body is `{"error": "..."}` instead."""
+    errors = data.get("errors")
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        return " - ".join(str(v) for v in (errors[0].get("title"), errors[0].get("detail")) if v) or None
+    return data.get("error") if isinstance(data.get("error"), str) else None
+
 
 def reset_wait(headers: Mapping[str, str], now: float) -> float | None:
     """Rootly sends no Retry-After; X-RateLimit-Reset is the UTC epoch second the window resets."""
