@@ -123,7 +123,11 @@ class DirectoryServer(MCPServer[Any]):
             return self.error_result(failure)
         self.audit(tool, args, result)
         structured = result.model_dump(mode="json")
-        return CallToolResult(content=[TextContent(type="text", text=dumps(structured))], structured_content=structured)
+        text = dumps(structured)
+        redacted = self.directory.redact(text)
+        if redacted != text:  # a provider echoed a credential (say, into a proxied body): never pass it on
+            text, structured = redacted, pydantic_core.from_json(redacted)
+        return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
 
     def not_registered(self, name: str) -> DirectoryError:
         """Why a tool is not there: unknown, a write while writes are disabled, or an unused toolset."""

@@ -159,3 +159,26 @@ async def test_proxy_writes_are_audited_and_change_the_provider(client, world, c
     lines = [jsonlib.loads(r.getMessage()) for r in caplog.records if r.name == "mcp_directory.audit"]
     assert len(lines) == 1 and lines[0]["tool"] == "proxy_request" and lines[0]["target"]["method"] == "POST"
     assert lines[0]["status"] == 200 and "body" not in lines[0]["target"]
+
+
+@pytest.mark.anyio
+async def test_a_provider_echoing_the_credential_never_shows_it():
+    """A (misbehaving) provider that echoes request headers into its body: the key is redacted."""
+    import httpx2 as httpx
+    from starlette.applications import Starlette as App
+
+    from mcp_directory.config import ProviderConfig, Settings
+    from mcp_directory.directory import Directory
+
+    async def echo(request):
+        return JSONResponse({"you_sent": dict(request.headers), "path": request.url.path})
+
+    app = App(routes=[Route("/api/v2/{path:path}", echo)])
+    secret = "retool-secret-f00dfacecafe"
+    settings = Settings(providers={"retool": ProviderConfig("retool", secret, "http://echo.test")})
+    directory = Directory(settings, transports={"retool": httpx.ASGITransport(app=app)})
+    async with Client(build_server(directory)) as c:
+        result = await c.call_tool("proxy_request", {"provider": "retool", "path": "/users"})
+    text = result.content[0].text
+    assert not result.is_error and secret not in text and secret not in str(result.structured_content)
+    assert result.structured_content["body"]["you_sent"]["authorization"] == "Bearer [redacted]"
