@@ -24,7 +24,7 @@ from .errors import (
     from_status,
     from_transport,
 )
-from .retry import RETRYABLE_METHODS, MalformedBody, decide
+from .retry import RETRY_STATUSES, RETRYABLE_METHODS, MalformedBody, decide
 from .throttle import Throttle
 
 if TYPE_CHECKING:
@@ -133,7 +133,7 @@ class ApiClient:
             except (httpx.TransportError, MalformedBody) as exc:
                 outcome = exc
             asked = None
-            if isinstance(outcome, httpx.Response):
+            if isinstance(outcome, httpx.Response) and outcome.status_code in RETRY_STATUSES:
                 asked = self.spec.retry_after(outcome.headers, status=outcome.status_code)
             decision = decide(outcome, attempt, idempotent=idempotent, asked=asked, waited=waited, policy=self.options.retry)
             if not decision.retry:

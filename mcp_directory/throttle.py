@@ -25,6 +25,7 @@ class Throttle:
         self.sleep = sleep
         self.stamp = clock()
         self._lock = anyio.Lock()
+        self._waiting = 0
 
     def _refill(self) -> None:
         now = self.clock()
@@ -36,12 +37,20 @@ class Throttle:
         """Take one token, waiting for it if needed; returns the seconds waited."""
         if self.rate is None:
             return 0.0
-        async with self._lock:  # waiters queue here, in order
-            self._refill()
-            waited = 0.0
-            if self.tokens < 1:
-                waited = (1 - self.tokens) / self.rate
-                await self.sleep(waited)
-                self._refill()
+        self._refill()
+        if self.tokens >= 1 and self._waiting == 0:  # the usual case: no await, no trip round the loop
             self.tokens -= 1
-            return waited
+            return 0.0
+        self._waiting += 1
+        try:
+            async with self._lock:  # waiters queue here, in order
+                self._refill()
+                waited = 0.0
+                if self.tokens < 1:
+                    waited = (1 - self.tokens) / self.rate
+                    await self.sleep(waited)
+                    self._refill()
+                self.tokens -= 1
+                return waited
+        finally:
+            self._waiting -= 1
