@@ -180,7 +180,8 @@ async def find_users(call: Call, args: FindUsersArgs) -> FoundPeople:
                     return await adapter.users(state, search=None, email=query)
                 return await adapter.users(state, search=query, email=None)
 
-            found[provider] = [u async for u in every(provider, fetch, max_items=FIND_LIMIT)]
+            pages = every(provider, fetch, max_items=FIND_LIMIT, concurrency=adapter.spec.concurrent_pages)
+            found[provider] = [u async for u in pages]
         except DirectoryError as exc:
             errors.append(ErrorBody(**exc.to_dict()["error"]))
 
