@@ -16,13 +16,8 @@ from typing import Any
 
 import httpx2 as httpx
 
-from mcp_directory.sim import DEMO_TOKENS
-
-ENV_NAMES = {
-    "rootly": ("ROOTLY_BASE_URL", "ROOTLY_API_TOKEN"),
-    "opsgenie": ("OPSGENIE_BASE_URL", "OPSGENIE_API_KEY"),
-    "retool": ("RETOOL_BASE_URL", "RETOOL_API_TOKEN"),
-}
+from mcp_directory.config import ENV
+from mcp_directory.sim import env_for
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -58,8 +53,8 @@ def simulators(people: int, latency_ms: float = 0.0, seed: int = 1) -> Iterator[
             line = proc.stdout.readline()
             if not line:
                 raise RuntimeError("the simulators did not start")
-            for provider, (url_var, _) in ENV_NAMES.items():
-                if m := re.search(rf"{url_var}=(\S+)", line):
+            for provider, names in ENV.items():
+                if m := re.search(rf"{names.base_url}=(\S+)", line):
                     urls[provider] = m.group(1)
         yield urls
     finally:
@@ -69,11 +64,7 @@ def simulators(people: int, latency_ms: float = 0.0, seed: int = 1) -> Iterator[
 
 def server_env(urls: dict[str, str], **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ROOTLY_", "OPSGENIE_", "RETOOL_", "MCP_DIRECTORY_"))}
-    for provider, (url_var, token_var) in ENV_NAMES.items():
-        env[url_var] = urls[provider]
-        env[token_var] = DEMO_TOKENS[provider]
-    env.update(extra)
-    return env
+    return {**env, **env_for(urls), **extra}
 
 
 def free_port() -> int:

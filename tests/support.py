@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import httpx2 as httpx
 
 from mcp_directory.config import ProviderConfig, Settings
 from mcp_directory.directory import Directory
-from mcp_directory.sim import build_apps
+from mcp_directory.sim import build_apps, env_for
 
 TOKENS = {"rootly": "tok-rootly-6f1c9d", "opsgenie": "key-opsgenie-88e2aa", "retool": "tok-retool-41b7c3"}
 URLS = {"rootly": "http://rootly.sim", "opsgenie": "http://opsgenie.sim", "retool": "http://retool.sim"}
@@ -73,3 +74,14 @@ async def traverse(client: Any, tool: str, args: dict[str, Any]) -> list[dict[st
     limit = args.get("limit", 50)
     assert all(n == limit for n in pages[:-1]), pages
     return items
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This process's environment without any provider or mcp-directory setting, plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ROOTLY_", "OPSGENIE_", "RETOOL_", "MCP_DIRECTORY_"))}
+    return {**env, **extra}
+
+
+def server_env(urls: dict[str, str], **extra: str) -> dict[str, str]:
+    """A clean environment pointing the program at simulators on `urls`, with the test tokens."""
+    return clean_env(**{**env_for(urls, TOKENS), **extra})

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
-from mcp_directory.sim import build_apps, build_world, serve_on_loopback
+from mcp_directory.sim import build_apps, build_world, env_for, serve_on_loopback
 
-from .support import TOKENS
+from .support import TOKENS, clean_env
 
 
 def run(*args, env=None):
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("ROOTLY_", "OPSGENIE_", "RETOOL_", "MCP_DIRECTORY_"))}
     return subprocess.run(
-        [sys.executable, "-m", "mcp_directory", *args], capture_output=True, text=True, timeout=60, env={**base, **(env or {})}
+        [sys.executable, "-m", "mcp_directory", *args], capture_output=True, text=True, timeout=60, env=clean_env(**(env or {}))
     )
 
 
@@ -57,11 +55,7 @@ def test_tools_lists_name_toolset_and_kind():
 def test_check_against_simulators_on_loopback():
     world = build_world(seed=2, people=20)
     with serve_on_loopback(build_apps(world, TOKENS)) as urls:
-        env = {
-            "ROOTLY_BASE_URL": urls["rootly"], "ROOTLY_API_TOKEN": TOKENS["rootly"],
-            "OPSGENIE_BASE_URL": urls["opsgenie"], "OPSGENIE_API_KEY": TOKENS["opsgenie"],
-            "RETOOL_BASE_URL": urls["retool"], "RETOOL_API_TOKEN": TOKENS["retool"],
-        }
+        env = env_for(urls, TOKENS)
         good = run("check", env=env)
         assert good.returncode == 0, good.stdout + good.stderr
         assert good.stdout.count(" ok ") == 3 and urls["retool"] in good.stdout

@@ -3,7 +3,6 @@ reached by the SDK's own clients over streamable HTTP (both protocol eras) and l
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -25,7 +24,7 @@ from mcp.shared.exceptions import MCPError
 
 from mcp_directory.sim import build_apps, build_world, serve_on_loopback
 
-from .support import TOKENS, ok, traverse
+from .support import TOKENS, clean_env, ok, server_env, traverse
 
 TOKEN = "bearer-7c1e55d2b9"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -35,16 +34,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("ROOTLY_", "OPSGENIE_", "RETOOL_", "MCP_DIRECTORY_"))
-    }
-    env.update(extra)
-    return env
 
 
 @dataclass
@@ -333,12 +322,7 @@ async def test_sigterm_shuts_down_cleanly_with_clients_connected():
 async def test_http_pages_through_every_user_of_simulators_on_loopback():
     world = build_world(seed=11, people=60)
     with serve_on_loopback(build_apps(world, TOKENS)) as urls:
-        env = clean_env(
-            ROOTLY_BASE_URL=urls["rootly"], ROOTLY_API_TOKEN=TOKENS["rootly"],
-            OPSGENIE_BASE_URL=urls["opsgenie"], OPSGENIE_API_KEY=TOKENS["opsgenie"],
-            RETOOL_BASE_URL=urls["retool"], RETOOL_API_TOKEN=TOKENS["retool"],
-            MCP_DIRECTORY_AUTH_TOKEN=TOKEN,
-        )  # fmt: skip
+        env = server_env(urls, MCP_DIRECTORY_AUTH_TOKEN=TOKEN)
         with running("--transport", "http", env=env) as server:
             async with (
                 httpx.AsyncClient(headers=AUTH, timeout=30) as http,

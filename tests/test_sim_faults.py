@@ -10,7 +10,13 @@ import time
 import httpx2
 import pytest
 
-from mcp_directory.sim import FaultPlan, SimOptions, build_app, build_world, serve_on_loopback
+from mcp_directory.sim import (
+    FaultPlan,
+    SimOptions,
+    build_app,
+    build_world,
+    serve_on_loopback,
+)
 
 pytestmark = pytest.mark.anyio
 

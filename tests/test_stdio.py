@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
 
@@ -13,13 +12,7 @@ from mcp.client.stdio import stdio_client
 
 from mcp_directory.sim import build_apps, build_world, serve_on_loopback
 
-from .support import TOKENS, fails, ok, traverse
-
-ENV_NAMES = {
-    "rootly": ("ROOTLY_BASE_URL", "ROOTLY_API_TOKEN"),
-    "opsgenie": ("OPSGENIE_BASE_URL", "OPSGENIE_API_KEY"),
-    "retool": ("RETOOL_BASE_URL", "RETOOL_API_TOKEN"),
-}
+from .support import TOKENS, fails, ok, server_env, traverse
 
 
 @pytest.fixture(scope="module")
@@ -31,15 +24,6 @@ def world():
 def urls(world):
     with serve_on_loopback(build_apps(world, TOKENS)) as urls:
         yield urls
-
-
-def server_env(urls, **extra):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ROOTLY_", "OPSGENIE_", "RETOOL_", "MCP_DIRECTORY_"))}
-    for provider, (url_var, token_var) in ENV_NAMES.items():
-        env[url_var] = urls[provider]
-        env[token_var] = TOKENS[provider]
-    env.update(extra)
-    return env
 
 
 

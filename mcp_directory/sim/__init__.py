@@ -11,6 +11,7 @@ from mcp_directory.sim.serve import (
     DEMO_TOKENS,
     build_app,
     build_apps,
+    env_for,
     serve_on_loopback,
 )
 from mcp_directory.sim.world import PROVIDERS, SeedPerson, World, build_world
@@ -27,5 +28,6 @@ __all__ = [
     "build_app",
     "build_apps",
     "build_world",
+    "env_for",
     "serve_on_loopback",
 ]

@@ -11,20 +11,17 @@ from mcp_directory.sim.serve import (
     DEMO_TOKENS,
     build_apps,
     ensure_loopback,
+    env_for,
     serve_on_loopback,
 )
 from mcp_directory.sim.world import build_world
 
-ENV_NAMES = {
-    "rootly": ("ROOTLY_BASE_URL", "ROOTLY_API_TOKEN"),
-    "opsgenie": ("OPSGENIE_BASE_URL", "OPSGENIE_API_KEY"),
-    "retool": ("RETOOL_BASE_URL", "RETOOL_API_TOKEN"),
-}
-
 
 def export_lines(urls: dict[str, str], tokens: dict[str, str]) -> list[str]:
     """Shell lines an operator can paste to point the product at the simulators."""
-    return [f"export {ENV_NAMES[p][0]}={url} {ENV_NAMES[p][1]}={tokens[p]}" for p, url in urls.items()]
+    return [
+        "export " + " ".join(f"{k}={v}" for k, v in env_for({p: url}, tokens).items()) for p, url in urls.items()
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:

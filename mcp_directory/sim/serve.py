@@ -17,6 +17,7 @@ from contextlib import contextmanager
 import uvicorn
 from starlette.applications import Starlette
 
+from mcp_directory.config import ENV
 from mcp_directory.sim.common import SimOptions
 from mcp_directory.sim.opsgenie import build_opsgenie_app
 from mcp_directory.sim.retool import build_retool_app
@@ -24,6 +25,17 @@ from mcp_directory.sim.rootly import build_rootly_app
 from mcp_directory.sim.world import PROVIDERS, World
 
 DEMO_TOKENS = {"rootly": "demo-rootly-token", "opsgenie": "demo-opsgenie-key", "retool": "demo-retool-token"}
+
+
+def env_for(urls: dict[str, str], tokens: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment that points mcp-directory at these simulators (config.ENV's names)."""
+    tokens = {**DEMO_TOKENS, **(tokens or {})}
+    env: dict[str, str] = {}
+    for provider, url in urls.items():
+        names = ENV[provider]
+        env[names.base_url] = url
+        env[names.credential] = tokens[provider]
+    return env
 
 
 def build_app(provider: str, world: World, options: SimOptions) -> Starlette:
