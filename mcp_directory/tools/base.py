@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Annotated, Any
 
 from mcp.types import Tool as MCPTool
@@ -73,7 +74,8 @@ class Tool:
         """Whether a call changes something upstream and so goes to the audit log."""
         return not self.read_only and getattr(args, "method", "POST") != "GET"
 
-    @property
+    # Derived once per tool value: tools/list and (on 2026-07-28 HTTP) every call read them.
+    @cached_property
     def annotations(self) -> ToolAnnotations:
         return ToolAnnotations(
             title=self.title,
@@ -83,11 +85,11 @@ class Tool:
             open_world_hint=self.open_world,
         )
 
-    @property
+    @cached_property
     def input_schema(self) -> dict[str, Any]:
         return compact_schema(self.args.model_json_schema(), optional_null=False)
 
-    @property
+    @cached_property
     def output_schema(self) -> dict[str, Any]:
         return flat_nullable(inline_refs(compact_schema(self.result.model_json_schema(), optional_null=True)))
 
