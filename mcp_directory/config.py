@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from .retry import RetryPolicy
 
@@ -108,7 +109,7 @@ class Settings:
         providers: dict[str, ProviderConfig] = {}
         for name, var in ENV.items():
             credential = env.get(var.credential, "").strip()
-            base_url = env.get(var.base_url, "").strip() or var.default_base_url
+            base_url = check_base_url(var, env.get(var.base_url, "").strip()) or var.default_base_url
             if credential and base_url:
                 providers[name] = ProviderConfig(name, credential, base_url.rstrip("/"))
             elif credential:
@@ -132,6 +133,31 @@ class Settings:
         """Everything that must never appear in output."""
         extra = [s for s in (self.auth_token, self.cursor_secret) if s]
         return [p.credential for p in self.providers.values()] + extra
+
+
+def check_base_url(var: _Variables, url: str) -> str:
+    """`url` if it is a plain http(s) URL (host, optional port and path), else a ValueError
+    naming the variable. Userinfo (`https://user:pass@host`) is refused: httpx would send it
+    as Basic auth, and `check` prints base URLs. The errors never quote the value, which may
+    hold a password."""
+    variable = var.base_url
+    if not url:
+        return url
+    try:
+        parts = urlsplit(url)
+        parts.port  # raises ValueError for a port that is not a number
+    except ValueError:
+        raise ValueError(f"{variable} is not a valid URL; give one like https://host.example.com") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{variable} must be an http:// or https:// URL with a host, like https://host.example.com")
+    if "@" in parts.netloc:
+        raise ValueError(
+            f"{variable} must not contain a user name or password (user:password@host); "
+            f"the provider's credential belongs in {var.credential}"
+        )
+    if "?" in url or "#" in url:
+        raise ValueError(f"{variable} must not contain a query ('?') or a fragment ('#')")
+    return url
 
 
 def parse_toolsets(value: str | None) -> tuple[str, ...]:

@@ -22,8 +22,11 @@ an error. Every message passes through `Redactor` before it can leave the proces
 
 from __future__ import annotations
 
+import base64
+import re
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import httpx2 as httpx
 
@@ -161,13 +164,80 @@ def from_transport(provider: str, what: str, exc: Exception, *, maybe_applied: b
 
 
 class Redactor:
-    """Removes every configured secret from text before it leaves the process."""
+    """Removes every configured secret, and the forms it takes on the way, from text before it
+    leaves the process. It runs over every tool result, so it is one regular expression,
+    compiled once.
+
+    What counts as a match of a credential:
+
+    - The credential itself, exactly as configured, whatever its length.
+    - For a credential of at least 8 characters, also any other letter case of it and its
+      percent-encodings (`quote` and `quote_plus`, hex digits in either case). For shorter
+      ones, such variants would mostly hit unrelated text.
+    - For a credential of at least 12 characters, also its base64 forms (standard and
+      urlsafe alphabets, padded or not), found even inside a longer encoded string such as
+      `Basic base64(user:token)`: a secret embedded at byte offset k encodes differently for
+      each k mod 3, so each of the three alignments contributes its *stable core* (the
+      characters whose 6 bits all come from the secret; at most one partial character at each
+      end, a few bits, is left). Base64 is matched with its letter case.
+
+    Where: a credential of at least 8 characters is replaced wherever it occurs, even inside a
+    longer token. A shorter one is replaced only where it stands alone, not inside a longer run
+    of token characters (letters, digits and `-._~+/`, and `=` padding after it): a three-letter
+    credential occurs by chance inside cursors, ids and base64, and replacing it there would
+    corrupt them (a cursor holding `[redacted]`) while protecting nothing.
+    """
+
+    REPLACEMENT = "[redacted]"
+    MIN_DERIVED = 8  # case variants and URL encodings
+    MIN_BASE64 = 12  # base64 cores
+    _TOKEN = r"A-Za-z0-9\-._~+/"
 
     def __init__(self, secrets: Iterable[str]) -> None:
+        exact: set[str] = set()  # matched with case
+        folded: set[str] = set()  # matched in any letter case
+        short: set[str] = set()  # matched only standing alone
+        for secret in {s for s in secrets if s}:
+            if len(secret) < self.MIN_DERIVED:
+                short.add(secret)
+                continue
+            folded.update({secret, quote(secret, safe=""), quote(secret), quote_plus(secret)})
+            if len(secret) >= self.MIN_BASE64:
+                exact.update(_base64_cores(secret.encode()))
+        alone = rf"(?<![{self._TOKEN}])(?:{{}})(?![{self._TOKEN}=])"
         # Longest first, so a secret containing another is removed whole.
-        self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+        parts = [(s, re.escape(s)) for s in exact]
+        parts += [(s, f"(?i:{re.escape(s)})") for s in folded]
+        parts += [(s, alone.format(re.escape(s))) for s in short]
+        parts.sort(key=lambda part: len(part[0]), reverse=True)
+        self._pattern = re.compile("|".join(p for _, p in parts)) if parts else None
+        # A regular expression scans text ~100 times slower than `in` does, and nearly every
+        # text holds no secret at all: look for plain substrings first, run it only on a hit.
+        self._needles = sorted(exact | short)
+        self._folded_needles = sorted({f.lower() for f in folded})
 
     def __call__(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "[redacted]")
-        return text
+        if self._pattern is None:
+            return text
+        if not any(n in text for n in self._needles):
+            lowered = text.lower() if self._folded_needles else ""
+            if not any(n in lowered for n in self._folded_needles):
+                return text
+        return self._pattern.sub(self.REPLACEMENT, text)
+
+
+def _base64_cores(secret: bytes) -> set[str]:
+    """The characters of base64(prefix + secret + suffix) fixed by the secret alone, for a
+    prefix of 0, 1 and 2 bytes (mod 3), in both alphabets. Character i of an encoding holds
+    bits [6i, 6i + 6); it is stable when they all fall inside the secret's bytes."""
+    cores = set()
+    for offset in range(3):
+        encoded = base64.b64encode(bytes(offset) + secret).decode()
+        first = -(-offset * 8 // 6)  # the first character wholly after the prefix
+        last = (offset + len(secret)) * 8 // 6  # the characters wholly before any suffix
+        core = encoded[first:last]
+        cores.update({core, core.translate(_URLSAFE)})
+    return cores
+
+
+_URLSAFE = str.maketrans("+/", "-_")

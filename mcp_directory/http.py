@@ -20,6 +20,7 @@ from . import __version__
 from .config import ClientOptions
 from .errors import (
     InvalidArgument,
+    Redactor,
     UpstreamError,
     from_status,
     from_transport,
@@ -59,6 +60,7 @@ class ApiClient:
         rate = self.options.requests_per_minute.get(spec.name, spec.requests_per_minute)
         self.throttle = Throttle(rate)
         self._credential = credential
+        self._redact = Redactor([credential])  # for upstream error text, before it is cut
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
 
@@ -164,7 +166,7 @@ class ApiClient:
             raise from_status(
                 self.provider,
                 response.status_code,
-                self.spec.upstream_message(response.content),
+                self.spec.upstream_message(response.content, self._redact),
                 what=f"{method} {path}",
                 retry_after=self.spec.retry_after(response.headers, status=response.status_code),
             )

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urlencode
 
 import httpx2 as httpx
 
@@ -19,7 +20,11 @@ from .errors import InvalidArgument
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_RESPONSE_BYTES = 256 * 1024
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+MAX_QUERY_BYTES = 8 * 1024  # the encoded query string; far past it, httpx itself gives up
+MAX_QUERY_PARAMS = 50
+# C0 and C1 controls, DEL, and the Unicode line and paragraph separators (U+0085 NEL is C1):
+# any of them can end a line somewhere between us and the provider's application.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def _refuse(why: str) -> InvalidArgument:
@@ -58,23 +63,45 @@ def check_path(path: str, prefix: str) -> str:
             raise _refuse("it contains '@'; percent-encode it as %40 inside an id")
         if "://" in form or form.startswith("//"):
             raise _refuse("it names a scheme or host")
-        if any(seg in (".", "..") for seg in form.split("/")):
-            raise _refuse("it contains '.' or '..' segments")
+        if any(_is_dot_segment(seg) for seg in form.split("/")):
+            raise _refuse("it contains '.' or '..' segments (also as '..;' or ';..')")
     if not path.startswith(prefix):
         raise _refuse(f"it must start with {prefix}")
     return path
 
 
+def _is_dot_segment(segment: str) -> bool:
+    """'.' or '..', also with a ';' matrix parameter around it: Java servers (Tomcat, Jetty;
+    Opsgenie is Java) strip the parameter and then resolve '..;' as '..'."""
+    return any(part in (".", "..") for part in segment.split(";"))
+
+
+def _name(key: str) -> str:
+    return repr(key if len(key) <= 40 else key[:40] + "...")
+
+
 def check_query(query: Any) -> dict[str, str]:
+    """Query parameters that are safe to send: a bounded number of non-empty names and string
+    values, no control characters, at most 8 KiB once encoded."""
     if query is None:
         return {}
     if not isinstance(query, dict):
         raise InvalidArgument("query must be an object of string values")
+    if len(query) > MAX_QUERY_PARAMS:
+        raise InvalidArgument(f"query has {len(query)} parameters; the limit is {MAX_QUERY_PARAMS}")
     for key, value in query.items():
+        if not isinstance(key, str) or not key:
+            raise InvalidArgument("query parameter names must be non-empty strings")
         if not isinstance(value, str):
-            raise InvalidArgument(f"query value of {key!r} must be a string, not {type(value).__name__}")
+            raise InvalidArgument(f"query value of {_name(key)} must be a string, not {type(value).__name__}")
         if _CONTROL.search(key) or _CONTROL.search(value):
-            raise InvalidArgument(f"query parameter {key!r} contains control characters")
+            raise InvalidArgument(f"query parameter {_name(key)} contains control characters or line separators")
+    size = len(urlencode(query))
+    if size > MAX_QUERY_BYTES:
+        raise InvalidArgument(
+            f"query is {size} bytes once encoded; the limit is {MAX_QUERY_BYTES} (8 KiB): "
+            "send fewer or shorter parameters"
+        )
     return dict(query)
 
 
@@ -99,15 +126,17 @@ def target_url(api_url: str, path: str) -> httpx.URL:
     return url
 
 
-def response_body(response: httpx.Response) -> tuple[Any, bool]:
-    """JSON when the provider sent JSON, else text; cut at 256 KiB with truncated=True."""
-    raw = response.content
-    truncated = len(raw) > MAX_RESPONSE_BYTES
-    if truncated:
+def response_body(response: httpx.Response, redact: Callable[[str], str]) -> tuple[Any, bool]:
+    """JSON when the provider sent JSON, else text; cut at 256 KiB with truncated=True.
+    Secrets are redacted from the whole body before the cut, so that a cut cannot split a
+    reflected credential and carry the part before it past the redactor."""
+    text = redact(response.content.decode("utf-8", "replace"))
+    raw = text.encode()
+    if len(raw) > MAX_RESPONSE_BYTES:
         return raw[:MAX_RESPONSE_BYTES].decode("utf-8", "ignore"), True
     if "json" in response.headers.get("content-type", ""):
         try:
-            return response.json(), False
+            return json.loads(text), False
         except ValueError:
             pass
-    return raw.decode("utf-8", "replace"), False
+    return text, False

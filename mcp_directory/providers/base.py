@@ -71,13 +71,17 @@ class ProviderSpec:
     # How the provider says when to come back beyond Retry-After: (headers, now) -> seconds.
     retry_after_from: Callable[[Mapping[str, str], float], float | None] = field(default=lambda headers, now: None)
 
-    def upstream_message(self, body: bytes) -> str | None:
-        """What the provider said in an error body, for the agent: its own field, else the text."""
+    def upstream_message(self, body: bytes, redact: Callable[[str], str] | None = None) -> str | None:
+        """What the provider said in an error body, for the agent: its own field, else the text
+        (cut at 200 characters). `redact` runs before the cut: a provider that reflects the
+        credential must not get part of it past the redactor by having the cut split it."""
         try:
             data = json.loads(body)
         except ValueError:
-            return body.decode("utf-8", "replace").strip()[:200] or None
-        return self.error_text(data) if isinstance(data, dict) else None
+            text = body.decode("utf-8", "replace").strip()
+            return (redact(text) if redact else text)[:200] or None
+        text = self.error_text(data) if isinstance(data, dict) else None
+        return redact(text) if redact and text else text
 
     def retry_after(self, headers: Mapping[str, str], now: float | None = None, *, status: int = 429) -> float | None:
         """Seconds the provider asked us to wait before trying again, if it said. Its own

@@ -51,7 +51,7 @@ async def proxy_request(call: Call, args: ProxyArgs) -> ProxyResponse:
     url = target_url(adapter.http.api_url, path)
     response = await adapter.http.send(args.method, str(url), params=query, content=content)
     keep = {"content-type", "retry-after", *adapter.spec.rate_limit_headers}
-    body, truncated = response_body(response)
+    body, truncated = response_body(response, call.directory.redact)
     return ProxyResponse(
         provider=args.provider,
         status=response.status_code,
