@@ -210,7 +210,7 @@ def _split(value: str) -> list[str]:
 
 def run_web(args: argparse.Namespace, settings: Settings, directory: Directory) -> int:
     """`serve --transport http|sse`: one app serving /mcp, /sse + /messages/ and /healthz."""
-    from .web import is_loopback, serve
+    from .web import HEADER_TIMEOUT_S, KEEP_ALIVE_TIMEOUT_S, is_loopback, serve
 
     if not settings.auth_token and not is_loopback(args.host):
         print(
@@ -233,6 +233,8 @@ def run_web(args: argparse.Namespace, settings: Settings, directory: Directory) 
         auth_token=settings.auth_token,
         allowed_hosts=_split(args.allowed_hosts),
         allowed_origins=_split(args.allowed_origins),
+        header_timeout=HEADER_TIMEOUT_S,
+        keep_alive_timeout=KEEP_ALIVE_TIMEOUT_S,
     )
     return 0
 

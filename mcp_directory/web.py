@@ -7,9 +7,15 @@ One Starlette app serves every HTTP way in, so one process and one port do for e
 - `/sse`        legacy SSE (`GET`), with its companion `POST /messages/?session_id=...`;
 - `/healthz`    unauthenticated liveness for load balancers: no MCP, no provider calls.
 
-Layers, outermost first: `BearerAuth` (when a token is set) rejects every path but `/healthz`
+Layers, outermost first: `HttpOnly` refuses every ASGI scope but HTTP and lifespan (no
+WebSocket reaches a route); `BearerAuth` (when a token is set) rejects every path but `/healthz`
 without `Authorization: Bearer <token>`; then the SDK's transports validate Host and Origin
-(DNS-rebinding protection, always on) against `transport_security()`.
+(DNS-rebinding protection, always on) against `transport_security()`. Each `/mcp` session
+resumes only its own streams, from its own byte-bounded replay memory (`events.py`).
+
+Under the app, uvicorn runs `HeaderDeadlineH11`: a connection must finish each request's headers
+within `header_timeout` of opening (or of its previous response), however it trickles them, and
+an idle kept-alive connection is closed after `keep_alive_timeout`.
 
 The app's lifespan runs the SDK session manager, which enters the server's lifespan once for
 the whole process; SSE connections share that state instead of entering it per connection
@@ -19,52 +25,62 @@ under the other clients' feet).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hmac
+import ipaddress
 import json
 import logging
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import anyio
+import h11
+import uvicorn
 from mcp.server.lowlevel.server import Server
 from mcp.server.runner import serve_dual_era_loop
 from mcp.server.sse import SseServerTransport
-from mcp.server.streamable_http import (
-    EventCallback,
-    EventId,
-    EventMessage,
-    EventStore,
-    StreamId,
-)
-from mcp.server.streamable_http_manager import (
-    StreamableHTTPASGIApp,
-    StreamableHTTPSessionManager,
-)
+from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
 from mcp.server.transport_security import TransportSecuritySettings
-from mcp.types import JSONRPCMessage
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from . import __version__
+from .events import EventStores, IsolatedSessionManager
 from .server import DirectoryServer
 
 logger = logging.getLogger("mcp_directory.web")
 
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 OPEN_PATHS = frozenset({"/healthz"})
 # How long a client waits before reconnecting a closed SSE stream (ms), sent as `retry:`.
 SSE_RETRY_MS = 1000
+# Slow clients (the defaults `serve` uses): seconds to finish a request's headers, and to send
+# the next request on a kept-alive connection.
+HEADER_TIMEOUT_S = 10.0
+KEEP_ALIVE_TIMEOUT_S = 5.0
+LOOPBACK_V4 = ipaddress.ip_network("127.0.0.0/8")
+LOOPBACK_V6 = ipaddress.ip_address("::1")
 
 
 def is_loopback(host: str) -> bool:
-    """True for the hosts `serve` may bind without a token: only this machine can connect."""
+    """True for the hosts `serve` may bind without a token: only this machine can connect.
+
+    That is a loopback address (127.0.0.0/8, ::1) or the name `localhost`; any other name, even
+    `127.evil.com`, resolves wherever its owner likes.
+    """
     host = host.strip("[]")
-    return host in LOOPBACK_HOSTS or host.startswith("127.")
+    if host.lower() == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address in LOOPBACK_V4 if address.version == 4 else address == LOOPBACK_V6
 
 
 def host_entries(entry: str) -> list[str]:
@@ -107,42 +123,26 @@ def transport_security(
     )
 
 
-class MemoryEventStore(EventStore):
-    """The last `capacity` SSE events of all streams, so a client whose stream dropped can
-    reconnect with `Last-Event-ID` and get what it missed (resumability, SEP-1699).
+async def refuse(scope: Scope, receive: Receive, send: Send) -> None:
+    """Turn away a non-HTTP connection: a WebSocket is closed with 1008 (policy violation)
+    before it is accepted, which the server answers with 403; other scope types get nothing."""
+    if scope["type"] == "websocket":
+        await receive()  # websocket.connect
+        await send({"type": "websocket.close", "code": 1008})
 
-    Bounded on purpose: a long-lived server must not grow without limit; a client that
-    comes back after its events were evicted simply gets nothing replayed.
-    """
 
-    def __init__(self, capacity: int = 2000) -> None:
-        self.capacity = capacity
-        self.events: OrderedDict[int, tuple[StreamId, JSONRPCMessage | None]] = (
-            OrderedDict()
-        )
-        self.next_id = 0
+class HttpOnly:
+    """Let through only HTTP requests and the lifespan. Nothing here speaks WebSocket, but
+    Starlette's `Mount` matches websocket scopes too: one to `/messages/` reached the SDK."""
 
-    async def store_event(
-        self, stream_id: StreamId, message: JSONRPCMessage | None
-    ) -> EventId:
-        self.next_id += 1
-        self.events[self.next_id] = (stream_id, message)
-        while len(self.events) > self.capacity:
-            self.events.popitem(last=False)
-        return str(self.next_id)
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
 
-    async def replay_events_after(
-        self, last_event_id: EventId, send_callback: EventCallback
-    ) -> StreamId | None:
-        try:
-            last = int(last_event_id)
-            stream_id = self.events[last][0]
-        except (ValueError, KeyError):
-            return None
-        for event_id, (stream, message) in list(self.events.items()):
-            if event_id > last and stream == stream_id and message is not None:
-                await send_callback(EventMessage(message, str(event_id)))
-        return stream_id
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "lifespan"):
+            await self.app(scope, receive, send)
+        else:
+            await refuse(scope, receive, send)
 
 
 class BearerAuth:
@@ -157,8 +157,13 @@ class BearerAuth:
         self.expected = f"Bearer {token}".encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
+        if scope["type"] == "lifespan" or (
+            scope["type"] == "http" and scope["path"] in OPEN_PATHS
+        ):
             await self.app(scope, receive, send)
+            return
+        if scope["type"] != "http":  # fail closed on its own, not only behind `HttpOnly`
+            await refuse(scope, receive, send)
             return
         given = next((v for k, v in scope["headers"] if k == b"authorization"), b"")
         if hmac.compare_digest(given, self.expected):
@@ -246,13 +251,15 @@ def build_app(
     auth_token: str | None = None,
     allowed_hosts: Iterable[str] = (),
     allowed_origins: Iterable[str] = (),
-) -> Starlette | BearerAuth:
-    """The combined ASGI app; run it under uvicorn (see `serve`)."""
+    events: EventStores | None = None,
+) -> ASGIApp:
+    """The combined ASGI app; run it under uvicorn (see `serve`). `events` is the replay
+    memory of `/mcp` sessions (default: `EventStores()`, 16 MiB in all)."""
     security = transport_security(bind_host, allowed_hosts, allowed_origins)
     lowlevel = server._lowlevel_server
-    manager = StreamableHTTPSessionManager(
-        app=lowlevel,
-        event_store=MemoryEventStore(),
+    manager = IsolatedSessionManager(
+        lowlevel,
+        events if events is not None else EventStores(),
         retry_interval=SSE_RETRY_MS,
         security_settings=security,
     )
@@ -283,23 +290,88 @@ def build_app(
         ],
         lifespan=lifespan,
     )
-    return BearerAuth(app, auth_token) if auth_token else app
+    return HttpOnly(BearerAuth(app, auth_token) if auth_token else app)
 
 
-def serve(server: DirectoryServer, host: str, port: int, **options: object) -> None:
-    """Serve until SIGINT/SIGTERM; uvicorn then stops accepting, lets in-flight requests
-    finish (up to the grace period), and runs the lifespan exit, which closes sessions
-    and the provider clients."""
-    import uvicorn
+class HeaderDeadlineH11(H11Protocol):
+    """uvicorn's h11 protocol with a deadline on request headers.
 
-    app = build_app(server, bind_host=host, **options)  # type: ignore[arg-type]
-    config = uvicorn.Config(
-        app,
+    uvicorn arms its keep-alive timer only after a response, and any byte cancels it: a client
+    that connects and says nothing, or trickles a header a byte at a time, holds the connection
+    forever. Here, whenever the connection waits for a request (just opened, or the previous
+    response done), the client has `header_timeout` seconds to complete its headers; bytes that
+    arrive meanwhile do not extend it. A request being served (a long SSE stream) has no deadline.
+    """
+
+    header_timeout = HEADER_TIMEOUT_S
+    _header_deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._watch_headers()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        self._watch_headers()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._watch_headers()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _waiting_for_headers(self) -> bool:
+        return self.conn.their_state is h11.IDLE and not self.transport.is_closing()
+
+    def _watch_headers(self) -> None:
+        if not self._waiting_for_headers():
+            self._disarm()
+        elif self._header_deadline is None:
+            self._header_deadline = self.loop.call_later(self.header_timeout, self._headers_overdue)
+
+    def _disarm(self) -> None:
+        if self._header_deadline is not None:
+            self._header_deadline.cancel()
+            self._header_deadline = None
+
+    def _headers_overdue(self) -> None:
+        self._header_deadline = None
+        if self._waiting_for_headers():
+            logger.debug("closing a connection with no complete request after %ss", self.header_timeout)
+            with contextlib.suppress(h11.LocalProtocolError):
+                self.conn.send(h11.ConnectionClosed())
+            self.transport.close()
+
+
+def server_config(
+    server: DirectoryServer,
+    host: str,
+    port: int,
+    *,
+    header_timeout: float = HEADER_TIMEOUT_S,
+    keep_alive_timeout: float = KEEP_ALIVE_TIMEOUT_S,
+    **app_options: Any,
+) -> uvicorn.Config:
+    """The uvicorn configuration `serve` runs (`app_options` go to `build_app`)."""
+    protocol = type("HeaderDeadlineH11", (HeaderDeadlineH11,), {"header_timeout": header_timeout})
+    return uvicorn.Config(
+        build_app(server, bind_host=host, **app_options),
         host=host,
         port=port,
+        http=protocol,
+        ws="none",  # nothing here speaks WebSocket; `HttpOnly` refuses one all the same
+        timeout_keep_alive=keep_alive_timeout,  # type: ignore[arg-type]
         log_level="info",
         log_config=None,  # keep our redacting stderr handler
         timeout_graceful_shutdown=10,
         lifespan="on",
     )
-    uvicorn.Server(config).run()
+
+
+def serve(server: DirectoryServer, host: str, port: int, **options: Any) -> None:
+    """Serve until SIGINT/SIGTERM; uvicorn then stops accepting, lets in-flight requests
+    finish (up to the grace period), and runs the lifespan exit, which closes sessions
+    and the provider clients. `options` are those of `server_config`."""
+    uvicorn.Server(server_config(server, host, port, **options)).run()
