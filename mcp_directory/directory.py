@@ -76,13 +76,17 @@ class Directory:
             fetch,
             start,
             limit,
-            concurrency=self.settings.client.max_concurrent_pages or self.adapter(provider).spec.concurrent_pages,
+            concurrency=self.concurrency(provider),
             progress=progress,
             cache=self.pages,
             scope=cache_scope,
         )
         next_cursor = self.cursors.encode(scope, served.next) if served.next else None
         return Page[Any](provider=provider, result=served.items, next_cursor=next_cursor, total=served.total)
+
+    def concurrency(self, provider: str) -> int:
+        """Upstream pages of `provider` fetched at once: the operator's cap, else the provider's own."""
+        return self.settings.client.max_concurrent_pages or self.adapter(provider).spec.concurrent_pages
 
     async def aclose(self) -> None:
         for adapter in self.adapters.values():

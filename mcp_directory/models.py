@@ -140,6 +140,8 @@ class ProviderList(_Model):
 class FoundPeople(_Model):
     result: list[Person] = Field(description="One entry per distinct email (case-insensitive).")
     errors: list[ErrorBody] = Field(description="Providers that could not be searched, and why.")
+    truncated: bool = Field(description="True when the query matched too many accounts and not all are listed.")
+    message: str | None = Field(description="When truncated: how to narrow the query.")
 
 
 # Results of the write tools (SPEC §3).
@@ -176,6 +178,9 @@ class Written(_Model, Generic[T]):
     dry_run: bool = Field(False, description="True when nothing was changed because confirm was not true.")
     plan: str | None = Field(None, description="On a dry run: exactly what confirm=true would do.")
     result: T | None = Field(None, description="The changed object, where the provider returns one.")
+    note: str | None = Field(
+        None, description="Set when the change was applied but the object could not be read back: do not retry it."
+    )
 
 
 class ProxyResponse(_Model):

@@ -6,8 +6,8 @@ policy's caps, and answers (retry?, wait, reason). `ApiClient` runs the loop; no
 else in the package retries.
 
 Rules (SPEC §6, FACTS.md):
-- 429 and 502/503/504 are retried on idempotent requests only; a 500 is not (it is
-  usually a bug, not a hiccup).
+- 429 and 5xx are retried on idempotent requests only (SPEC §6; the providers' own SDKs
+  retry 500 too), except 501 and 505, which say the request can never succeed.
 - A connection that could not be opened never reached the provider, so any request may
   be retried; a timeout, a broken connection or a garbled body after the request was
   sent is retried only when the request is idempotent.
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import httpx2 as httpx
 
-RETRY_STATUSES = frozenset({429, 502, 503, 504})
+RETRY_STATUSES = frozenset({429, *range(500, 600)} - {501, 505})
 # Methods resent by default. PUT and DELETE are idempotent in HTTP, but a write the provider
 # may have applied is not sent twice here: the agent re-reads and decides (SPEC §6).
 RETRYABLE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

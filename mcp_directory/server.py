@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Literal
 
+import anyio
 import pydantic_core
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import (
@@ -113,6 +114,11 @@ class DirectoryServer(MCPServer[Any]):
             except ValidationError as exc:
                 raise InvalidArgument(describe_validation(exc)) from exc
             result: BaseModel = await tool.handler(Call(self.directory, context), args)
+        except anyio.get_cancelled_exc_class():
+            # notifications/cancelled (or shutdown) interrupted the call: a write may still have
+            # reached the provider, so it is recorded all the same before the cancellation goes on.
+            self.audit(tool, args, "cancelled")
+            raise
         except DirectoryError as exc:
             self.audit(tool, args, exc)
             return self.error_result(exc)
@@ -144,9 +150,11 @@ class DirectoryServer(MCPServer[Any]):
             )
         return InvalidArgument(f"unknown tool {name!r}; available: {', '.join(self.registry)}")
 
-    def audit(self, tool: Tool | None, args: BaseModel | None, outcome: BaseModel | DirectoryError) -> None:
-        """After a write (or a failed one): one JSON line on stderr (tool, provider, targets,
-        outcome; never a credential), and no read-ahead page of that provider survives it."""
+    def audit(
+        self, tool: Tool | None, args: BaseModel | None, outcome: BaseModel | DirectoryError | Literal["cancelled"]
+    ) -> None:
+        """After a write (or a failed or cancelled one): one JSON line on stderr (tool, provider,
+        targets, outcome; never a credential), and no read-ahead page of that provider survives it."""
         if tool is None or args is None or not tool.audited(args):
             return
         target = args.model_dump(mode="json", exclude={"confirm", "body", "query"})
@@ -155,7 +163,9 @@ class DirectoryServer(MCPServer[Any]):
             self.directory.pages.forget(f"{provider}:")
         entry: dict[str, Any] = {"event": "write", "tool": tool.name, "provider": provider}
         entry["target"] = target
-        if isinstance(outcome, DirectoryError):
+        if outcome == "cancelled":
+            entry["outcome"] = "cancelled"
+        elif isinstance(outcome, DirectoryError):
             entry.update(outcome="error", code=outcome.code, status=outcome.status)
         else:
             entry["outcome"] = "dry_run" if getattr(outcome, "dry_run", False) else "ok"

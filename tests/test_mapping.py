@@ -71,7 +71,8 @@ def test_rootly_roles_and_incident_roles():
     ir = rootly.map_incident_role(
         {"id": "9", "type": "incident_roles", "attributes": {"name": "Commander", "slug": "commander", "summary": "Leads", "enabled": False}}
     )
-    assert (ir.name, ir.slug, ir.description, ir.enabled) == ("Commander", "commander", "Leads", False)
+    # `summary` is not a description: unknown values are null, never invented (SPEC §4)
+    assert (ir.name, ir.slug, ir.description, ir.enabled) == ("Commander", "commander", None, False)
 
 
 def test_opsgenie_user_statuses_and_roles():

@@ -34,7 +34,11 @@ CASES = [
     (response(502), 3, True, None, 0.0, True, 0.5),  # 0.5 * 0.25 * 2**2
     (response(504), 2, True, None, 0.0, True, 0.25),
     (response(503), 1, False, None, 0.0, False, 0.0),
-    (response(500), 1, True, None, 0.0, False, 0.0),
+    (response(500), 1, True, None, 0.0, True, 0.125),  # SPEC §6: every 5xx on a read
+    (response(500), 1, False, None, 0.0, False, 0.0),
+    (response(501), 1, True, None, 0.0, False, 0.0),  # the provider can never do it
+    (response(505), 1, True, None, 0.0, False, 0.0),
+    (response(599), 1, True, None, 0.0, True, 0.125),
     (response(404), 1, True, None, 0.0, False, 0.0),
     (response(401), 1, True, None, 0.0, False, 0.0),
     (response(200), 1, True, None, 0.0, False, 0.0),

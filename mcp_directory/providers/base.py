@@ -9,14 +9,16 @@ providers that do support it and the provider's own reason.
 
 from __future__ import annotations
 
+import inspect
 import json
+import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
-from ..errors import Unsupported
+from ..errors import DirectoryError, Unsupported, UpstreamError
 from ..models import Assignment, Deactivation, Group, IncidentRole, License, Role, User
 from ..paging import Chunk
 
@@ -24,6 +26,8 @@ if TYPE_CHECKING:
     from ..http import ApiClient
 
 PageKind = Literal["page_number", "offset", "token"]
+T = TypeVar("T")
+log = logging.getLogger("mcp_directory.providers")
 
 
 def seconds(value: str | None) -> float | None:
@@ -143,14 +147,26 @@ class Adapter:
         await self.users(None, search=None, email=None)
 
     # Writes. Each sends its request once: none of them is retried once it may have arrived.
+    # A write that returns None was applied, but the object could not be read back afterwards.
 
-    async def add_group_member(self, group_id: str, user_id: str, role: str) -> Group:
+    async def read_back(self, read: Callable[[], Awaitable[T] | T]) -> T | None:
+        """The object after a write that the provider accepted (from its answer or a new read),
+        or None when that failed: the write stands, so the tool must say it was applied rather
+        than invite a retry that would fail or apply it twice."""
+        try:
+            value = read()
+            return await value if inspect.isawaitable(value) else value  # type: ignore[no-any-return]
+        except DirectoryError as exc:
+            log.warning("%s applied a write but reading the result back failed: %s", self.name, exc.code)
+            return None
+
+    async def add_group_member(self, group_id: str, user_id: str, role: str) -> Group | None:
         raise self.unsupported("add_group_member")
 
-    async def remove_group_member(self, group_id: str, user_id: str) -> Group:
+    async def remove_group_member(self, group_id: str, user_id: str) -> Group | None:
         raise self.unsupported("remove_group_member")
 
-    async def create_user(self, email: str, first_name: str, last_name: str, role: str | None) -> User:
+    async def create_user(self, email: str, first_name: str, last_name: str, role: str | None) -> User | None:
         raise self.unsupported("create_user")
 
     async def deactivate_user(self, user_id: str) -> Deactivation:
@@ -161,6 +177,28 @@ class Adapter:
 
     async def unassign_incident_role(self, incident_id: str, user: str, incident_role: str) -> Assignment:
         raise self.unsupported("unassign_incident_role")
+
+    # The envelope every provider here wraps its answers in: `{"data": ...}`. An answer without
+    # it is an upstream error, never an empty list (SPEC §6).
+
+    def records(self, document: Any) -> list[dict[str, Any]]:
+        data = document.get("data") if isinstance(document, dict) else None
+        if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+            raise self.malformed("a list of records under data")
+        return data
+
+    def record(self, document: Any) -> dict[str, Any]:
+        data = document.get("data") if isinstance(document, dict) else None
+        if not isinstance(data, dict):
+            raise self.malformed("a record under data")
+        return data
+
+    def malformed(self, expected: str) -> UpstreamError:
+        return UpstreamError(
+            f"{self.spec.title} answered without its documented shape (expected {expected}); "
+            "nothing was left out silently: retry later, and report it if it persists",
+            provider=self.name,
+        )
 
     # Capability introspection.
 

@@ -154,7 +154,7 @@ class Opsgenie(Adapter):
         query = f"username:{email}" if email else search
         offset, size = state or 0, self.spec.page_size
         document = await self.http.get("/v2/users", {"limit": size, "offset": offset, "query": query})
-        items = [map_user(r) for r in document.get("data") or []]
+        items = [map_user(r) for r in self.records(document)]
         if email and search:
             needle = search.casefold()
             items = [u for u in items if needle in (u.name or "").casefold() or needle in (u.email or "").casefold()]
@@ -166,48 +166,57 @@ class Opsgenie(Adapter):
     async def user(self, user_id: str) -> User:
         path = f"/v2/users/{segment(user_id)}"
         user, teams = await gather(self.http.get(path), self.http.get(f"{path}/teams"))
-        return map_user(user["data"], [str(t["id"]) for t in teams.get("data") or []])
+        return map_user(self.record(user), [str(t["id"]) for t in self.records(teams)])
 
     async def groups(self, state: Any, *, search: str | None) -> Chunk[Group]:
         document = await self.http.get("/v2/teams")
-        items = [map_team(r) for r in document.get("data") or []]
+        items = [map_team(r) for r in self.records(document)]
         if search:
             items = [g for g in items if search.casefold() in g.name.casefold()]
         return Chunk(items, None, len(items))
 
     async def group(self, group_id: str) -> Group:
         document = await self.http.get(f"/v2/teams/{segment(group_id)}", {"identifierType": "id"})
-        return map_team(document["data"])
+        return map_team(self.record(document))
 
     async def roles(self, state: Any) -> Chunk[Role]:
         document = await self.http.get("/v2/roles")
-        items = list(BUILT_IN_ROLES) + [map_custom_role(r) for r in document.get("data") or []]
+        items = list(BUILT_IN_ROLES) + [map_custom_role(r) for r in self.records(document)]
         return Chunk(items, None, len(items))
 
     async def licenses(self) -> list[License]:
         document = await self.http.get("/v2/account")
-        return [map_account(document["data"])]
+        return [map_account(self.record(document))]
 
     async def ping(self) -> None:
-        await self.http.get("/v2/account")
+        self.record(await self.http.get("/v2/account"))
 
     # Writes.
 
-    async def add_group_member(self, group_id: str, user_id: str, role: str) -> Group:
+    # Opsgenie's write answers carry no object, so each write reads its object back.
+
+    async def add_group_member(self, group_id: str, user_id: str, role: str) -> Group | None:
         body = {"user": {"id": user_id}, "role": "admin" if role == "admin" else "user"}
         path = f"/v2/teams/{segment(group_id)}/members"
         await self.http.write("POST", path, body, params={"teamIdentifierType": "id"})
-        return await self.group(group_id)
+        return await self.read_back(lambda: self.group(group_id))
 
-    async def remove_group_member(self, group_id: str, user_id: str) -> Group:
+    async def remove_group_member(self, group_id: str, user_id: str) -> Group | None:
         path = f"/v2/teams/{segment(group_id)}/members/{segment(user_id)}"
         await self.http.write("DELETE", path, params={"teamIdentifierType": "id"})
-        return await self.group(group_id)
+        return await self.read_back(lambda: self.group(group_id))
 
-    async def create_user(self, email: str, first_name: str, last_name: str, role: str | None) -> User:
+    async def create_user(self, email: str, first_name: str, last_name: str, role: str | None) -> User | None:
         body = {"username": email, "fullName": f"{first_name} {last_name}".strip(), "role": {"name": role or "user"}}
         created = await self.http.write("POST", "/v2/users", body)
-        return await self.user(str(created["data"]["id"]))
+
+        async def read_created() -> User:
+            created_id = self.record(created).get("id")
+            if created_id is None:
+                raise self.malformed("the new user's id under data")
+            return await self.user(str(created_id))
+
+        return await self.read_back(read_created)
 
     async def deactivate_user(self, user_id: str) -> Deactivation:
         await self.http.write("DELETE", f"/v2/users/{segment(user_id)}")

@@ -110,7 +110,7 @@ class Retool(Adapter):
 
     async def users(self, state: Any, *, search: str | None, email: str | None) -> Chunk[User]:
         document = await self.http.get("/users", {"limit": self.spec.page_size, "next_token": state, "email": email})
-        items = [map_user(r) for r in document.get("data") or []]
+        items = [map_user(r) for r in self.records(document)]
         total = document.get("total_count")
         if search:
             items = [u for u in items if _matches(u, search.casefold())]
@@ -119,47 +119,47 @@ class Retool(Adapter):
 
     async def user(self, user_id: str) -> User:
         document = await self.http.get(f"/users/{segment(user_id)}", {"includeGroups": "true"})
-        return map_user(document["data"])
+        return map_user(self.record(document))
 
     async def groups(self, state: Any, *, search: str | None) -> Chunk[Group]:
         document = await self.http.get("/groups")
-        items = [map_group(r, with_members=False) for r in document.get("data") or []]
+        items = [map_group(r, with_members=False) for r in self.records(document)]
         if search:
             items = [g for g in items if search.casefold() in g.name.casefold()]
         return Chunk(items, None, len(items))
 
     async def group(self, group_id: str) -> Group:
         document = await self.http.get(f"/groups/{segment(group_id)}")
-        return map_group(document["data"], with_members=True)
+        return map_group(self.record(document), with_members=True)
 
     async def roles(self, state: Any) -> Chunk[Role]:
         document = await self.http.get("/role_permissions/roles", {"next_token": state})
-        items = [map_role(r) for r in document.get("data") or []]
+        items = [map_role(r) for r in self.records(document)]
         return Chunk(items, next_token(document), document.get("total_count"))
 
     async def ping(self) -> None:
-        await self.http.get("/users", {"limit": 1})
+        self.records(await self.http.get("/users", {"limit": 1}))
 
     # Writes.
 
-    async def add_group_member(self, group_id: str, user_id: str, role: str) -> Group:
+    async def add_group_member(self, group_id: str, user_id: str, role: str) -> Group | None:
         body = {"members": [{"id": user_id, "is_group_admin": role == "admin"}]}
         document = await self.http.write("POST", f"/groups/{segment(group_id)}/members", body)
-        return map_group(document["data"], with_members=True)
+        return await self.read_back(lambda: map_group(self.record(document), with_members=True))
 
-    async def remove_group_member(self, group_id: str, user_id: str) -> Group:
+    async def remove_group_member(self, group_id: str, user_id: str) -> Group | None:
         document = await self.http.write("DELETE", f"/groups/{segment(group_id)}/members/{segment(user_id)}")
-        return map_group(document["data"], with_members=True)
+        return await self.read_back(lambda: map_group(self.record(document), with_members=True))
 
-    async def create_user(self, email: str, first_name: str, last_name: str, role: str | None) -> User:
+    async def create_user(self, email: str, first_name: str, last_name: str, role: str | None) -> User | None:
         if role:
             raise InvalidArgument(
                 "Retool users take no role when created; omit role, then add the user to a group", provider="retool"
             )
         body = {"email": email, "first_name": first_name, "last_name": last_name, "active": True}
         document = await self.http.write("POST", "/users", body)
-        return map_user(document["data"])
+        return await self.read_back(lambda: map_user(self.record(document)))
 
     async def deactivate_user(self, user_id: str) -> Deactivation:
         await self.http.write("DELETE", f"/users/{segment(user_id)}")  # 204: Retool disables the user
-        return Deactivation(user_id=user_id, action="deactivated", user=await self.user(user_id))
+        return Deactivation(user_id=user_id, action="deactivated", user=await self.read_back(lambda: self.user(user_id)))

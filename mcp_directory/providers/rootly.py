@@ -10,17 +10,24 @@ Quirks handled here:
   deactivates), so it is "active";
 - no licenses or seats anywhere in the API;
 - no user creation, and DELETE on a user deletes it (there is no deactivation);
+- membership writes replace the team's whole `user_ids`/`admin_ids` (read, change, PUT), so
+  two of them on one team at once would lose one update: they are serialized per team here,
+  and each reads the team back, reporting `conflict` if its change is not there (a writer
+  outside this process got in between);
 - incident role (un)assignment takes ids only; users are resolved here by email
   (`filter[email]`) and roles by id, slug or name against `/v1/incident_roles`.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
+import anyio
+
 from ..aio import gather
-from ..errors import InvalidArgument, NotFound
+from ..errors import Conflict, InvalidArgument, NotFound
 from ..http import segment
 from ..models import (
     Assignment,
@@ -37,6 +44,7 @@ from .base import Adapter, ProviderSpec, seconds
 from .rootly_mapping import (
     Included,
     index_included,
+    is_number,
     map_incident_role,
     map_role,
     map_team,
@@ -90,16 +98,22 @@ class Rootly(Adapter):
         "create_user": "Rootly's API cannot create users (there is no POST /v1/users); invite them in Rootly's web app",
     }
 
+    def __init__(self, http: Any) -> None:
+        super().__init__(http)
+        # Held only while in use, so ids an agent made up do not pile up.
+        self._team_locks: weakref.WeakValueDictionary[str, anyio.Lock] = weakref.WeakValueDictionary()
+
     async def _page(self, path: str, number: int | None, params: dict[str, Any]) -> tuple[dict[str, Any], Any]:
         number = number or 1
         document = await self.http.get(path, {"page[number]": number, "page[size]": self.spec.page_size, **params})
+        self.records(document)  # a page is a JSON:API document with a list of records, or an error
         meta = document.get("meta") or {}
-        return document, meta.get("next_page")
+        return document, meta.get("next_page") if isinstance(meta, dict) else None
 
     async def _chunk(self, path: str, number: int | None, params: dict[str, Any], mapper: Any) -> Chunk[Any]:
         """One page of a list; once total_pages is known, the later page numbers are known too."""
         document, nxt = await self._page(path, number, params)
-        meta = document.get("meta") or {}
+        meta = document.get("meta") if isinstance(document.get("meta"), dict) else {}
         pages = meta.get("total_pages")
         ahead = list(range((number or 1) + 1, pages + 1)) if isinstance(pages, int) and nxt is not None else None
         return Chunk(mapper(document), nxt, meta.get("total_count"), ahead)
@@ -109,32 +123,32 @@ class Rootly(Adapter):
 
         def users(document: dict[str, Any]) -> list[User]:
             included = index_included(document)
-            return [map_user(r, included, with_groups=True) for r in document.get("data") or []]
+            return [map_user(r, included, with_groups=True) for r in self.records(document)]
 
         return await self._chunk("/v1/users", state, params, users)
 
     async def user(self, user_id: str) -> User:
         document = await self.http.get(f"/v1/users/{segment(user_id)}", {"include": "role,teams"})
-        return map_user(document["data"], index_included(document), with_groups=True)
+        return map_user(self.record(document), index_included(document), with_groups=True)
 
     async def me(self) -> User:
         document = await self.http.get("/v1/users/me", {"include": "role,teams"})
-        return map_user(document["data"], index_included(document), with_groups=True)
+        return map_user(self.record(document), index_included(document), with_groups=True)
 
     async def groups(self, state: Any, *, search: str | None) -> Chunk[Group]:
         def teams(document: dict[str, Any]) -> list[Group]:
-            return [map_team(r, with_members=False) for r in document.get("data") or []]
+            return [map_team(r, with_members=False) for r in self.records(document)]
 
         return await self._chunk("/v1/teams", state, {"filter[search]": search}, teams)
 
     async def group(self, group_id: str) -> Group:
         document = await self.http.get(f"/v1/teams/{segment(group_id)}")
-        return map_team(document["data"], with_members=True)
+        return map_team(self.record(document), with_members=True)
 
     async def roles(self, state: Any) -> Chunk[Role]:
         which, number = state or [0, 1]
         document, nxt = await self._page(ROLE_LISTS[which], number, {})
-        items = [map_role(r) for r in document.get("data") or []]
+        items = [map_role(r) for r in self.records(document)]
         if nxt is not None:
             following: Any = [which, nxt]
         else:
@@ -143,43 +157,69 @@ class Rootly(Adapter):
 
     async def incident_roles(self, state: Any) -> Chunk[IncidentRole]:
         def roles(document: dict[str, Any]) -> list[IncidentRole]:
-            return [map_incident_role(r) for r in document.get("data") or []]
+            return [map_incident_role(r) for r in self.records(document)]
 
         return await self._chunk("/v1/incident_roles", state, {}, roles)
 
     async def ping(self) -> None:
-        await self.http.get("/v1/users/me")
+        self.record(await self.http.get("/v1/users/me"))
 
     # Writes.
 
     async def _team(self, group_id: str) -> dict[str, Any]:
-        return (await self.http.get(f"/v1/teams/{segment(group_id)}"))["data"]
+        return self.record(await self.http.get(f"/v1/teams/{segment(group_id)}"))
 
-    async def _put_members(self, group_id: str, users: list[int], admins: list[int]) -> Group:
-        body = {"data": {"type": "groups", "attributes": {"user_ids": users, "admin_ids": admins}}}
-        document = await self.http.write("PUT", f"/v1/teams/{segment(group_id)}", body)
-        return map_team(document["data"], with_members=True)
+    async def _change_members(self, group_id: str, user: int, change: Any, holds: Any) -> Group:
+        """Read the team, PUT `change(users, admins)` (None: nothing to change), read it back.
+
+        One membership write per team at a time in this process; the read-back after the PUT
+        catches a writer elsewhere that replaced the lists in between."""
+        lock = self._team_locks.get(group_id) or self._team_locks.setdefault(group_id, anyio.Lock())
+        async with lock:
+            team = await self._team(group_id)
+            changed = change(*team_members(team))
+            if changed is None:
+                return map_team(team, with_members=True)  # already so: nothing to send
+            new_users, new_admins = changed
+            body = {"data": {"type": "groups", "attributes": {"user_ids": new_users, "admin_ids": new_admins}}}
+            await self.http.write("PUT", f"/v1/teams/{segment(group_id)}", body)
+            after = await self._team(group_id)
+        if not holds(*team_members(after)):
+            raise Conflict(
+                f"Rootly team {group_id} was changed by someone else at the same time, and user {user}'s "
+                "membership is not as asked; read the team with get_group and retry",
+                provider="rootly",
+            )
+        return map_team(after, with_members=True)
 
     async def add_group_member(self, group_id: str, user_id: str, role: str) -> Group:
         user = numeric_user_id(user_id)
-        team = await self._team(group_id)
-        users, admins = team_members(team)
-        new_users, new_admins = with_member(users, admins, user, role)
-        if (new_users, sorted(new_admins)) == (users, sorted(admins)):
-            return map_team(team, with_members=True)  # already so: nothing to send
-        return await self._put_members(group_id, new_users, new_admins)
+
+        def change(users: list[int], admins: list[int]) -> tuple[list[int], list[int]] | None:
+            new_users, new_admins = with_member(users, admins, user, role)
+            return None if (new_users, sorted(new_admins)) == (users, sorted(admins)) else (new_users, new_admins)
+
+        def holds(users: list[int], admins: list[int]) -> bool:
+            return user in users and (user in admins) == (role == "admin")
+
+        return await self._change_members(group_id, user, change, holds)
 
     async def remove_group_member(self, group_id: str, user_id: str) -> Group:
         user = numeric_user_id(user_id)
-        team = await self._team(group_id)
-        users, admins = team_members(team)
-        if user not in users:
-            raise NotFound(f"user {user_id} is not a member of Rootly team {group_id}", provider="rootly")
-        return await self._put_members(group_id, [u for u in users if u != user], [a for a in admins if a != user])
+
+        def change(users: list[int], admins: list[int]) -> tuple[list[int], list[int]]:
+            if user not in users:
+                raise NotFound(f"user {user_id} is not a member of Rootly team {group_id}", provider="rootly")
+            return [u for u in users if u != user], [a for a in admins if a != user]
+
+        def holds(users: list[int], admins: list[int]) -> bool:
+            return user not in users and user not in admins
+
+        return await self._change_members(group_id, user, change, holds)
 
     async def deactivate_user(self, user_id: str) -> Deactivation:
         document = await self.http.write("DELETE", f"/v1/users/{segment(user_id)}")
-        user = map_user(document["data"], Included([]), with_groups=False) if document else None
+        user = map_user(self.record(document), Included([]), with_groups=False) if document else None
         return Deactivation(user_id=user_id, action="deleted", user=user)
 
     async def resolve_user(self, ref: str) -> User:
@@ -200,10 +240,10 @@ class Rootly(Adapter):
 
     async def resolve_incident(self, ref: str) -> str:
         """An incident's id from its id, slug, or the number people call it by ("incident 42")."""
-        if not ref.isdigit():
+        if not is_number(ref):
             return ref
         document = await self.http.get("/v1/incidents", {"filter[sequential_id]": ref, "page[size]": 1})
-        found = document.get("data") or []
+        found = self.records(document)
         if not found:
             raise NotFound(f"Rootly has no incident number {ref}; check the number or pass the incident id", provider="rootly")
         return str(found[0]["id"])

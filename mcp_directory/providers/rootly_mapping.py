@@ -17,7 +17,7 @@ class Included:
     def __init__(self, resources: list[dict[str, Any]], users: list[str] | None = None) -> None:
         self.by_key = {(r["type"], str(r["id"])): r for r in resources if "type" in r and "id" in r}
         self.groups_by_user: dict[str, list[str]] = {}
-        wanted = {int(u) for u in users or [] if u.isdigit()}  # user_ids are integers
+        wanted = {int(u) for u in users or [] if is_number(u)}  # user_ids are integers
         for (kind, gid), group in self.by_key.items():
             if kind == "groups":
                 members = (group.get("attributes") or {}).get("user_ids") or []
@@ -95,7 +95,7 @@ def map_incident_role(resource: dict[str, Any]) -> IncidentRole:
         id=str(resource["id"]),
         name=a.get("name") or "",
         slug=a.get("slug"),
-        description=a.get("description") or a.get("summary"),
+        description=a.get("description"),  # never Rootly's `summary`: unknown is null (SPEC §4)
         enabled=a.get("enabled"),
     )
 
@@ -125,7 +125,13 @@ def pick_incident_role(roles: list[IncidentRole], ref: str) -> IncidentRole:
     return matches[0]
 
 
+def is_number(text: str) -> bool:
+    """ASCII digits only: `str.isdigit` also accepts "²" (which int() rejects) and Arabic-Indic
+    digits (which int() silently converts into some other id)."""
+    return text.isascii() and text.isdigit()
+
+
 def numeric_user_id(user_id: str) -> int:
-    if not user_id.isdigit():
+    if not is_number(user_id):
         raise InvalidArgument(f"Rootly user ids are numbers; {user_id!r} is not one (use list_users)", provider="rootly")
     return int(user_id)

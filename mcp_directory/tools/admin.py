@@ -6,13 +6,15 @@ confirm=true: they return the plan, and send nothing upstream.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import Field
 
 from ..models import Deactivation, Group, User, Written
 from ..providers import ProviderSpec
 from .base import Args, Call, ProviderArg, tool
+
+W = TypeVar("W", bound=Written)  # type: ignore[type-arg]
 
 UserIdArg = Annotated[str, Field(min_length=1, max_length=200, description="User id at the provider (from list_users).")]
 GroupIdArg = Annotated[str, Field(min_length=1, max_length=200, description="Group (team) id (from list_groups).")]
@@ -54,13 +56,25 @@ class DeactivateArgs(Args):
 WRITE = {"read_only": False}
 
 
+def applied(kind: type[W], provider: str, result: Any, what: str, reader: str) -> W:
+    """A write's result; when the provider took the change but the object could not be read
+    back, say so: it must not look like a failure the agent would retry."""
+    note = None
+    if result is None:
+        note = (
+            f"The change was applied, but {what} could not be read back afterwards; "
+            f"do not repeat the call: read it with {reader} first."
+        )
+    return kind(provider=provider, result=result, note=note)
+
+
 @tool(title="Add group member", toolset="admin", args=AddMemberArgs, result=Written[Group],
       operation="add_group_member", idempotent=True, **WRITE)
 async def add_group_member(call: Call, args: AddMemberArgs) -> Written[Group]:
     """Add a user to a group (team) as member or admin, or change the role of a present member.
     Adding a present member changes nothing. Returns the group with its members."""
     group = await call.directory.adapter(args.provider).add_group_member(args.group_id, args.user_id, args.role)
-    return Written[Group](provider=args.provider, result=group)
+    return applied(Written[Group], args.provider, group, f"group {args.group_id}", "get_group")
 
 
 @tool(title="Remove group member", toolset="admin", args=RemoveMemberArgs, result=Written[Group],
@@ -75,7 +89,7 @@ async def remove_group_member(call: Call, args: RemoveMemberArgs) -> Written[Gro
         )
         return Written[Group](provider=args.provider, dry_run=True, plan=plan)
     group = await adapter.remove_group_member(args.group_id, args.user_id)
-    return Written[Group](provider=args.provider, result=group)
+    return applied(Written[Group], args.provider, group, f"group {args.group_id}", "get_group")
 
 
 @tool(title="Create user", toolset="admin", args=CreateUserArgs, result=Written[User],
@@ -84,7 +98,7 @@ async def create_user(call: Call, args: CreateUserArgs) -> Written[User]:
     """Create a user account (Opsgenie, Retool; Rootly's API cannot). Returns the new user."""
     adapter = call.directory.adapter(args.provider)
     user = await adapter.create_user(args.email, args.first_name, args.last_name, args.role)
-    return Written[User](provider=args.provider, result=user)
+    return applied(Written[User], args.provider, user, f"the new user {args.email}", "find_users")
 
 
 @tool(title="Deactivate user", toolset="admin", args=DeactivateArgs, result=Written[Deactivation],

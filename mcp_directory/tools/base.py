@@ -190,9 +190,11 @@ def tool(
 
 
 class Args(BaseModel):
-    """Base of every argument model: unknown arguments are errors, not silently dropped."""
+    """Base of every argument model: unknown arguments are errors, not silently dropped, and
+    an argument of the wrong JSON type is an error too (strict: `"yes"` or `1` is not `true`,
+    `true` is not a limit): an agent must never confirm a deletion by accident (SPEC §3)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 ProviderArg = Annotated[Provider, Field(description="Which provider: rootly, opsgenie or retool.")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import anyio
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from ..errors import DirectoryError
 from ..models import (
@@ -74,7 +74,9 @@ class ListRolesArgs(Args):
 
 class FindUsersArgs(Args):
     query: Annotated[
-        str, Field(min_length=2, max_length=320, description="An email address, or part of a name or email.")
+        str,
+        StringConstraints(strip_whitespace=True, min_length=2, max_length=320),
+        Field(description="An email address, or part of a name or email (at least 2 characters)."),
     ]
     providers: Annotated[
         list[Provider] | None,
@@ -157,19 +159,21 @@ async def list_licenses(call: Call, args: ProviderOnly) -> Many[License]:
     return Many[License](provider=args.provider, result=licenses)
 
 
-FIND_LIMIT = 1000  # accounts per provider, so a vague query cannot flood the agent
+FIND_LIMIT = 1000  # accounts per provider, so a vague query cannot flood the agent: past it, truncated
 
 
 @tool(title="Find users", toolset="directory", args=FindUsersArgs, result=FoundPeople, operation="users")
 async def find_users(call: Call, args: FindUsersArgs) -> FoundPeople:
     """Find a person across providers by email or part of a name: one entry per email with the
-    person's account (id and status) in each provider. Providers that fail are listed in errors."""
+    person's account (id and status) in each provider. Providers that fail are listed in errors.
+    Every match is returned, or truncated=true with a message when the query matches too many."""
     directory = call.directory
     names = args.providers or [p for p in PROVIDERS if p in directory.adapters]
-    query = args.query.strip()
+    query = args.query
     is_email = "@" in query and "." in query.split("@", 1)[1]
     found: dict[str, list[User]] = {}
     errors: list[ErrorBody] = []
+    cut: list[str] = []
 
     async def search(provider: str) -> None:
         try:
@@ -180,15 +184,30 @@ async def find_users(call: Call, args: FindUsersArgs) -> FoundPeople:
                     return await adapter.users(state, search=None, email=query)
                 return await adapter.users(state, search=query, email=None)
 
-            pages = every(provider, fetch, max_items=FIND_LIMIT, concurrency=adapter.spec.concurrent_pages)
-            found[provider] = [u async for u in pages]
+            pages = every(provider, fetch, max_items=FIND_LIMIT + 1, concurrency=directory.concurrency(provider))
+            users = [u async for u in pages]
+            if len(users) > FIND_LIMIT:
+                cut.append(provider)
+            found[provider] = users[:FIND_LIMIT]
         except DirectoryError as exc:
             errors.append(ErrorBody(**exc.to_dict()["error"]))
 
     async with anyio.create_task_group() as tg:
         for provider in dict.fromkeys(names):
             tg.start_soon(search, provider)
-    return FoundPeople(result=merge_people(found), errors=sorted(errors, key=lambda e: e.provider or ""))
+    message = None
+    if cut:
+        message = (
+            f"{query!r} matches more than {FIND_LIMIT} accounts in {', '.join(sorted(cut))}, so only the first "
+            f"{FIND_LIMIT} there are listed; narrow the query (a full email address or a longer part of the name), "
+            "or page through list_users"
+        )
+    return FoundPeople(
+        result=merge_people(found),
+        errors=sorted(errors, key=lambda e: e.provider or ""),
+        truncated=bool(cut),
+        message=message,
+    )
 
 
 def merge_people(found: dict[str, list[User]]) -> list[Person]:
