@@ -162,6 +162,13 @@ class ApiClient:
     ) -> Reply:
         """Send one request; an error status raises the contract's error, a success is decoded JSON."""
         response, data = await self._exchange(method, path, params, json_body, None, None, decode=True)
+        if 300 <= response.status_code < 400:  # never followed (SPEC §6): the API does not redirect
+            raise UpstreamError(
+                f"{self.provider} answered {method} {urlsplit(path).path} with a redirect ({response.status_code}), "
+                "which is not followed; check the provider's base URL (region, instance, http vs https)",
+                provider=self.provider,
+                status=response.status_code,
+            )
         if response.status_code >= 400:
             raise from_status(
                 self.provider,
