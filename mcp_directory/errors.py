@@ -225,6 +225,18 @@ class Redactor:
                 return text
         return self._pattern.sub(self.REPLACEMENT, text)
 
+    def tree(self, data: Any) -> Any:
+        """Decoded JSON with every string in it (keys too) redacted: the result stays valid JSON
+        of the same shape, where redacting its text could break it (a short credential that
+        stands alone as a number)."""
+        if isinstance(data, str):
+            return self(data)
+        if isinstance(data, list):
+            return [self.tree(item) for item in data]
+        if isinstance(data, dict):
+            return {self(key): self.tree(value) for key, value in data.items()}
+        return data
+
 
 def _base64_cores(secret: bytes) -> set[str]:
     """The characters of base64(prefix + secret + suffix) fixed by the secret alone, for a

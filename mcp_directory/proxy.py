@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote, urlencode
 
 import httpx2 as httpx
 
-from .errors import InvalidArgument
+from .errors import InvalidArgument, Redactor
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_RESPONSE_BYTES = 256 * 1024
@@ -126,17 +125,19 @@ def target_url(api_url: str, path: str) -> httpx.URL:
     return url
 
 
-def response_body(response: httpx.Response, redact: Callable[[str], str]) -> tuple[Any, bool]:
+def response_body(response: httpx.Response, redact: Redactor) -> tuple[Any, bool]:
     """JSON when the provider sent JSON, else text; cut at 256 KiB with truncated=True.
     Secrets are redacted from the whole body before the cut, so that a cut cannot split a
-    reflected credential and carry the part before it past the redactor."""
-    text = redact(response.content.decode("utf-8", "replace"))
+    reflected credential and carry the part before it past the redactor; a JSON body is
+    redacted string by string, so it stays JSON."""
+    decoded = response.content.decode("utf-8", "replace")
+    text = redact(decoded)
     raw = text.encode()
     if len(raw) > MAX_RESPONSE_BYTES:
         return raw[:MAX_RESPONSE_BYTES].decode("utf-8", "ignore"), True
     if "json" in response.headers.get("content-type", ""):
         try:
-            return json.loads(text), False
+            return redact.tree(json.loads(decoded)), False
         except ValueError:
             pass
     return text, False

@@ -130,9 +130,11 @@ class DirectoryServer(MCPServer[Any]):
         self.audit(tool, args, result)
         structured = result.model_dump(mode="json")
         text = dumps(structured)
-        redacted = self.directory.redact(text)
-        if redacted != text:  # a provider echoed a credential (say, into a proxied body): never pass it on
-            text, structured = redacted, pydantic_core.from_json(redacted)
+        if self.directory.redact(text) != text:
+            # A provider echoed a credential (say, into a proxied body): never pass it on. Strings
+            # are redacted one by one, so the result stays valid JSON of the same shape.
+            structured = self.directory.redact.tree(structured)
+            text = dumps(structured)
         return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
 
     def not_registered(self, name: str) -> DirectoryError:

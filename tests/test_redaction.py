@@ -266,3 +266,14 @@ def test_check_refuses_a_base_url_with_a_password():
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "ROOTLY_BASE_URL" in proc.stderr and proc.stderr.startswith("mcp-directory: ")
     assert "S3cretPw" not in proc.stdout + proc.stderr
+
+
+@pytest.mark.anyio
+async def test_a_credential_that_looks_like_a_json_number_keeps_the_result_valid():
+    """Redacting the result's text would have turned `"total":123` into `"total":[redacted]`,
+    which is no JSON at all: strings are redacted one by one, numbers are ours."""
+    secret = "123"
+    directory = reflecting_directory("rootly", lambda credential: JSONResponse({"total": 123, "echo": credential}), secret)
+    async with Client(build_server(directory)) as c:
+        data = await ok(c, "proxy_request", {"provider": "rootly", "path": "/v1/anything"})
+    assert data["body"] == {"total": 123, "echo": "[redacted]"}
