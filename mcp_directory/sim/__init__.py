@@ -18,8 +18,8 @@ from mcp_directory.sim.world import PROVIDERS, SeedPerson, World, build_world
 
 __all__ = [
     "DEMO_TOKENS",
-    "FaultPlan",
     "PROVIDERS",
+    "FaultPlan",
     "RequestRecord",
     "SeedPerson",
     "SimError",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import threading
 
@@ -19,9 +20,7 @@ from mcp_directory.sim.world import build_world
 
 def export_lines(urls: dict[str, str], tokens: dict[str, str]) -> list[str]:
     """Shell lines an operator can paste to point the product at the simulators."""
-    return [
-        "export " + " ".join(f"{k}={v}" for k, v in env_for({p: url}, tokens).items()) for p, url in urls.items()
-    ]
+    return ["export " + " ".join(f"{k}={v}" for k, v in env_for({p: url}, tokens).items()) for p, url in urls.items()]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,10 +44,8 @@ def main(argv: list[str] | None = None) -> int:
             print(line)
         print("# serving; Ctrl-C to stop", file=sys.stderr, flush=True)
         sys.stdout.flush()
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
-        except KeyboardInterrupt:
-            pass
     return 0
 
 

@@ -32,7 +32,7 @@ class LimitState:
 
 
 def ceil_s(seconds: float) -> int:
-    return int(math.ceil(max(seconds, 0.0) - 1e-9))
+    return math.ceil(max(seconds, 0.0) - 1e-9)
 
 
 class RateLimiter:

@@ -34,9 +34,16 @@ from mcp_directory.sim.opsgenie_writes import OpsgenieWrites
 PAGE_SIZE_DEFAULT = 100
 PAGE_SIZE_MAX = 100
 UNPROCESSABLE = "Request body is not processable. Please check the errors."
-SORT_FIELDS = {"username": "username", "fullName": "fullName", "fullName.raw": "fullName",
-               "insertedAt": "createdAt", "createdAt": "createdAt", "role": "role",
-               "verified": "verified", "blocked": "blocked"}
+SORT_FIELDS = {
+    "username": "username",
+    "fullName": "fullName",
+    "fullName.raw": "fullName",
+    "insertedAt": "createdAt",
+    "createdAt": "createdAt",
+    "role": "role",
+    "verified": "verified",
+    "blocked": "blocked",
+}
 PAGING_PARAMS = {"offset", "limit", "sort", "sortField", "order"}
 
 
@@ -135,8 +142,7 @@ class OpsgenieApi:
     def sorted_users(self, key: str) -> list[dict]:
         """All users ascending by `key` then id, cached until the next write (never mutate it)."""
         if key not in self.views:
-            self.views[key] = SortedView(
-                lambda u: (str(u[key]["name"] if key == "role" else u[key]).lower(), u["id"]))
+            self.views[key] = SortedView(lambda u: (str(u[key]["name"] if key == "role" else u[key]).lower(), u["id"]))
         return self.views[key].get(self.dir.users, self.dir.version)
 
     def ok(self, request: Request, payload: dict[str, Any]) -> Response:
@@ -180,7 +186,9 @@ class OpsgenieApi:
         total = len(users)
 
         def link(at: int) -> str:
-            return page_url(request, PAGING_PARAMS, [("offset", at), ("limit", limit), ("sort", sort), ("order", order)])
+            return page_url(
+                request, PAGING_PARAMS, [("offset", at), ("limit", limit), ("sort", sort), ("order", order)]
+            )
 
         paging = {}
         if offset > 0:
@@ -200,8 +208,11 @@ class OpsgenieApi:
 
     async def get_user_teams(self, request: Request) -> Response:
         user = self.find_user(request.path_params["identifier"])
-        teams = [{"id": t["id"], "name": t["name"]} for t in self.dir.teams.values()
-                 if any(m["user"]["id"] == user["id"] for m in t["members"])]
+        teams = [
+            {"id": t["id"], "name": t["name"]}
+            for t in self.dir.teams.values()
+            if any(m["user"]["id"] == user["id"] for m in t["members"])
+        ]
         return self.ok(request, {"data": teams})
 
     async def list_teams(self, request: Request) -> Response:

@@ -26,8 +26,12 @@ TEAMS = (
 )
 TIME_ZONES = ("America/New_York", "Europe/Istanbul", "Europe/London", "Asia/Tokyo", "America/Chicago")
 LOCALES = ("en_US", "en_GB", "de_DE", "fr_FR", "ja_JP")
-CITIES = (("US", "CA", "San Francisco", "94105"), ("TR", "", "Istanbul", "34000"),
-          ("GB", "", "London", "EC1A"), ("DE", "BE", "Berlin", "10115"))
+CITIES = (
+    ("US", "CA", "San Francisco", "94105"),
+    ("TR", "", "Istanbul", "34000"),
+    ("GB", "", "London", "EC1A"),
+    ("DE", "BE", "Berlin", "10115"),
+)
 
 
 @dataclass
@@ -43,8 +47,13 @@ class OpsgenieDirectory:
 def _roles(rng: random.Random, out: OpsgenieDirectory) -> None:
     for name, extended, granted, disallowed in CUSTOM_ROLES[: rng.randint(2, 3)]:
         role_id = seeded_uuid(rng)
-        out.roles[role_id] = {"id": role_id, "name": name, "extendedRole": extended,
-                              "grantedRights": list(granted), "disallowedRights": list(disallowed)}
+        out.roles[role_id] = {
+            "id": role_id,
+            "name": name,
+            "extendedRole": extended,
+            "grantedRights": list(granted),
+            "disallowedRights": list(disallowed),
+        }
 
 
 def _users(rng: random.Random, people: list[SeedPerson], out: OpsgenieDirectory) -> None:
@@ -63,18 +72,29 @@ def _users(rng: random.Random, people: list[SeedPerson], out: OpsgenieDirectory)
         country, state, city, zip_code = rng.choice(CITIES)
         username = person.provider_emails["opsgenie"]
         out.users[user_id] = {
-            "id": user_id, "username": username, "fullName": f"{person.first_name} {person.last_name}",
-            "role": role, "skypeUsername": "", "timeZone": rng.choice(TIME_ZONES),
+            "id": user_id,
+            "username": username,
+            "fullName": f"{person.first_name} {person.last_name}",
+            "role": role,
+            "skypeUsername": "",
+            "timeZone": rng.choice(TIME_ZONES),
             "locale": rng.choice(LOCALES),
             "userAddress": {"country": country, "state": state, "city": city, "line": "", "zipCode": zip_code},
             "tags": rng.sample(["oncall", "ITManager", "backend", "frontend"], rng.randint(0, 2)),
-            "details": {}, "blocked": index in blocked and index != owner_index,
-            "verified": index not in unverified, "createdAt": iso_z(instant(rng, span_days=500)),
+            "details": {},
+            "blocked": index in blocked and index != owner_index,
+            "verified": index not in unverified,
+            "createdAt": iso_z(instant(rng, span_days=500)),
         }
         out.contacts[user_id] = [
             {"to": username, "id": seeded_uuid(rng), "contactMethod": "email", "disabledReason": "", "enabled": True},
-            {"to": f"1-555{rng.randrange(1_000_000, 9_999_999)}", "id": seeded_uuid(rng),
-             "contactMethod": "sms", "disabledReason": "", "enabled": rng.random() < 0.8},
+            {
+                "to": f"1-555{rng.randrange(1_000_000, 9_999_999)}",
+                "id": seeded_uuid(rng),
+                "contactMethod": "sms",
+                "disabledReason": "",
+                "enabled": rng.random() < 0.8,
+            },
         ]
 
 
@@ -85,9 +105,13 @@ def _teams(rng: random.Random, out: OpsgenieDirectory) -> None:
         admins = set(members[: rng.randint(1, 2)])
         team_id = seeded_uuid(rng)
         out.teams[team_id] = {
-            "id": team_id, "name": name, "description": description,
-            "members": [{"user": {"id": u, "username": out.users[u]["username"]},
-                         "role": "admin" if u in admins else "user"} for u in members],
+            "id": team_id,
+            "name": name,
+            "description": description,
+            "members": [
+                {"user": {"id": u, "username": out.users[u]["username"]}, "role": "admin" if u in admins else "user"}
+                for u in members
+            ],
         }
 
 
@@ -97,6 +121,9 @@ def seed_opsgenie(rng: random.Random, people: list[SeedPerson]) -> OpsgenieDirec
     _users(rng, people, out)
     _teams(rng, out)
     count = len(out.users)
-    out.account = {"name": "acme", "userCount": count,
-                   "plan": {"maxUserCount": count + rng.randint(5, 40), "name": "Enterprise", "isYearly": True}}
+    out.account = {
+        "name": "acme",
+        "userCount": count,
+        "plan": {"maxUserCount": count + rng.randint(5, 40), "name": "Enterprise", "isYearly": True},
+    }
     return out

@@ -92,8 +92,14 @@ class OpsgenieWrites:
             role = self.role_of(body.get("role"), errors)
             if role is not None:
                 fields["role"] = role
-        for name, kind in (("skypeUsername", str), ("timeZone", str), ("locale", str), ("tags", list),
-                           ("details", dict), ("userAddress", dict)):
+        for name, kind in (
+            ("skypeUsername", str),
+            ("timeZone", str),
+            ("locale", str),
+            ("tags", list),
+            ("details", dict),
+            ("userAddress", dict),
+        ):
             if name in body:
                 if not isinstance(body[name], kind):
                     errors[name] = f"must be a{'n' if kind is list else ''} {kind.__name__}"
@@ -111,14 +117,29 @@ class OpsgenieWrites:
         user_id = str(uuid.uuid4())
         address = {key: "" for key in ADDRESS_KEYS} | fields.get("userAddress", {})
         self.dir.users[user_id] = {
-            "id": user_id, "username": fields["username"], "fullName": fields["fullName"],
-            "role": fields["role"], "skypeUsername": fields.get("skypeUsername", ""),
-            "timeZone": fields.get("timeZone", "America/New_York"), "locale": fields.get("locale", "en_US"),
-            "userAddress": address, "tags": fields.get("tags", []), "details": fields.get("details", {}),
-            "blocked": False, "verified": False, "createdAt": iso_z(datetime.now(UTC)),
+            "id": user_id,
+            "username": fields["username"],
+            "fullName": fields["fullName"],
+            "role": fields["role"],
+            "skypeUsername": fields.get("skypeUsername", ""),
+            "timeZone": fields.get("timeZone", "America/New_York"),
+            "locale": fields.get("locale", "en_US"),
+            "userAddress": address,
+            "tags": fields.get("tags", []),
+            "details": fields.get("details", {}),
+            "blocked": False,
+            "verified": False,
+            "createdAt": iso_z(datetime.now(UTC)),
         }
-        self.dir.contacts[user_id] = [{"to": fields["username"], "id": str(uuid.uuid4()), "contactMethod": "email",
-                                       "disabledReason": "", "enabled": True}]
+        self.dir.contacts[user_id] = [
+            {
+                "to": fields["username"],
+                "id": str(uuid.uuid4()),
+                "contactMethod": "email",
+                "disabledReason": "",
+                "enabled": True,
+            }
+        ]
         self.changed()
         return self.done(request, "Created", {"id": user_id, "name": fields["username"]}, 201)
 
@@ -179,11 +200,13 @@ class OpsgenieWrites:
     async def remove_member(self, request: Request) -> Response:
         team = self.team(request)
         wanted = request.path_params["member"].lower()
-        kept = [m for m in team["members"]
-                if m["user"]["id"].lower() != wanted and m["user"]["username"].lower() != wanted]
+        kept = [
+            m for m in team["members"] if m["user"]["id"].lower() != wanted and m["user"]["username"].lower() != wanted
+        ]
         if len(kept) == len(team["members"]):
-            raise SimError(404, f"No member exists with identifier [{request.path_params['member']}] "
-                                f"in team [{team['name']}].")
+            raise SimError(
+                404, f"No member exists with identifier [{request.path_params['member']}] in team [{team['name']}]."
+            )
         team["members"] = kept
         self.changed()
         return self.done(request, "Removed", {"id": team["id"], "name": team["name"]})

@@ -78,8 +78,13 @@ def ok(payload: Any) -> Response:
 
 
 def listing(items: list[Any], next_token: str | None = None, total: int | None = None) -> Response:
-    body = {"success": True, "data": items, "total_count": len(items) if total is None else total,
-            "next_token": next_token, "has_more": next_token is not None}
+    body = {
+        "success": True,
+        "data": items,
+        "total_count": len(items) if total is None else total,
+        "next_token": next_token,
+        "has_more": next_token is not None,
+    }
     return json_response(body, 200, MEDIA_TYPE)
 
 
@@ -122,9 +127,11 @@ class RetoolApi:
     async def get_user(self, request: Request) -> Response:
         user = dict(self.find_user(request.path_params["user_id"]))
         if request.query_params.get("includeGroups", "").lower() == "true":
-            user["groups"] = [{"id": g["id"], "legacy_id": g["legacy_id"], "name": g["name"]}
-                              for g in self.dir.groups.values()
-                              if any(m["id"] == user["id"] for m in g["members"])]
+            user["groups"] = [
+                {"id": g["id"], "legacy_id": g["legacy_id"], "name": g["name"]}
+                for g in self.dir.groups.values()
+                if any(m["id"] == user["id"] for m in g["members"])
+            ]
         return ok(user)
 
     async def list_groups(self, request: Request) -> Response:

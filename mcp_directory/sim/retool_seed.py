@@ -11,10 +11,20 @@ from dataclasses import dataclass, field
 
 from mcp_directory.sim.world import SeedPerson, instant, iso_z, seeded_uuid
 
-ACCESS = ("universal_app_access", "universal_resource_access", "universal_workflow_access",
-          "universal_query_library_access")
-FLAGS = ("user_list_access", "audit_log_access", "unpublished_release_access",
-         "usage_analytics_access", "theme_access", "account_details_access")
+ACCESS = (
+    "universal_app_access",
+    "universal_resource_access",
+    "universal_workflow_access",
+    "universal_query_library_access",
+)
+FLAGS = (
+    "user_list_access",
+    "audit_log_access",
+    "unpublished_release_access",
+    "usage_analytics_access",
+    "theme_access",
+    "account_details_access",
+)
 GROUPS = (  # name, (app, resource, workflow, query library), flags set
     ("admin", ("own", "own", "own", "edit"), set(FLAGS)),
     ("editor", ("edit", "own", "edit", "edit"), {"user_list_access", "unpublished_release_access"}),
@@ -25,13 +35,24 @@ GROUPS = (  # name, (app, resource, workflow, query library), flags set
     ("Engineering", ("edit", "edit", "edit", "edit"), {"unpublished_release_access", "theme_access"}),
 )
 ROLES = (  # name, description, default, legacy, object scopes, organization scopes
-    ("Admin", "Full access to the organization", False, True,
-     ["apps:own", "resources:own", "workflows:own"], ["users:manage", "groups:manage", "settings:manage"]),
-    ("Editor", "Build and edit apps and workflows", False, True,
-     ["apps:edit", "resources:use", "workflows:edit"], []),
+    (
+        "Admin",
+        "Full access to the organization",
+        False,
+        True,
+        ["apps:own", "resources:own", "workflows:own"],
+        ["users:manage", "groups:manage", "settings:manage"],
+    ),
+    ("Editor", "Build and edit apps and workflows", False, True, ["apps:edit", "resources:use", "workflows:edit"], []),
     ("Viewer", "Use published apps", True, True, ["apps:use"], []),
-    ("Support Agent", "Use support tools and read the user list", False, False,
-     ["apps:use", "resources:use"], ["users:read"]),
+    (
+        "Support Agent",
+        "Use support tools and read the user list",
+        False,
+        False,
+        ["apps:use", "resources:use"],
+        ["users:read"],
+    ),
 )
 
 
@@ -54,11 +75,17 @@ def _users(rng: random.Random, people: list[SeedPerson], out: RetoolDirectory) -
         created = instant(rng, span_days=400)
         last_active = None if rng.random() < 0.2 else iso_z(instant(rng, start_days=400, span_days=100))
         out.users[user_id] = {
-            "id": user_id, "legacy_id": legacy_id, "first_name": person.first_name,
-            "last_name": person.last_name, "created_at": iso_z(created), "last_active": last_active,
-            "email": person.provider_emails["retool"], "active": index not in inactive,
+            "id": user_id,
+            "legacy_id": legacy_id,
+            "first_name": person.first_name,
+            "last_name": person.last_name,
+            "created_at": iso_z(created),
+            "last_active": last_active,
+            "email": person.provider_emails["retool"],
+            "active": index not in inactive,
             "metadata": rng.choice(({}, {}, {"department": "engineering"}, {"department": "support"})),
-            "is_admin": index in admins, "two_factor_auth_enabled": rng.random() < 0.3,
+            "is_admin": index in admins,
+            "two_factor_auth_enabled": rng.random() < 0.3,
             "user_type": rng.choices(("default", "mobile", "embed"), weights=(18, 1, 1))[0],
         }
         legacy_id += rng.randint(1, 3)
@@ -80,7 +107,7 @@ def _groups(rng: random.Random, out: RetoolDirectory) -> None:
             chosen = rng.sample(users, min(len(users), rng.randint(0, 8)))
             members = [_member(u, rng.random() < 0.2) for u in chosen]
         group = {"id": group_id, "legacy_id": group_id, "name": name, "members": members}
-        group.update(zip(ACCESS, levels))
+        group.update(zip(ACCESS, levels, strict=True))
         group["user_invites"] = []
         group.update({flag: flag in flags for flag in FLAGS})
         group["landing_page_app_id"] = None
@@ -94,11 +121,17 @@ def _roles(rng: random.Random, out: RetoolDirectory) -> None:
         role_id = seeded_uuid(rng)
         stamp = iso_z(instant(rng, span_days=300))
         out.roles[role_id] = {
-            "id": role_id, "organization_id": out.organization_id, "name": name,
-            "description": description, "is_default_role": default, "is_legacy_role": legacy,
-            "object_scopes": list(object_scopes), "organization_scopes": list(org_scopes),
+            "id": role_id,
+            "organization_id": out.organization_id,
+            "name": name,
+            "description": description,
+            "is_default_role": default,
+            "is_legacy_role": legacy,
+            "object_scopes": list(object_scopes),
+            "organization_scopes": list(org_scopes),
             "added_dependent_scopes": ["apps:use"] if "apps:edit" in object_scopes else [],
-            "created_at": stamp, "updated_at": stamp,
+            "created_at": stamp,
+            "updated_at": stamp,
         }
 
 

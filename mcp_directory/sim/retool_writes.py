@@ -88,10 +88,18 @@ class RetoolWrites:
         user_id = f"user_{uuid.uuid4().hex}"
         legacy_id = max((u["legacy_id"] for u in self.dir.users.values()), default=0) + 1
         user = {  # the recorded key order
-            "id": user_id, "legacy_id": legacy_id, "first_name": body["first_name"], "last_name": body["last_name"],
-            "created_at": now_stamp(), "last_active": None, "email": body["email"],
-            "active": body.get("active", True), "metadata": body.get("metadata", {}), "is_admin": False,
-            "two_factor_auth_enabled": False, "user_type": body.get("user_type", "default"),
+            "id": user_id,
+            "legacy_id": legacy_id,
+            "first_name": body["first_name"],
+            "last_name": body["last_name"],
+            "created_at": now_stamp(),
+            "last_active": None,
+            "email": body["email"],
+            "active": body.get("active", True),
+            "metadata": body.get("metadata", {}),
+            "is_admin": False,
+            "two_factor_auth_enabled": False,
+            "user_type": body.get("user_type", "default"),
         }
         self.dir.users[user_id] = user
         for group in self.dir.groups.values():
@@ -104,7 +112,7 @@ class RetoolWrites:
         user = self.api.find_user(request.path_params["user_id"])
         body = await json_body(request)
         if not isinstance(body, dict) or not isinstance(body.get("operations"), list) or set(body) - {"operations"}:
-            raise bad("Body must be {\"operations\": [...]}")
+            raise bad('Body must be {"operations": [...]}')
         patched = copy.deepcopy(user)
         for operation in body["operations"]:
             self.apply(patched, operation)

@@ -33,12 +33,35 @@ from mcp_directory.sim.rootly_writes import RootlyWrites, assignment_resources
 IncludeFn = Callable[[list[dict]], list[dict] | None]
 PAGE_SIZE_DEFAULT = 20
 PAGE_SIZE_MAX = 100
-USER_INCLUDES = {"email_addresses", "phone_numbers", "devices", "role", "on_call_role", "teams",
-                 "schedules", "notification_rules"}
+USER_INCLUDES = {
+    "email_addresses",
+    "phone_numbers",
+    "devices",
+    "role",
+    "on_call_role",
+    "teams",
+    "schedules",
+    "notification_rules",
+}
 TEAM_INCLUDES = {"users", "schedules", "escalation_policies"}
-INCIDENT_INCLUDES = {"sub_statuses", "causes", "subscribers", "roles", "slack_messages", "environments",
-                     "incident_types", "services", "functionalities", "groups", "events", "action_items",
-                     "custom_field_selections", "feedbacks", "incident_post_mortem", "alerts"}
+INCIDENT_INCLUDES = {
+    "sub_statuses",
+    "causes",
+    "subscribers",
+    "roles",
+    "slack_messages",
+    "environments",
+    "incident_types",
+    "services",
+    "functionalities",
+    "groups",
+    "events",
+    "action_items",
+    "custom_field_selections",
+    "feedbacks",
+    "incident_post_mortem",
+    "alerts",
+}
 PAGE_PARAMS = {"page[number]", "page[size]"}
 
 
@@ -103,10 +126,20 @@ class RootlyApi:
 
         body: dict[str, Any] = {
             "data": chunk,
-            "links": {"self": link(number), "first": link(1), "prev": link(number - 1) if number > 1 else None,
-                      "next": link(number + 1) if number < pages else None, "last": link(max(pages, 1))},
-            "meta": {"current_page": number, "next_page": number + 1 if number < pages else None,
-                     "prev_page": number - 1 if number > 1 else None, "total_count": total, "total_pages": pages},
+            "links": {
+                "self": link(number),
+                "first": link(1),
+                "prev": link(number - 1) if number > 1 else None,
+                "next": link(number + 1) if number < pages else None,
+                "last": link(max(pages, 1)),
+            },
+            "meta": {
+                "current_page": number,
+                "next_page": number + 1 if number < pages else None,
+                "prev_page": number - 1 if number > 1 else None,
+                "total_count": total,
+                "total_pages": pages,
+            },
         }
         if included is not None:
             body["included"] = included(chunk)
@@ -158,7 +191,8 @@ class RootlyApi:
             users = sorted(users, key=lambda u: u["attributes"][field], reverse=sort.startswith("-"))
         if q.get("filter[search]") is not None or q.get("filter[email]") is not None:
             users = [
-                u for u in users
+                u
+                for u in users
                 if _contains(q.get("filter[search]"), u["attributes"]["full_name"], u["attributes"]["email"])
                 and _equals(q.get("filter[email]"), u["attributes"]["email"])
             ]
@@ -192,9 +226,14 @@ class RootlyApi:
         q = request.query_params
         names = _includes(request, TEAM_INCLUDES)
         teams = [
-            t for t in self.dir.teams.values()
-            if _contains(q.get("filter[search]"), t["attributes"]["name"], t["attributes"]["slug"],
-                         t["attributes"]["description"])
+            t
+            for t in self.dir.teams.values()
+            if _contains(
+                q.get("filter[search]"),
+                t["attributes"]["name"],
+                t["attributes"]["slug"],
+                t["attributes"]["description"],
+            )
             and _equals(q.get("filter[name]"), t["attributes"]["name"])
             and _equals(q.get("filter[slug]"), t["attributes"]["slug"])
         ]
@@ -210,7 +249,8 @@ class RootlyApi:
     def simple_list(self, request: Request, table: dict[str, dict], *, enabled: bool = False) -> Response:
         q = request.query_params
         items = [
-            r for r in table.values()
+            r
+            for r in table.values()
             if _contains(q.get("filter[search]"), r["attributes"]["name"], r["attributes"].get("slug"))
             and _equals(q.get("filter[name]"), r["attributes"]["name"])
             and _equals(q.get("filter[slug]"), r["attributes"].get("slug"))

@@ -15,10 +15,31 @@ from mcp_directory.sim.world import SeedPerson, instant, iso_offset, seeded_uuid
 CRUD = ["create", "read", "update", "delete"]
 # Role permission attributes (spec `role`) and the values each admits when not plain CRUD.
 ROLE_PERMISSIONS = (
-    "alerts", "api_keys", "audits", "billing", "environments", "form_fields", "functionalities",
-    "groups", "incident_causes", "incident_feedbacks", "incident_roles", "incident_types",
-    "incidents", "integrations", "invitations", "playbooks", "private_incidents", "pulses",
-    "retrospective", "roles", "secrets", "services", "severities", "status_pages", "webhooks",
+    "alerts",
+    "api_keys",
+    "audits",
+    "billing",
+    "environments",
+    "form_fields",
+    "functionalities",
+    "groups",
+    "incident_causes",
+    "incident_feedbacks",
+    "incident_roles",
+    "incident_types",
+    "incidents",
+    "integrations",
+    "invitations",
+    "playbooks",
+    "private_incidents",
+    "pulses",
+    "retrospective",
+    "roles",
+    "secrets",
+    "services",
+    "severities",
+    "status_pages",
+    "webhooks",
     "workflows",
 )
 PERMISSION_VALUES = {"alerts": ["create", "read"], "pulses": ["create", "read", "update"]}
@@ -103,26 +124,46 @@ def _role_permissions(level: str) -> dict[str, list[str]]:
 def _roles(rng: random.Random, out: RootlyDirectory) -> None:
     for name, slug, deletable, level in ROLES:
         created, updated = _stamps(rng)
-        attrs = {"name": name, "slug": slug, "incident_permission_set_id": None,
-                 "is_deletable": deletable, "is_editable": slug != "owner",
-                 **_role_permissions(level), "created_at": created, "updated_at": updated}
+        attrs = {
+            "name": name,
+            "slug": slug,
+            "incident_permission_set_id": None,
+            "is_deletable": deletable,
+            "is_editable": slug != "owner",
+            **_role_permissions(level),
+            "created_at": created,
+            "updated_at": updated,
+        }
         role_id = seeded_uuid(rng)
         out.roles[role_id] = {"id": role_id, "type": "roles", "attributes": attrs}
     for name, slug, system_role in ON_CALL_ROLES:
         created, updated = _stamps(rng)
         values = {"admin": CRUD, "user": ["read", "update"], "custom": ["read", "update"]}.get(system_role, ["read"])
         values = [] if system_role == "no_access" else values
-        attrs = {"name": name, "slug": slug, "system_role": system_role,
-                 **{f"{p}_permissions": list(values) for p in ON_CALL_PERMISSIONS},
-                 "created_at": created, "updated_at": updated}
+        attrs = {
+            "name": name,
+            "slug": slug,
+            "system_role": system_role,
+            **{f"{p}_permissions": list(values) for p in ON_CALL_PERMISSIONS},
+            "created_at": created,
+            "updated_at": updated,
+        }
         role_id = seeded_uuid(rng)
         out.on_call_roles[role_id] = {"id": role_id, "type": "on_call_roles", "attributes": attrs}
     for position, (name, summary, optional, enabled, multi) in enumerate(INCIDENT_ROLES, start=1):
         created, updated = _stamps(rng)
-        attrs = {"name": name, "slug": slugify(name), "summary": summary,
-                 "description": f"The {name} during an incident. {summary}.", "position": position,
-                 "optional": optional, "enabled": enabled, "allow_multi_user_assignment": multi,
-                 "created_at": created, "updated_at": updated}
+        attrs = {
+            "name": name,
+            "slug": slugify(name),
+            "summary": summary,
+            "description": f"The {name} during an incident. {summary}.",
+            "position": position,
+            "optional": optional,
+            "enabled": enabled,
+            "allow_multi_user_assignment": multi,
+            "created_at": created,
+            "updated_at": updated,
+        }
         role_id = seeded_uuid(rng)
         out.incident_roles[role_id] = {"id": role_id, "type": "incident_roles", "attributes": attrs}
 
@@ -146,10 +187,18 @@ def _users(rng: random.Random, people: list[SeedPerson], out: RootlyDirectory) -
         on_call = rng.choices(("admin", "user", "observer", "custom", None), weights=(2, 10, 2, 2, 1))[0]
         created, updated = _stamps(rng)
         attrs = {
-            "name": full, "email": person.provider_emails["rootly"], "first_name": person.first_name,
-            "last_name": last, "full_name": full, "full_name_with_team": full,
-            "phone": None, "phone_2": None, "slack_id": None, "time_zone": rng.choice(TIME_ZONES),
-            "created_at": created, "updated_at": updated,
+            "name": full,
+            "email": person.provider_emails["rootly"],
+            "first_name": person.first_name,
+            "last_name": last,
+            "full_name": full,
+            "full_name_with_team": full,
+            "phone": None,
+            "phone_2": None,
+            "slack_id": None,
+            "time_zone": rng.choice(TIME_ZONES),
+            "created_at": created,
+            "updated_at": updated,
         }
         relationships = {
             "role": {"data": {"id": role_ids[role], "type": "roles"}},
@@ -173,17 +222,37 @@ def _teams(rng: random.Random, out: RootlyDirectory) -> None:
         created, updated = _stamps(rng)
         slug = slugify(name)
         attrs = {
-            "name": name, "slug": slug, "managed_by": rng.choice(("web", "web", "api", "terraform")),
-            "description": description, "notify_emails": [], "color": color, "position": position,
-            "backstage_id": None, "external_id": None, "pagerduty_id": None, "pagerduty_service_id": None,
-            "opsgenie_id": None, "victor_ops_id": None, "pagertree_id": None, "cortex_id": None,
-            "service_now_ci_sys_id": None, "user_ids": members, "admin_ids": admins,
-            "alerts_email_enabled": False, "alerts_email_address": f"team-{slug}@alerts.rootly.com",
-            "alert_urgency_id": None, "slack_channels": [{"id": f"C0{position:08d}", "name": f"team-{slug}"}],
-            "slack_aliases": [], "alert_broadcast_enabled": False, "alert_broadcast_channel": None,
-            "incident_broadcast_enabled": False, "incident_broadcast_channel": None,
-            "auto_add_members_when_attached": False, "properties": [],
-            "created_at": created, "updated_at": updated,
+            "name": name,
+            "slug": slug,
+            "managed_by": rng.choice(("web", "web", "api", "terraform")),
+            "description": description,
+            "notify_emails": [],
+            "color": color,
+            "position": position,
+            "backstage_id": None,
+            "external_id": None,
+            "pagerduty_id": None,
+            "pagerduty_service_id": None,
+            "opsgenie_id": None,
+            "victor_ops_id": None,
+            "pagertree_id": None,
+            "cortex_id": None,
+            "service_now_ci_sys_id": None,
+            "user_ids": members,
+            "admin_ids": admins,
+            "alerts_email_enabled": False,
+            "alerts_email_address": f"team-{slug}@alerts.rootly.com",
+            "alert_urgency_id": None,
+            "slack_channels": [{"id": f"C0{position:08d}", "name": f"team-{slug}"}],
+            "slack_aliases": [],
+            "alert_broadcast_enabled": False,
+            "alert_broadcast_channel": None,
+            "incident_broadcast_enabled": False,
+            "incident_broadcast_channel": None,
+            "auto_add_members_when_attached": False,
+            "properties": [],
+            "created_at": created,
+            "updated_at": updated,
         }
         team_id = seeded_uuid(rng)
         out.teams[team_id] = {"id": team_id, "type": "groups", "attributes": attrs}
@@ -197,9 +266,19 @@ def _severities(rng: random.Random) -> list[dict]:
     out = []
     for position, (level, color) in enumerate((("critical", "#D32F2F"), ("high", "#F57C00"), ("medium", "#FBC02D")), 1):
         created, updated = _stamps(rng)
-        attrs = {"name": f"SEV{position}", "slug": f"sev{position}", "description": f"{level.title()} impact",
-                 "severity": level, "color": color, "position": position, "notify_emails": [],
-                 "slack_channels": [], "slack_aliases": [], "created_at": created, "updated_at": updated}
+        attrs = {
+            "name": f"SEV{position}",
+            "slug": f"sev{position}",
+            "description": f"{level.title()} impact",
+            "severity": level,
+            "color": color,
+            "position": position,
+            "notify_emails": [],
+            "slack_channels": [],
+            "slack_aliases": [],
+            "created_at": created,
+            "updated_at": updated,
+        }
         out.append({"data": {"id": seeded_uuid(rng), "type": "severities", "attributes": attrs}})
     return out
 
@@ -213,21 +292,44 @@ def _incidents(rng: random.Random, out: RootlyDirectory) -> None:
         creator = out.users[rng.choice(user_ids)]
         started = instant(rng, start_days=300, span_days=60)
         created = iso_offset(started)
-        user_ref = {"data": {"id": creator["id"], "type": "users", "attributes": {
-            "name": creator["attributes"]["full_name"], "email": creator["attributes"]["email"]}}}
+        user_ref = {
+            "data": {
+                "id": creator["id"],
+                "type": "users",
+                "attributes": {"name": creator["attributes"]["full_name"], "email": creator["attributes"]["email"]},
+            }
+        }
         attrs = {
-            "id": incident_id, "sequential_id": sequential_id, "title": title, "kind": "normal",
-            "slug": slug, "parent_incident_id": None, "duplicate_incident_id": None,
-            "summary": f"{title}.", "private": False, "source": "web", "status": status,
+            "id": incident_id,
+            "sequential_id": sequential_id,
+            "title": title,
+            "kind": "normal",
+            "slug": slug,
+            "parent_incident_id": None,
+            "duplicate_incident_id": None,
+            "summary": f"{title}.",
+            "private": False,
+            "source": "web",
+            "status": status,
             "url": f"https://rootly.com/account/incidents/{sequential_id}-{slug}",
-            "short_url": f"https://root.ly/{slug[:6]}{sequential_id}", "public_title": title,
-            "user": user_ref, "severity": rng.choice(severities), "environments": [], "incident_types": [],
-            "services": [], "functionalities": [], "groups": [], "labels": {},
-            "started_by": user_ref, "started_at": created, "detected_at": created,
+            "short_url": f"https://root.ly/{slug[:6]}{sequential_id}",
+            "public_title": title,
+            "user": user_ref,
+            "severity": rng.choice(severities),
+            "environments": [],
+            "incident_types": [],
+            "services": [],
+            "functionalities": [],
+            "groups": [],
+            "labels": {},
+            "started_by": user_ref,
+            "started_at": created,
+            "detected_at": created,
             "acknowledged_at": created,
             "mitigated_at": created if status in ("mitigated", "resolved") else None,
             "resolved_at": created if status == "resolved" else None,
-            "created_at": created, "updated_at": created,
+            "created_at": created,
+            "updated_at": created,
         }
         out.incidents[incident_id] = {"id": incident_id, "type": "incidents", "attributes": attrs}
 

@@ -25,12 +25,33 @@ from mcp_directory.sim.world import iso_offset
 
 # Attributes of the spec's `update_team` (additionalProperties false).
 TEAM_ATTRIBUTES = {
-    "name", "description", "notify_emails", "color", "position", "backstage_id", "external_id",
-    "pagerduty_id", "pagerduty_service_id", "opsgenie_id", "victor_ops_id", "pagertree_id", "cortex_id",
-    "service_now_ci_sys_id", "user_ids", "admin_ids", "alerts_email_enabled", "alert_urgency_id",
-    "slack_channels", "slack_aliases", "alert_broadcast_enabled", "alert_broadcast_channel",
-    "incident_broadcast_enabled", "incident_broadcast_channel", "auto_add_members_when_attached",
-    "auto_add_members_scope", "properties",
+    "name",
+    "description",
+    "notify_emails",
+    "color",
+    "position",
+    "backstage_id",
+    "external_id",
+    "pagerduty_id",
+    "pagerduty_service_id",
+    "opsgenie_id",
+    "victor_ops_id",
+    "pagertree_id",
+    "cortex_id",
+    "service_now_ci_sys_id",
+    "user_ids",
+    "admin_ids",
+    "alerts_email_enabled",
+    "alert_urgency_id",
+    "slack_channels",
+    "slack_aliases",
+    "alert_broadcast_enabled",
+    "alert_broadcast_channel",
+    "incident_broadcast_enabled",
+    "incident_broadcast_channel",
+    "auto_add_members_when_attached",
+    "auto_add_members_scope",
+    "properties",
 }
 ASSIGN_ATTRIBUTES = {"user_id", "incident_role_id"}
 # The JSON:API type of an assignment in `GET /v1/incidents/{id}?include=roles`. ASSUMPTION: the
@@ -51,7 +72,7 @@ def document(raw: Any, kind: str, allowed: set[str]) -> dict[str, Any]:
     """The `data.attributes` of a JSON:API write body of `type` kind, refusing unknown attributes."""
     data = raw.get("data") if isinstance(raw, dict) else None
     if not isinstance(data, dict) or not isinstance(data.get("attributes"), dict):
-        raise invalid("The body must be {\"data\": {\"type\": ..., \"attributes\": {...}}}")
+        raise invalid('The body must be {"data": {"type": ..., "attributes": {...}}}')
     if data.get("type") != kind:
         raise invalid(f"data.type must be {kind!r}, not {data.get('type')!r}")
     attributes = data["attributes"]
@@ -80,21 +101,23 @@ def assignment_resources(directory: RootlyDirectory, incident_id: str) -> list[d
     for held in directory.assignments.get(incident_id, []):
         role = directory.incident_roles.get(held["incident_role_id"])
         user = directory.users.get(held["user_id"])
-        out.append({
-            "id": assignment_id(incident_id, held),
-            "type": ASSIGNMENT_TYPE,
-            "attributes": {
-                "incident_role_id": held["incident_role_id"],
-                "incident_role_name": role["attributes"]["name"] if role else None,
-                "user_id": held["user_id"],
-                "user_email": user["attributes"]["email"] if user else None,
-            },
-            "relationships": {
-                "incident": {"data": {"id": incident_id, "type": "incidents"}},
-                "incident_role": {"data": {"id": held["incident_role_id"], "type": "incident_roles"}},
-                "user": {"data": {"id": held["user_id"], "type": "users"}},
-            },
-        })
+        out.append(
+            {
+                "id": assignment_id(incident_id, held),
+                "type": ASSIGNMENT_TYPE,
+                "attributes": {
+                    "incident_role_id": held["incident_role_id"],
+                    "incident_role_name": role["attributes"]["name"] if role else None,
+                    "user_id": held["user_id"],
+                    "user_email": user["attributes"]["email"] if user else None,
+                },
+                "relationships": {
+                    "incident": {"data": {"id": incident_id, "type": "incidents"}},
+                    "incident_role": {"data": {"id": held["incident_role_id"], "type": "incident_roles"}},
+                    "user": {"data": {"id": held["user_id"], "type": "users"}},
+                },
+            }
+        )
     return out
 
 
@@ -118,8 +141,9 @@ class RootlyWrites:
         admins = int_ids(attributes.get("admin_ids"), "admin_ids")
         unknown = [i for i in (users or []) + (admins or []) if str(i) not in self.dir.users]
         if unknown:
-            raise invalid(f"User ids not found: {', '.join(map(str, dict.fromkeys(unknown)))}",
-                          title="invalid association")
+            raise invalid(
+                f"User ids not found: {', '.join(map(str, dict.fromkeys(unknown)))}", title="invalid association"
+            )
         members = users if users is not None else list(current["user_ids"] or [])
         if admins is None:  # members removed by this PUT stop being admins
             admins = [a for a in current["admin_ids"] or [] if a in members]
@@ -185,8 +209,11 @@ class RootlyWrites:
         if pair not in held:
             # Our choice: 404, the only error the spec declares for this operation (Rootly looks
             # the assignment up and finds none).
-            raise SimError(404, f"User {pair['user_id']} does not hold incident role "
-                                f"{pair['incident_role_id']} on this incident", title="Record not found")
+            raise SimError(
+                404,
+                f"User {pair['user_id']} does not hold incident role {pair['incident_role_id']} on this incident",
+                title="Record not found",
+            )
         held.remove(pair)
         incident["attributes"]["updated_at"] = now_stamp()
         self.changed()

@@ -66,8 +66,9 @@ def ensure_loopback(host: str) -> None:
 
 
 @contextmanager
-def serve_on_loopback(apps: dict[str, Starlette], host: str = "127.0.0.1",
-                      startup_timeout_s: float = 10.0) -> Iterator[dict[str, str]]:
+def serve_on_loopback(
+    apps: dict[str, Starlette], host: str = "127.0.0.1", startup_timeout_s: float = 10.0
+) -> Iterator[dict[str, str]]:
     """Run each app with uvicorn on `host`, a free port, in a background thread.
 
     Yields {provider: base URL}; stops the servers on exit.
@@ -86,8 +87,7 @@ def serve_on_loopback(apps: dict[str, Starlette], host: str = "127.0.0.1",
             sock.bind((host, 0))
             port = sock.getsockname()[1]
             server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False))
-            thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]},
-                                      name=f"sim-{name}", daemon=True)
+            thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"sim-{name}", daemon=True)
             thread.start()
             running.append((server, thread, sock))
             deadline = time.monotonic() + startup_timeout_s
