@@ -1,8 +1,8 @@
 """Run every benchmark, print the table with its targets, write bench/results/latest.json.
 
-    python -m bench            # all five
-    python -m bench a c        # some of them
-    python -m bench --readme   # all five, and the table into README.md (between the bench markers)
+python -m bench            # all five
+python -m bench a c        # some of them
+python -m bench --readme   # all five, and the table into README.md (between the bench markers)
 """
 
 from __future__ import annotations
@@ -25,28 +25,60 @@ FIGURES = {"a": overhead.measure, "b": traversal.measure, "c": size.measure, "d"
 def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     out = []
     if a := results.get("a"):
-        out.append(("a. overhead per call, in process (median / p99)",
-                    f"{a['overhead_in_process_ms']['median']:.2f} / {a['overhead_in_process_ms']['p99']:.2f} ms",
-                    "<= 0.5 ms median", f"SDK floor {a['floor_in_process']['median_ms']:.2f} ms"))
-        out.append(("a. overhead per call, stdio (median / p99)",
-                    f"{a['overhead_stdio_ms']['median']:.2f} / {a['overhead_stdio_ms']['p99']:.2f} ms",
-                    "<= 2 ms median", f"SDK floor {a['floor_stdio']['median_ms']:.2f} ms"))
+        out.append(
+            (
+                "a. overhead per call, in process (median / p99)",
+                f"{a['overhead_in_process_ms']['median']:.2f} / {a['overhead_in_process_ms']['p99']:.2f} ms",
+                "<= 0.5 ms median",
+                f"SDK floor {a['floor_in_process']['median_ms']:.2f} ms",
+            )
+        )
+        out.append(
+            (
+                "a. overhead per call, stdio (median / p99)",
+                f"{a['overhead_stdio_ms']['median']:.2f} / {a['overhead_stdio_ms']['p99']:.2f} ms",
+                "<= 2 ms median",
+                f"SDK floor {a['floor_stdio']['median_ms']:.2f} ms",
+            )
+        )
     if b := results.get("b"):
-        out.append((f"b. traverse {b['users']} users, 20 ms/request",
-                    f"{b['list_users_s']:.2f} s vs {b['one_by_one_s']:.2f} s one by one",
-                    ">= 5x faster", f"{b['speedup']:.1f}x"))
+        out.append(
+            (
+                f"b. traverse {b['users']} users, 20 ms/request",
+                f"{b['list_users_s']:.2f} s vs {b['one_by_one_s']:.2f} s one by one",
+                ">= 5x faster",
+                f"{b['speedup']:.1f}x",
+            )
+        )
     if c := results.get("c"):
         for provider, v in c.items():
             target = "<= 40 % of raw" if provider == "rootly" else "(reference)"
-            out.append((f"c. bytes per user, {provider} (both copies)",
-                        f"{v['ours_bytes_per_user']} B vs raw {v['raw_bytes_per_user']} B", target, f"{v['ratio'] * 100:.0f} %"))
+            out.append(
+                (
+                    f"c. bytes per user, {provider} (both copies)",
+                    f"{v['ours_bytes_per_user']} B vs raw {v['raw_bytes_per_user']} B",
+                    target,
+                    f"{v['ratio'] * 100:.0f} %",
+                )
+            )
     if d := results.get("d"):
-        out.append((f"d. {d['sessions']} HTTP sessions x 20 calls",
-                    f"{d['throughput_per_s']:.0f} calls/s, p50 {d['median_ms']:.1f} ms, p99 {d['p99_ms']:.1f} ms",
-                    "0 errors", f"{d['errors']} errors"))
+        out.append(
+            (
+                f"d. {d['sessions']} HTTP sessions x 20 calls",
+                f"{d['throughput_per_s']:.0f} calls/s, p50 {d['median_ms']:.1f} ms, p99 {d['p99_ms']:.1f} ms",
+                "0 errors",
+                f"{d['errors']} errors",
+            )
+        )
     if e := results.get("e"):
-        out.append((f"e. peak RSS traversing {e['users']} users", f"{e['peak_rss_mb']:.0f} MB", "<= 150 MB",
-                    f"{e['seconds']:.0f} s"))
+        out.append(
+            (
+                f"e. peak RSS traversing {e['users']} users",
+                f"{e['peak_rss_mb']:.0f} MB",
+                "<= 150 MB",
+                f"{e['seconds']:.0f} s",
+            )
+        )
     return out
 
 
@@ -71,9 +103,9 @@ def main(argv: list[str]) -> int:
         results[key] = anyio.run(FIGURES[key])
         print(f"# {key} done in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     table = rows(results)
-    widths = [max(len(r[i]) for r in table + [("figure", "measured", "target", "note")]) for i in range(4)]
+    widths = [max(len(r[i]) for r in [*table, ("figure", "measured", "target", "note")]) for i in range(4)]
     for row in [("figure", "measured", "target", "note"), *table]:
-        print(" | ".join(v.ljust(w) for v, w in zip(row, widths)))
+        print(" | ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)))
     if "--readme" in argv:
         write_readme(table, results)
     out = Path(__file__).resolve().parent / "results"

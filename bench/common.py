@@ -41,7 +41,17 @@ def simulators(people: int, latency_ms: float = 0.0, seed: int = 1) -> Iterator[
     """The three simulated providers in a process of their own (so they do not share our
     process's CPU or memory), on loopback ports. Yields provider -> base URL."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mcp_directory.sim", "--people", str(people), "--seed", str(seed), "--latency-ms", str(latency_ms)],
+        [
+            sys.executable,
+            "-m",
+            "mcp_directory.sim",
+            "--people",
+            str(people),
+            "--seed",
+            str(seed),
+            "--latency-ms",
+            str(latency_ms),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -63,7 +73,9 @@ def simulators(people: int, latency_ms: float = 0.0, seed: int = 1) -> Iterator[
 
 
 def server_env(urls: dict[str, str], **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ROOTLY_", "OPSGENIE_", "RETOOL_", "MCP_DIRECTORY_"))}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("ROOTLY_", "OPSGENIE_", "RETOOL_", "MCP_DIRECTORY_"))
+    }
     return {**env, **env_for(urls), **extra}
 
 

@@ -37,7 +37,9 @@ async def measure() -> dict[str, Any]:
                     async with Client(f"http://127.0.0.1:{port}/mcp") as c:
                         for i in range(CALLS):
                             started = time.perf_counter()
-                            result = await c.call_tool("list_users", {"provider": ("rootly", "opsgenie", "retool")[i % 3], "limit": 5})
+                            result = await c.call_tool(
+                                "list_users", {"provider": ("rootly", "opsgenie", "retool")[i % 3], "limit": 5}
+                            )
                             latencies.append(time.perf_counter() - started)
                             if result.is_error:
                                 errors.append(result.content[0].text[:200])

@@ -73,6 +73,12 @@ async def measure(samples: int = 300) -> dict[str, Any]:
         "stdio": s,
         "floor_in_process": summary_ms(floor_inproc),
         "floor_stdio": summary_ms(floor_stdio),
-        "overhead_in_process_ms": {"median": round(i["median_ms"] - d["median_ms"], 3), "p99": round(i["p99_ms"] - d["p99_ms"], 3)},
-        "overhead_stdio_ms": {"median": round(s["median_ms"] - d["median_ms"], 3), "p99": round(s["p99_ms"] - d["p99_ms"], 3)},
+        "overhead_in_process_ms": {
+            "median": round(i["median_ms"] - d["median_ms"], 3),
+            "p99": round(i["p99_ms"] - d["p99_ms"], 3),
+        },
+        "overhead_stdio_ms": {
+            "median": round(s["median_ms"] - d["median_ms"], 3),
+            "p99": round(s["p99_ms"] - d["p99_ms"], 3),
+        },
     }

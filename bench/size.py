@@ -36,7 +36,9 @@ async def measure() -> dict[str, Any]:
                     raw = await http.get(path, params=params)
                 users = len(raw.json()["data"])
                 result = await c.call_tool("list_users", {"provider": provider, "limit": users})
-                structured = len(json.dumps(result.structured_content, separators=(",", ":"), ensure_ascii=False).encode())
+                structured = len(
+                    json.dumps(result.structured_content, separators=(",", ":"), ensure_ascii=False).encode()
+                )
                 text = sum(len(part.text.encode()) for part in result.content)
                 out[provider] = {
                     "raw_bytes_per_user": round(len(raw.content) / users),

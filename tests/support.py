@@ -78,7 +78,9 @@ async def traverse(client: Any, tool: str, args: dict[str, Any]) -> list[dict[st
 
 def clean_env(**extra: str) -> dict[str, str]:
     """This process's environment without any provider or mcp-directory setting, plus `extra`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ROOTLY_", "OPSGENIE_", "RETOOL_", "MCP_DIRECTORY_"))}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("ROOTLY_", "OPSGENIE_", "RETOOL_", "MCP_DIRECTORY_"))
+    }
     return {**env, **extra}
 
 

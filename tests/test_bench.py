@@ -16,4 +16,6 @@ async def test_bytes_per_user_figure_runs_and_is_consistent():
         assert figures["raw_bytes_per_user"] > 100
         # both copies: the text copy is exactly half of what we send
         assert figures["ours_bytes_per_user"] == pytest.approx(2 * figures["ours_text_bytes_per_user"], abs=2)
-        assert figures["ratio"] == pytest.approx(figures["ours_bytes_per_user"] / figures["raw_bytes_per_user"], rel=0.02)
+        assert figures["ratio"] == pytest.approx(
+            figures["ours_bytes_per_user"] / figures["raw_bytes_per_user"], rel=0.02
+        )

@@ -13,7 +13,11 @@ from .support import TOKENS, clean_env
 
 def run(*args, env=None):
     return subprocess.run(
-        [sys.executable, "-m", "mcp_directory", *args], capture_output=True, text=True, timeout=60, env=clean_env(**(env or {}))
+        [sys.executable, "-m", "mcp_directory", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=clean_env(**(env or {})),
     )
 
 
@@ -28,7 +32,13 @@ def test_demo_call_prints_normalized_users_of_each_provider():
 
 def test_call_cursor_works_across_processes():
     first = json.loads(run("call", "list_users", "--demo", "provider=rootly", "limit=2").stdout)
-    proc = run("call", "list_users", "--demo", "--json", json.dumps({"provider": "rootly", "limit": 2, "cursor": first["next_cursor"]}))
+    proc = run(
+        "call",
+        "list_users",
+        "--demo",
+        "--json",
+        json.dumps({"provider": "rootly", "limit": 2, "cursor": first["next_cursor"]}),
+    )
     assert proc.returncode == 0, proc.stderr
     second = json.loads(proc.stdout)
     assert {u["id"] for u in second["result"]}.isdisjoint(u["id"] for u in first["result"])
@@ -76,8 +86,15 @@ def test_demo_write_assigns_by_incident_number_and_audits_one_json_line():
     incident = next(iter(world.rootly.incidents.values()))
     person = next(p for p in world.people if "rootly" in p.accounts)
     number = str(incident["attributes"]["sequential_id"])  # a string argument that looks like a number
-    proc = run("call", "assign_incident_role", "--demo", "--allow-writes", f"incident_id={number}",
-               f"user={person.email.upper()}", "incident_role=Commander")
+    proc = run(
+        "call",
+        "assign_incident_role",
+        "--demo",
+        "--allow-writes",
+        f"incident_id={number}",
+        f"user={person.email.upper()}",
+        "incident_role=Commander",
+    )
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)["result"]
     assert result["incident"]["id"] == incident["id"] and result["user"]["id"] == person.accounts["rootly"]

@@ -7,7 +7,12 @@ from mcp_directory.config import TOOLSETS, Settings
 
 def test_all_three_configured_with_defaults():
     s = Settings.from_env(
-        {"ROOTLY_API_TOKEN": "r", "OPSGENIE_API_KEY": "o", "RETOOL_API_TOKEN": "t", "RETOOL_BASE_URL": "https://acme.retool.com/"}
+        {
+            "ROOTLY_API_TOKEN": "r",
+            "OPSGENIE_API_KEY": "o",
+            "RETOOL_API_TOKEN": "t",
+            "RETOOL_BASE_URL": "https://acme.retool.com/",
+        }
     )
     assert s.providers["rootly"].base_url == "https://api.rootly.com"
     assert s.providers["opsgenie"].base_url == "https://api.opsgenie.com"
@@ -20,7 +25,7 @@ def test_half_configured_retool_is_a_warning_not_a_provider():
     assert s.providers == {}
     assert any("RETOOL_BASE_URL" in w for w in s.warnings)
     assert any("OPSGENIE_API_KEY" in w for w in s.warnings)
-    assert all("t" != w for w in s.warnings)
+    assert all(w != "t" for w in s.warnings)
 
 
 def test_flags_win_over_environment():

@@ -45,11 +45,18 @@ async def test_confirm_is_only_the_json_boolean_true(world, confirm):
     directory, apps = sim_directory(world, allow_writes=True)
     user_id = next(iter(world.opsgenie.users))
     async with Client(build_server(directory)) as c:
-        err = await fails(c, "deactivate_user", {"provider": "opsgenie", "user_id": user_id, "confirm": confirm}, "invalid_argument")
+        err = await fails(
+            c, "deactivate_user", {"provider": "opsgenie", "user_id": user_id, "confirm": confirm}, "invalid_argument"
+        )
         assert "confirm" in err["message"]
         team = next(iter(world.opsgenie.teams.values()))
         member = team["members"][0]["user"]["id"]
-        await fails(c, "remove_group_member", {"provider": "opsgenie", "group_id": team["id"], "user_id": member, "confirm": confirm}, "invalid_argument")
+        await fails(
+            c,
+            "remove_group_member",
+            {"provider": "opsgenie", "group_id": team["id"], "user_id": member, "confirm": confirm},
+            "invalid_argument",
+        )
     assert user_id in world.opsgenie.users
     assert not sent(apps, "opsgenie", "DELETE")
 
@@ -92,7 +99,11 @@ async def test_parallel_rootly_removals_on_one_team_both_hold(world):
     async with Client(build_server(directory)) as c:
 
         async def remove(user_id: str) -> None:
-            results[user_id] = await ok(c, "remove_group_member", {"provider": "rootly", "group_id": team["id"], "user_id": user_id, "confirm": True})
+            results[user_id] = await ok(
+                c,
+                "remove_group_member",
+                {"provider": "rootly", "group_id": team["id"], "user_id": user_id, "confirm": True},
+            )
 
         async with anyio.create_task_group() as tg:
             tg.start_soon(remove, first)
@@ -111,10 +122,14 @@ async def test_parallel_rootly_adds_on_one_team_both_hold(world, role):
     apps["rootly"].state.gate.faults = FaultPlan(
         latency_s=0.05, methods=frozenset({"GET"}), paths=r"^/v1/teams/", latency_when="after_handler"
     )
-    async with Client(build_server(directory)) as c:
-        async with anyio.create_task_group() as tg:
-            for user_id in outsiders:
-                tg.start_soon(ok, c, "add_group_member", {"provider": "rootly", "group_id": team["id"], "user_id": str(user_id), "role": role})
+    async with Client(build_server(directory)) as c, anyio.create_task_group() as tg:
+        for user_id in outsiders:
+            tg.start_soon(
+                ok,
+                c,
+                "add_group_member",
+                {"provider": "rootly", "group_id": team["id"], "user_id": str(user_id), "role": role},
+            )
     attributes = world.rootly.teams[team["id"]]["attributes"]
     assert all(int(u) in attributes["user_ids"] for u in outsiders)
     assert all((int(u) in attributes["admin_ids"]) == (role == "admin") for u in outsiders)
@@ -130,7 +145,11 @@ async def test_rootly_membership_changed_elsewhere_in_between_is_a_conflict(worl
     path = f"/v1/teams/{team['id']}"
 
     async def other_writer(request):
-        if request.method == "GET" and request.url.path == path and any(r.method == "PUT" for r in apps["rootly"].state.requests):
+        if (
+            request.method == "GET"
+            and request.url.path == path
+            and any(r.method == "PUT" for r in apps["rootly"].state.requests)
+        ):
             attributes = world.rootly.teams[team["id"]]["attributes"]
             if user not in attributes["user_ids"]:
                 attributes["user_ids"] = [*attributes["user_ids"], user]
@@ -138,7 +157,12 @@ async def test_rootly_membership_changed_elsewhere_in_between_is_a_conflict(worl
 
     apps["rootly"].state.gate.hooks.append(other_writer)
     async with Client(build_server(directory)) as c:
-        err = await fails(c, "remove_group_member", {"provider": "rootly", "group_id": team["id"], "user_id": str(user), "confirm": True}, "conflict")
+        err = await fails(
+            c,
+            "remove_group_member",
+            {"provider": "rootly", "group_id": team["id"], "user_id": str(user), "confirm": True},
+            "conflict",
+        )
     assert "retry" in err["message"] and err["provider"] == "rootly"
 
 
@@ -151,7 +175,9 @@ async def test_rootly_ids_are_ascii_digits(world, user_id):
     async with Client(build_server(directory)) as c:
         for tool in ("add_group_member", "remove_group_member"):
             args = {"provider": "rootly", "group_id": team["id"], "user_id": user_id}
-            err = await fails(c, tool, {**args, **({"confirm": True} if tool.startswith("remove") else {})}, "invalid_argument")
+            err = await fails(
+                c, tool, {**args, **({"confirm": True} if tool.startswith("remove") else {})}, "invalid_argument"
+            )
             assert "numbers" in err["message"]
     assert json.dumps(world.rootly.teams[team["id"]]) == before
     assert not sent(apps, "rootly", "PUT")
@@ -167,7 +193,9 @@ async def test_a_cancelled_write_that_reached_the_provider_is_audited(world, cap
     team = next(t for t in world.opsgenie.teams.values() if t["members"])
     member = team["members"][0]["user"]["id"]
     # The DELETE is applied at once; its answer comes only much later, and the client gives up first.
-    apps["opsgenie"].state.gate.faults = FaultPlan(latency_s=30, methods=frozenset({"DELETE"}), latency_when="after_handler")
+    apps["opsgenie"].state.gate.faults = FaultPlan(
+        latency_s=30, methods=frozenset({"DELETE"}), latency_when="after_handler"
+    )
     async with Client(build_server(directory)) as c:
         async with anyio.create_task_group() as tg:
             args = {"provider": "opsgenie", "group_id": team["id"], "user_id": member, "confirm": True}
@@ -236,7 +264,7 @@ async def test_retool_deactivation_applied_but_unreadable_is_not_an_error(world)
 @pytest.mark.anyio
 async def test_find_users_says_when_a_query_matches_too_many(monkeypatch):
     big = build_world(seed=8, people=2600)
-    directory, apps = sim_directory(big, providers=("rootly",), page_sizes=None)
+    directory, _apps = sim_directory(big, providers=("rootly",), page_sizes=None)
     matching = [u for u in big.rootly.users.values() if "acme" in u["attributes"]["email"].lower()]
     assert len(matching) > 1000
     async with Client(build_server(directory)) as c:
@@ -271,7 +299,9 @@ async def test_full_traversal_under_faults_that_include_500(provider):
     async with Client(build_server(directory)) as c:
         users = await traverse(c, "list_users", {"provider": provider, "limit": 23})
     assert [u["id"] for u in users] == listing_order(world, provider)
-    assert any(r.fault == "error:500" or r.fault == "500" or "500" in str(r.fault) for r in apps[provider].state.requests)
+    assert any(
+        r.fault == "error:500" or r.fault == "500" or "500" in str(r.fault) for r in apps[provider].state.requests
+    )
 
 
 # --- low: redirects and answers without the documented envelope ---
@@ -288,8 +318,12 @@ async def test_full_traversal_under_faults_that_include_500(provider):
         ("opsgenie", "list_roles", {"provider": "opsgenie"}, "/v2/roles"),
     ],
 )
-@pytest.mark.parametrize("answer", [{"unexpected": True}, {"data": {"not": "a list"}}, {"data": [1, 2]}, [], {"data": None}])
-async def test_an_answer_without_the_documented_envelope_is_an_upstream_error(world, provider, tool, args, path, answer):
+@pytest.mark.parametrize(
+    "answer", [{"unexpected": True}, {"data": {"not": "a list"}}, {"data": [1, 2]}, [], {"data": None}]
+)
+async def test_an_answer_without_the_documented_envelope_is_an_upstream_error(
+    world, provider, tool, args, path, answer
+):
     directory, apps = directory_with(world)
 
     async def odd(request):
@@ -344,4 +378,8 @@ async def test_check_does_not_call_a_provider_ok_when_its_answer_is_off(world, c
     table = capsys.readouterr().out
     rootly_row = next(line for line in table.splitlines() if line.startswith("rootly"))
     assert "error: upstream_error" in rootly_row
-    assert all(" ok " in line or line.rstrip().endswith("ok") or " ok" in line for line in table.splitlines()[1:] if not line.startswith("rootly"))
+    assert all(
+        " ok " in line or line.rstrip().endswith("ok") or " ok" in line
+        for line in table.splitlines()[1:]
+        if not line.startswith("rootly")
+    )

@@ -77,9 +77,7 @@ def running(*args: str, env: dict[str, str] | None = None) -> Iterator[Running]:
                         break
                 except httpx.TransportError:
                     pass
-                assert time.monotonic() < deadline, (
-                    f"server never became healthy:\n{server.output()}"
-                )
+                assert time.monotonic() < deadline, f"server never became healthy:\n{server.output()}"
                 time.sleep(0.1)
             yield server
         finally:
@@ -94,29 +92,21 @@ def running(*args: str, env: dict[str, str] | None = None) -> Iterator[Running]:
 
 @pytest.fixture(scope="module")
 def with_token() -> Iterator[Running]:
-    with running(
-        "--transport", "http", "--demo", env=clean_env(MCP_DIRECTORY_AUTH_TOKEN=TOKEN)
-    ) as server:
+    with running("--transport", "http", "--demo", env=clean_env(MCP_DIRECTORY_AUTH_TOKEN=TOKEN)) as server:
         yield server
 
 
 @pytest.fixture(scope="module")
 def open_sse() -> Iterator[Running]:
     """No token (loopback only), started as `--transport sse`, one extra allowed host."""
-    with running(
-        "--transport", "sse", "--demo", "--allowed-hosts", "mcp.example.com"
-    ) as server:
+    with running("--transport", "sse", "--demo", "--allowed-hosts", "mcp.example.com") as server:
         yield server
 
 
-async def users_over_http(
-    url: str, mode: str, headers: dict[str, str] | None
-) -> tuple[str, dict]:
+async def users_over_http(url: str, mode: str, headers: dict[str, str] | None) -> tuple[str, dict]:
     async with (
         httpx.AsyncClient(headers=headers or {}, timeout=30) as http,
-        Client(
-            streamable_http_client(f"{url}/mcp", http_client=http), mode=mode
-        ) as client,
+        Client(streamable_http_client(f"{url}/mcp", http_client=http), mode=mode) as client,
     ):
         data = await ok(client, "list_users", {"provider": "rootly", "limit": 3})
         return client.session.protocol_version, data
@@ -139,17 +129,11 @@ def test_healthz_is_open_and_says_what_is_configured(with_token):
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize(
-    ("mode", "version"), [("legacy", "2025-11-25"), ("auto", "2026-07-28")]
-)
+@pytest.mark.parametrize(("mode", "version"), [("legacy", "2025-11-25"), ("auto", "2026-07-28")])
 async def test_http_both_protocol_eras_with_the_token(with_token, mode, version):
     negotiated, data = await users_over_http(with_token.url, mode, AUTH)
     assert negotiated == version
-    assert (
-        data["provider"] == "rootly"
-        and len(data["result"]) == 3
-        and data["next_cursor"]
-    )
+    assert data["provider"] == "rootly" and len(data["result"]) == 3 and data["next_cursor"]
 
 
 @pytest.mark.anyio
@@ -168,12 +152,8 @@ async def test_sse_with_the_token(with_token):
         ("POST", "/messages/?session_id=x"),
     ],
 )
-@pytest.mark.parametrize(
-    "authorization", [None, "Bearer wrong-token", f"Basic {TOKEN}", TOKEN]
-)
-def test_every_mcp_route_needs_the_bearer_token(
-    with_token, method, path, authorization
-):
+@pytest.mark.parametrize("authorization", [None, "Bearer wrong-token", f"Basic {TOKEN}", TOKEN])
+def test_every_mcp_route_needs_the_bearer_token(with_token, method, path, authorization):
     headers = {
         "Content-Type": "application/json",
         "Accept": "application/json, text/event-stream",
@@ -181,9 +161,7 @@ def test_every_mcp_route_needs_the_bearer_token(
     if authorization:
         headers["Authorization"] = authorization
     body = b'{"jsonrpc":"2.0","id":1,"method":"ping"}' if method == "POST" else None
-    response = httpx.request(
-        method, f"{with_token.url}{path}", headers=headers, content=body, timeout=5
-    )
+    response = httpx.request(method, f"{with_token.url}{path}", headers=headers, content=body, timeout=5)
     assert response.status_code == 401
     assert response.headers["www-authenticate"].startswith("Bearer ")
     assert TOKEN not in response.text
@@ -201,9 +179,7 @@ async def test_clients_without_the_token_are_refused(with_token, headers):
         await users_over_sse(with_token.url, headers)
     assert "401 Unauthorized" in str(sse_error.value)
     log = with_token.output()[len(before) :]  # what these three clients caused
-    assert (
-        log.count('"POST /mcp HTTP/1.1" 401') >= 2 and '"GET /sse HTTP/1.1" 401' in log
-    )
+    assert log.count('"POST /mcp HTTP/1.1" 401') >= 2 and '"GET /sse HTTP/1.1" 401' in log
     assert " 200" not in log and TOKEN not in log
 
 
@@ -211,9 +187,7 @@ async def test_clients_without_the_token_are_refused(with_token, headers):
 async def test_sse_transport_without_a_token_on_loopback(open_sse):
     data = await users_over_sse(open_sse.url, None)
     assert len(data["result"]) == 3
-    negotiated, _ = await users_over_http(
-        open_sse.url, "auto", None
-    )  # the same app serves /mcp
+    negotiated, _ = await users_over_http(open_sse.url, "auto", None)  # the same app serves /mcp
     assert negotiated == "2026-07-28"
 
 
@@ -228,25 +202,19 @@ MCP_HEADERS = {
 
 
 def post_initialize(url: str, **headers: str) -> httpx.Response:
-    return httpx.post(
-        f"{url}/mcp", headers={**MCP_HEADERS, **headers}, content=INITIALIZE, timeout=10
-    )
+    return httpx.post(f"{url}/mcp", headers={**MCP_HEADERS, **headers}, content=INITIALIZE, timeout=10)
 
 
 def test_a_foreign_host_or_origin_is_refused(open_sse, with_token):
     assert post_initialize(open_sse.url).status_code == 200
     assert post_initialize(open_sse.url, Host="evil.example").status_code == 421
     assert post_initialize(open_sse.url, Host="evil.example:80").status_code == 421
-    assert (
-        post_initialize(open_sse.url, Origin="http://evil.example").status_code == 403
-    )
+    assert post_initialize(open_sse.url, Origin="http://evil.example").status_code == 403
     assert post_initialize(open_sse.url, Origin=open_sse.url).status_code == 200
     sse = httpx.get(f"{open_sse.url}/sse", headers={"Host": "evil.example"}, timeout=5)
     assert sse.status_code == 421
     # the token does not switch the check off
-    assert (
-        post_initialize(with_token.url, Host="evil.example", **AUTH).status_code == 421
-    )
+    assert post_initialize(with_token.url, Host="evil.example", **AUTH).status_code == 421
     assert post_initialize(with_token.url, **AUTH).status_code == 200
 
 
@@ -307,14 +275,9 @@ async def test_sigterm_shuts_down_cleanly_with_clients_connected():
                 0,
                 -signal.SIGTERM,
             )
-            assert (
-                time.monotonic() - started < 10
-            )  # open streams are closed, not waited out
+            assert time.monotonic() - started < 10  # open streams are closed, not waited out
         log = server.output()
-    assert (
-        "Waiting for application shutdown" in log
-        and "Application shutdown complete" in log
-    )
+    assert "Waiting for application shutdown" in log and "Application shutdown complete" in log
     assert "Traceback" not in log and "ERROR" not in log
 
 
@@ -326,17 +289,11 @@ async def test_http_pages_through_every_user_of_simulators_on_loopback():
         with running("--transport", "http", env=env) as server:
             async with (
                 httpx.AsyncClient(headers=AUTH, timeout=30) as http,
-                Client(
-                    streamable_http_client(f"{server.url}/mcp", http_client=http)
-                ) as client,
+                Client(streamable_http_client(f"{server.url}/mcp", http_client=http)) as client,
             ):
                 for provider in ("rootly", "opsgenie", "retool"):
-                    users = await traverse(
-                        client, "list_users", {"provider": provider, "limit": 17}
-                    )
-                    assert sorted(u["id"] for u in users) == sorted(
-                        str(k) for k in getattr(world, provider).users
-                    )
+                    users = await traverse(client, "list_users", {"provider": provider, "limit": 17})
+                    assert sorted(u["id"] for u in users) == sorted(str(k) for k in getattr(world, provider).users)
             log = server.output()
     for secret in [*TOKENS.values(), TOKEN]:
         assert secret not in log

@@ -274,7 +274,7 @@ async def websocket_to(app, path: str) -> list[dict[str, Any]]:
     with anyio.fail_after(5):
         try:
             await app(scope, receive, send)
-        except Exception as exc:  # noqa: BLE001 - an app that blows up did not refuse cleanly
+        except Exception as exc:
             sent.append({"type": "error", "error": repr(exc)})
     return sent
 
@@ -316,8 +316,19 @@ def test_only_real_loopback_addresses_are_loopback(host, loopback):
 
 def test_serve_refuses_a_look_alike_loopback_name_without_a_token():
     done = subprocess.run(
-        [sys.executable, "-m", "mcp_directory", "serve", "--transport", "http",
-         "--host", "127.evil.com", "--port", str(free_port()), "--demo"],
+        [
+            sys.executable,
+            "-m",
+            "mcp_directory",
+            "serve",
+            "--transport",
+            "http",
+            "--host",
+            "127.evil.com",
+            "--port",
+            str(free_port()),
+            "--demo",
+        ],
         env=clean_env(),
         stdin=subprocess.DEVNULL,
         capture_output=True,

@@ -28,7 +28,11 @@ ROOTLY_USER = {
     },
     "included": [
         {"id": "r-admin", "type": "roles", "attributes": {"name": "Admin", "slug": "admin"}},
-        {"id": "g-1", "type": "groups", "attributes": {"name": "Payments", "user_ids": [12, 97487], "admin_ids": [97487]}},
+        {
+            "id": "g-1",
+            "type": "groups",
+            "attributes": {"name": "Payments", "user_ids": [12, 97487], "admin_ids": [97487]},
+        },
         {"id": "g-2", "type": "groups", "attributes": {"name": "SRE", "user_ids": [97487]}},
         {"id": "g-3", "type": "groups", "attributes": {"name": "Other", "user_ids": [974870, 9748]}},
         {"id": "s-1", "type": "schedules", "attributes": {"name": "Primary on-call"}},
@@ -69,7 +73,11 @@ def test_rootly_roles_and_incident_roles():
     assert rootly.map_role({"id": "1", "type": "on_call_roles", "attributes": {"name": "Responder"}}).kind == "on_call"
     assert rootly.map_role({"id": "2", "type": "roles", "attributes": {"name": "Owner"}}).kind == "account"
     ir = rootly.map_incident_role(
-        {"id": "9", "type": "incident_roles", "attributes": {"name": "Commander", "slug": "commander", "summary": "Leads", "enabled": False}}
+        {
+            "id": "9",
+            "type": "incident_roles",
+            "attributes": {"name": "Commander", "slug": "commander", "summary": "Leads", "enabled": False},
+        }
     )
     # `summary` is not a description: unknown values are null, never invented (SPEC §4)
     assert (ir.name, ir.slug, ir.description, ir.enabled) == ("Commander", "commander", None, False)
@@ -87,11 +95,20 @@ def test_opsgenie_user_statuses_and_roles():
 
 def test_opsgenie_team_account_and_next_offset():
     team = opsgenie.map_team(
-        {"id": "t", "name": "Payments", "members": [{"user": {"id": "u1", "username": "a"}, "role": "admin"}, {"user": {"id": "u2"}, "role": "user"}]}
+        {
+            "id": "t",
+            "name": "Payments",
+            "members": [
+                {"user": {"id": "u1", "username": "a"}, "role": "admin"},
+                {"user": {"id": "u2"}, "role": "user"},
+            ],
+        }
     )
     assert [(m.user_id, m.role) for m in team.members] == [("u1", "admin"), ("u2", "member")]
     assert opsgenie.map_team({"id": "t", "name": "x"}).members is None
-    lic = opsgenie.map_account({"name": "acme", "userCount": 1450, "plan": {"maxUserCount": 1500, "name": "Enterprise"}})
+    lic = opsgenie.map_account(
+        {"name": "acme", "userCount": 1450, "plan": {"maxUserCount": 1500, "name": "Enterprise"}}
+    )
     assert (lic.total_seats, lic.used_seats, lic.available_seats, lic.name) == (1500, 1450, 50, "Enterprise")
     doc = {"paging": {"next": "https://api.opsgenie.com/v2/users?offset=20&limit=10&order=asc"}}
     assert opsgenie.next_offset(doc) == 20
@@ -100,19 +117,40 @@ def test_opsgenie_team_account_and_next_offset():
 
 def test_retool_user_from_recording_shape():
     record = {
-        "id": "user_37eb84a07b57447cb1dad0c17842b5d7", "legacy_id": 1, "first_name": "Luke", "last_name": "Wright",
-        "created_at": "2025-11-06T17:00:13.388Z", "last_active": "2026-02-04T22:07:25.613Z", "email": "lukew@retool.com",
-        "active": True, "metadata": {}, "is_admin": True, "two_factor_auth_enabled": False, "user_type": "default",
+        "id": "user_37eb84a07b57447cb1dad0c17842b5d7",
+        "legacy_id": 1,
+        "first_name": "Luke",
+        "last_name": "Wright",
+        "created_at": "2025-11-06T17:00:13.388Z",
+        "last_active": "2026-02-04T22:07:25.613Z",
+        "email": "lukew@retool.com",
+        "active": True,
+        "metadata": {},
+        "is_admin": True,
+        "two_factor_auth_enabled": False,
+        "user_type": "default",
     }
     user = retool.map_user(record)
-    assert (user.name, user.status, user.is_admin, user.last_active_at) == ("Luke Wright", "active", True, "2026-02-04T22:07:25.613Z")
+    assert (user.name, user.status, user.is_admin, user.last_active_at) == (
+        "Luke Wright",
+        "active",
+        True,
+        "2026-02-04T22:07:25.613Z",
+    )
     assert user.group_ids is None
-    assert retool.map_user({**record, "active": False, "groups": [{"id": 65, "legacy_id": 65, "name": "g"}]}).group_ids == ["65"]
+    assert retool.map_user(
+        {**record, "active": False, "groups": [{"id": 65, "legacy_id": 65, "name": "g"}]}
+    ).group_ids == ["65"]
     assert retool.map_user({**record, "active": False}).status == "inactive"
 
 
 def test_retool_group_and_tokens():
-    record = {"id": 65, "legacy_id": 65, "name": "eng", "members": [{"id": "user_a", "email": "a@x", "is_group_admin": True}]}
+    record = {
+        "id": 65,
+        "legacy_id": 65,
+        "name": "eng",
+        "members": [{"id": "user_a", "email": "a@x", "is_group_admin": True}],
+    }
     assert retool.map_group(record, with_members=True).members[0].role == "admin"
     assert retool.map_group(record, with_members=False).member_count == 1
     assert retool.next_token({"next_token": "abc", "has_more": True}) == "abc"
@@ -155,9 +193,17 @@ def test_rootly_membership_change_keeps_admins_members():
 
 
 def test_each_provider_reads_its_own_error_body():
-    assert rootly.SPEC.upstream_message(b'{"errors":[{"title":"Not found","status":"404","detail":"no user 5"}]}') == "Not found - no user 5"
-    assert rootly.SPEC.upstream_message(b'{"error":"Rate limit exceeded. Try again later."}') == "Rate limit exceeded. Try again later."
-    got = opsgenie.SPEC.upstream_message(b'{"message":"Request body is not processable.","errors":{"username":"taken"},"took":0.1}')
+    assert (
+        rootly.SPEC.upstream_message(b'{"errors":[{"title":"Not found","status":"404","detail":"no user 5"}]}')
+        == "Not found - no user 5"
+    )
+    assert (
+        rootly.SPEC.upstream_message(b'{"error":"Rate limit exceeded. Try again later."}')
+        == "Rate limit exceeded. Try again later."
+    )
+    got = opsgenie.SPEC.upstream_message(
+        b'{"message":"Request body is not processable.","errors":{"username":"taken"},"took":0.1}'
+    )
     assert got.startswith("Request body is not processable.") and "taken" in got
     assert retool.SPEC.upstream_message(b'{"success":false,"message":"User not found"}') == "User not found"
     assert retool.SPEC.upstream_message(b"<html>Bad Gateway</html>") == "<html>Bad Gateway</html>"

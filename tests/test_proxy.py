@@ -56,7 +56,9 @@ async def test_proxy_get_each_provider(client, world):
     data = await ok(c, "proxy_request", {"provider": "retool", "path": "/users/user_doesnotexist"})
     assert data["status"] == 404 and data["body"]["success"] is False
     sent = apps["retool"].state.requests[-1]
-    assert sent.path == "/api/v2/users/user_doesnotexist" and sent.headers["authorization"] == f"Bearer {TOKENS['retool']}"
+    assert (
+        sent.path == "/api/v2/users/user_doesnotexist" and sent.headers["authorization"] == f"Bearer {TOKENS['retool']}"
+    )
 
 
 @pytest.mark.anyio
@@ -133,7 +135,7 @@ async def test_hostile_inputs_are_refused_and_reach_nothing(client, canary):
 
 @pytest.mark.anyio
 async def test_percent_encoded_at_inside_an_id_is_allowed(client, world):
-    c, apps = client
+    c, _apps = client
     user = next(iter(world.opsgenie.users.values()))
     path = "/v2/users/" + user["username"].replace("@", "%40")
     data = await ok(c, "proxy_request", {"provider": "opsgenie", "path": path})
@@ -145,14 +147,25 @@ async def test_proxy_writes_are_audited_and_change_the_provider(client, world, c
     import json as jsonlib
     import logging
 
-    c, apps = client
+    c, _apps = client
     caplog.set_level(logging.INFO, logger="mcp_directory.audit")
     team_id = next(iter(world.opsgenie.teams))
-    user = next(u for u in world.opsgenie.users.values() if all(m["user"]["id"] != u["id"] for m in world.opsgenie.teams[team_id]["members"]))
-    data = await ok(c, "proxy_request", {
-        "provider": "opsgenie", "method": "POST", "path": f"/v2/teams/{team_id}/members",
-        "query": {"teamIdentifierType": "id"}, "body": {"user": {"id": user["id"]}, "role": "user"},
-    })
+    user = next(
+        u
+        for u in world.opsgenie.users.values()
+        if all(m["user"]["id"] != u["id"] for m in world.opsgenie.teams[team_id]["members"])
+    )
+    data = await ok(
+        c,
+        "proxy_request",
+        {
+            "provider": "opsgenie",
+            "method": "POST",
+            "path": f"/v2/teams/{team_id}/members",
+            "query": {"teamIdentifierType": "id"},
+            "body": {"user": {"id": user["id"]}, "role": "user"},
+        },
+    )
     assert data["status"] == 200
     assert user["id"] in [m["user"]["id"] for m in world.opsgenie.teams[team_id]["members"]]
     await ok(c, "proxy_request", {"provider": "opsgenie", "path": f"/v2/teams/{team_id}"})  # GETs are not audited

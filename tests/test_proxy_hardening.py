@@ -62,7 +62,9 @@ REFUSED_QUERIES = {
 @pytest.mark.parametrize("query", REFUSED_QUERIES.values(), ids=REFUSED_QUERIES.keys())
 async def test_bad_queries_are_refused_before_sending(proxied, query):
     c, counters = proxied
-    err = await fails(c, "proxy_request", {"provider": "rootly", "path": "/v1/users", "query": query}, "invalid_argument")
+    err = await fails(
+        c, "proxy_request", {"provider": "rootly", "path": "/v1/users", "query": query}, "invalid_argument"
+    )
     assert err["message"] and "internal error" not in err["message"]
     assert counters["rootly"].seen == []
 

@@ -189,14 +189,16 @@ async def test_proxy_body_reflecting_the_credential_across_the_cut():
 async def test_proxy_body_echoing_other_cases_and_base64_shows_nothing():
     def echo(credential):
         raw = credential.encode()
-        return JSONResponse({
-            "upper": credential.upper(),
-            "lower": credential.lower(),
-            "basic": base64.b64encode(b"me@acme.test:" + raw).decode(),
-            "basic_urlsafe_unpadded": base64.urlsafe_b64encode(b"x" + raw + b"y").decode().rstrip("="),
-            "plain_b64": base64.b64encode(raw).decode(),
-            "url": quote(credential.swapcase(), safe=""),
-        })
+        return JSONResponse(
+            {
+                "upper": credential.upper(),
+                "lower": credential.lower(),
+                "basic": base64.b64encode(b"me@acme.test:" + raw).decode(),
+                "basic_urlsafe_unpadded": base64.urlsafe_b64encode(b"x" + raw + b"y").decode().rstrip("="),
+                "plain_b64": base64.b64encode(raw).decode(),
+                "url": quote(credential.swapcase(), safe=""),
+            }
+        )
 
     directory = reflecting_directory("rootly", echo)
     async with Client(build_server(directory)) as c:
@@ -217,7 +219,9 @@ async def test_a_three_character_credential_keeps_cursors_working():
     short = "WyI"  # every cursor starts with it: base64 of '["'
     apps = build_apps(world, {**TOKENS, "rootly": short})
     settings = Settings(providers={"rootly": ProviderConfig("rootly", short, URLS["rootly"])})
-    directory = Directory(settings, transports={"rootly": httpx.ASGITransport(app=apps["rootly"])}, page_sizes={"rootly": 7})
+    directory = Directory(
+        settings, transports={"rootly": httpx.ASGITransport(app=apps["rootly"])}, page_sizes={"rootly": 7}
+    )
     async with Client(build_server(directory)) as c:
         first = await ok(c, "list_users", {"provider": "rootly", "limit": 5})
         cursor = first["next_cursor"]
@@ -273,7 +277,9 @@ async def test_a_credential_that_looks_like_a_json_number_keeps_the_result_valid
     """Redacting the result's text would have turned `"total":123` into `"total":[redacted]`,
     which is no JSON at all: strings are redacted one by one, numbers are ours."""
     secret = "123"
-    directory = reflecting_directory("rootly", lambda credential: JSONResponse({"total": 123, "echo": credential}), secret)
+    directory = reflecting_directory(
+        "rootly", lambda credential: JSONResponse({"total": 123, "echo": credential}), secret
+    )
     async with Client(build_server(directory)) as c:
         data = await ok(c, "proxy_request", {"provider": "rootly", "path": "/v1/anything"})
     assert data["body"] == {"total": 123, "echo": "[redacted]"}

@@ -19,7 +19,9 @@ from mcp_directory.sim.faults import FaultPlan
 from .support import TOKENS, fails, ok, sim_directory, traverse
 from .test_writes import member_roles
 
-FAST = ClientOptions(retry=RetryPolicy(max_attempts=8, max_total_wait=10, base_delay=0.005, max_delay=0.02), read_timeout=5)
+FAST = ClientOptions(
+    retry=RetryPolicy(max_attempts=8, max_total_wait=10, base_delay=0.005, max_delay=0.02), read_timeout=5
+)
 PROVIDERS = ("rootly", "opsgenie", "retool")
 
 
@@ -76,7 +78,9 @@ async def test_permanent_500_is_an_error_never_a_short_page(world):
         assert err["status"] == 500
         first = await ok(c, "list_users", {"provider": "rootly", "limit": 14})  # pages 1-2 only
         assert len(first["result"]) == 14
-        await fails(c, "list_users", {"provider": "rootly", "limit": 14, "cursor": first["next_cursor"]}, "upstream_error")
+        await fails(
+            c, "list_users", {"provider": "rootly", "limit": 14, "cursor": first["next_cursor"]}, "upstream_error"
+        )
     page_three = [r for r in apps["rootly"].state.requests if r.query.get("page[number]") == "3"]
     assert len(page_three) >= 2 * FAST.retry.max_attempts  # retried within the budget (SPEC §6), then an error
 
@@ -94,7 +98,9 @@ async def test_dropped_connection_mid_traversal_is_retried(world):
 
 @pytest.mark.anyio
 async def test_persistent_drops_give_a_clear_error(world):
-    directory, apps = directory_with(world, client=dataclasses.replace(FAST, retry=RetryPolicy(max_attempts=3, base_delay=0.001)))
+    directory, apps = directory_with(
+        world, client=dataclasses.replace(FAST, retry=RetryPolicy(max_attempts=3, base_delay=0.001))
+    )
     apps["opsgenie"].state.gate.faults = FaultPlan(drop_rate=1.0)
     async with Client(build_server(directory)) as c:
         err = await fails(c, "list_users", {"provider": "opsgenie"}, "upstream_error")
@@ -104,7 +110,9 @@ async def test_persistent_drops_give_a_clear_error(world):
 
 @pytest.mark.anyio
 async def test_rate_limited_after_the_retry_budget_says_when(world):
-    directory, apps = directory_with(world, client=dataclasses.replace(FAST, retry=RetryPolicy(max_attempts=2, base_delay=0.001)))
+    directory, apps = directory_with(
+        world, client=dataclasses.replace(FAST, retry=RetryPolicy(max_attempts=2, base_delay=0.001))
+    )
     apps["rootly"].state.gate.faults = FaultPlan(error_rate=1.0, statuses=(429,), retry_after_s=0)
     async with Client(build_server(directory)) as c:
         err = await fails(c, "get_user", {"provider": "rootly", "user_id": "1"}, "rate_limited")
@@ -122,14 +130,18 @@ async def test_no_write_is_sent_twice_under_faults(provider):
     members = member_roles(world, provider, group_id)
     users = [str(u) for u in getattr(world, provider).users if str(u) not in members]
     plans = [
-        FaultPlan(error_rate=1.0, statuses=(429, 503), methods=frozenset({"POST", "PUT", "PATCH", "DELETE"}), retry_after_s=0),
+        FaultPlan(
+            error_rate=1.0, statuses=(429, 503), methods=frozenset({"POST", "PUT", "PATCH", "DELETE"}), retry_after_s=0
+        ),
         FaultPlan(drop_rate=1.0, drop_when="after_handler", methods=frozenset({"POST", "PUT", "PATCH", "DELETE"})),
         FaultPlan(malformed_rate=1.0, methods=frozenset({"POST", "PUT", "PATCH", "DELETE"})),
     ]
     async with Client(build_server(directory)) as c:
-        for plan, user_id in zip(plans, users):
+        for plan, user_id in zip(plans, users, strict=False):
             apps[provider].state.gate.faults = plan
-            result = await c.call_tool("add_group_member", {"provider": provider, "group_id": group_id, "user_id": user_id})
+            result = await c.call_tool(
+                "add_group_member", {"provider": provider, "group_id": group_id, "user_id": user_id}
+            )
             assert result.is_error
             apps[provider].state.gate.faults = None
     writes = [(r.method, r.path, repr(r.body)) for r in apps[provider].state.requests if r.method != "GET"]
@@ -141,7 +153,9 @@ async def test_write_timing_out_after_it_was_sent_is_not_retried():
     world = build_world(seed=13, people=30)  # its own: this test changes it
     # Timeouts need a real socket: the simulator on a loopback port, no in-process transport.
     apps = build_apps(world, TOKENS)
-    apps["retool"].state.gate.faults = FaultPlan(latency_s=1.0, latency_when="after_handler", methods=frozenset({"POST"}))
+    apps["retool"].state.gate.faults = FaultPlan(
+        latency_s=1.0, latency_when="after_handler", methods=frozenset({"POST"})
+    )
     before = len(world.retool.users)
     with serve_on_loopback({"retool": apps["retool"]}) as urls:
         settings = Settings(
@@ -151,7 +165,10 @@ async def test_write_timing_out_after_it_was_sent_is_not_retried():
         )
         async with Client(build_server(Directory(settings))) as c:
             err = await fails(
-                c, "create_user", {"provider": "retool", "email": "late@acme.com", "first_name": "Late", "last_name": "Arrival"}, "timeout"
+                c,
+                "create_user",
+                {"provider": "retool", "email": "late@acme.com", "first_name": "Late", "last_name": "Arrival"},
+                "timeout",
             )
     assert "may or may not have been applied" in err["message"]
     posts = [r for r in apps["retool"].state.requests if r.method == "POST"]

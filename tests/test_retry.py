@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime
 
 import httpx2 as httpx
@@ -76,7 +76,7 @@ def test_backoff_is_capped_and_jittered():
 def test_every_header_form():
     # Retry-After in seconds, and as an HTTP date, for any provider.
     assert RETOOL.retry_after({"retry-after": "7"}, NOW) == 7
-    date = format_datetime(datetime.fromtimestamp(NOW + 12, timezone.utc), usegmt=True)
+    date = format_datetime(datetime.fromtimestamp(NOW + 12, UTC), usegmt=True)
     assert RETOOL.retry_after({"retry-after": date}, NOW) == pytest.approx(12)
     assert RETOOL.retry_after({"retry-after": "soon"}, NOW) is None
     # Rootly: X-RateLimit-Reset is an epoch second; in the past means now.

@@ -29,8 +29,9 @@ def world():
 
 def client(app, provider: str, token: str | None) -> httpx2.AsyncClient:
     headers = {"Authorization": f"{SCHEMES[provider]} {token}"} if token else {}
-    return httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url=f"http://{provider}.test",
-                              headers=headers)
+    return httpx2.AsyncClient(
+        transport=httpx2.ASGITransport(app=app), base_url=f"http://{provider}.test", headers=headers
+    )
 
 
 @pytest.mark.parametrize("provider", ["rootly", "opsgenie", "retool"])

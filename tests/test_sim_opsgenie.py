@@ -18,8 +18,11 @@ def world():
 @pytest.fixture
 async def c(world):
     app = build_app("opsgenie", world, SimOptions(token="key"))
-    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://opsgenie.test",
-                                  headers={"Authorization": "GenieKey key"}) as client:
+    async with httpx2.AsyncClient(
+        transport=httpx2.ASGITransport(app=app),
+        base_url="http://opsgenie.test",
+        headers={"Authorization": "GenieKey key"},
+    ) as client:
         yield client
 
 
@@ -38,7 +41,9 @@ async def test_query_fields(world, c):
     assert await users(c, f"username:{user['username'].swapcase()}") == {user_id}
     assert await users(c, f"username:{user['username'][:-1]}") == set()
     first = user["fullName"].split()[0]
-    assert await users(c, f'fullName:"{first.lower()}"') == {i for i, u in table.items() if first.lower() in u["fullName"].lower()}
+    assert await users(c, f'fullName:"{first.lower()}"') == {
+        i for i, u in table.items() if first.lower() in u["fullName"].lower()
+    }
 
 
 async def test_bare_term_matches_username_or_full_name_and_terms_combine(world, c):

@@ -25,8 +25,11 @@ def world():
 def client(world, provider: str, **options) -> httpx2.AsyncClient:
     app = build_app(provider, world, SimOptions(token=TOKEN, **options))
     scheme = "GenieKey" if provider == "opsgenie" else "Bearer"
-    return httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url=f"http://{provider}.test",
-                              headers={"Authorization": f"{scheme} {TOKEN}"})
+    return httpx2.AsyncClient(
+        transport=httpx2.ASGITransport(app=app),
+        base_url=f"http://{provider}.test",
+        headers={"Authorization": f"{scheme} {TOKEN}"},
+    )
 
 
 # --- Rootly -----------------------------------------------------------------------------------
@@ -49,7 +52,7 @@ async def test_rootly_links_next_visits_every_user_once_in_id_order(world, size)
             url = body["links"]["next"]
     assert seen == sorted(world.rootly.users, key=int)
     assert pages == -(-total // size) == body["meta"]["total_pages"]
-    assert body["meta"]["next_page"] is None and body["links"]["prev"] is not None or pages == 1
+    assert (body["meta"]["next_page"] is None and body["links"]["prev"] is not None) or pages == 1
 
 
 async def test_rootly_links_are_absolute_and_keep_other_params(world):
@@ -118,7 +121,13 @@ async def test_opsgenie_paging_urls_carry_offset_limit_sort_order(world):
         body = (await c.get("/v2/users?limit=4&offset=4&sortField=fullName&order=desc&query=verified:true")).json()
     query = parse_qs(urlsplit(body["paging"]["next"]).query)
     assert body["paging"]["next"].startswith("http://opsgenie.test/v2/users?")
-    assert query == {"query": ["verified:true"], "offset": ["8"], "limit": ["4"], "sort": ["fullName"], "order": ["desc"]}
+    assert query == {
+        "query": ["verified:true"],
+        "offset": ["8"],
+        "limit": ["4"],
+        "sort": ["fullName"],
+        "order": ["desc"],
+    }
     assert parse_qs(urlsplit(body["paging"]["prev"]).query)["offset"] == ["0"]
     names = [u["fullName"].lower() for u in body["data"]]
     assert names == sorted(names, reverse=True)
@@ -162,9 +171,16 @@ async def test_retool_next_token_visits_every_user_once(world, limit):
 async def test_retool_without_limit_returns_everyone_and_bad_limits_are_400(world):
     async with client(world, "retool") as c:
         everyone = (await c.get("/api/v2/users")).json()
-        statuses = [(await c.get("/api/v2/users", params=p)).status_code
-                    for p in ({"limit": 0}, {"limit": 101}, {"limit": "x"}, {"next_token": "eyJsYXN0SWQiOjEyM30"},
-                              {"limit": 5, "next_token": "%%%"})]
+        statuses = [
+            (await c.get("/api/v2/users", params=p)).status_code
+            for p in (
+                {"limit": 0},
+                {"limit": 101},
+                {"limit": "x"},
+                {"next_token": "eyJsYXN0SWQiOjEyM30"},
+                {"limit": 5, "next_token": "%%%"},
+            )
+        ]
         groups = (await c.get("/api/v2/groups")).json()
     assert len(everyone["data"]) == everyone["total_count"] == len(world.retool.users)
     assert everyone["next_token"] is None and everyone["has_more"] is False

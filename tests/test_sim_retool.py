@@ -18,8 +18,9 @@ def world():
 @pytest.fixture
 async def c(world):
     app = build_app("retool", world, SimOptions(token="rt"))
-    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://retool.test",
-                                  headers={"Authorization": "Bearer rt"}) as client:
+    async with httpx2.AsyncClient(
+        transport=httpx2.ASGITransport(app=app), base_url="http://retool.test", headers={"Authorization": "Bearer rt"}
+    ) as client:
         yield client
 
 

@@ -18,8 +18,9 @@ def world():
 @pytest.fixture
 async def c(world):
     app = build_app("rootly", world, SimOptions(token="tok"))
-    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://rootly.test",
-                                  headers={"Authorization": "Bearer tok"}) as client:
+    async with httpx2.AsyncClient(
+        transport=httpx2.ASGITransport(app=app), base_url="http://rootly.test", headers={"Authorization": "Bearer tok"}
+    ) as client:
         yield client
 
 
@@ -43,8 +44,11 @@ async def test_filter_search_matches_name_or_email_substring(world, c):
 
 
 async def test_include_role_and_teams_adds_exactly_the_related_resources(world, c):
-    user_id = next(i for i, u in world.rootly.users.items()
-                   if any(int(i) in t["attributes"]["user_ids"] for t in world.rootly.teams.values()))
+    user_id = next(
+        i
+        for i, u in world.rootly.users.items()
+        if any(int(i) in t["attributes"]["user_ids"] for t in world.rootly.teams.values())
+    )
     body = (await c.get(f"/v1/users/{user_id}", params={"include": "role,teams"})).json()
     role_id = world.rootly.users[user_id]["relationships"]["role"]["data"]["id"]
     teams = {t for t, team in world.rootly.teams.items() if int(user_id) in team["attributes"]["user_ids"]}

@@ -49,7 +49,9 @@ def validator(provider: str, *pointer: str):
 
 
 def rootly_schema(path: str, status: str = "200"):
-    return validator("rootly", "paths", path, "get", "responses", status, "content", "application/vnd.api+json", "schema")
+    return validator(
+        "rootly", "paths", path, "get", "responses", status, "content", "application/vnd.api+json", "schema"
+    )
 
 
 def opsgenie_schema(path: str, status: str = "200"):
@@ -87,7 +89,7 @@ async def test_rootly_user_list_and_single_match_spec(world):
     assert len(body["data"]) == len(world.rootly.users)
     assert {r["type"] for r in body["included"]} == {"roles", "on_call_roles", "groups"}
     assert_valid(rootly_schema("/v1/users"), body)
-    for user_id in list(world.rootly.users)[:5] + [world.rootly.me_id]:
+    for user_id in [*list(world.rootly.users)[:5], world.rootly.me_id]:
         single = await _get(world, "rootly", f"/v1/users/{user_id}?include=role,teams")
         assert_valid(rootly_schema("/v1/users/{id}"), single)
     assert_valid(rootly_schema("/v1/users/me"), await _get(world, "rootly", "/v1/users/me"))
@@ -157,8 +159,11 @@ async def test_opsgenie_teams_roles_account_match_spec(world):
 
 
 async def test_opsgenie_error_bodies_match_spec(world):
-    for path, status, token in (("/v2/users/nobody@nowhere.test", 404, None), ("/v2/users", 401, "wrong"),
-                                ("/v2/users?limit=101", 422, None)):
+    for path, status, token in (
+        ("/v2/users/nobody@nowhere.test", 404, None),
+        ("/v2/users", 401, "wrong"),
+        ("/v2/users?limit=101", 422, None),
+    ):
         body = await _get(world, "opsgenie", path, token=token, status=status)
         assert_valid(validator("opsgenie", "definitions", "ErrorResponse"), body)
         assert isinstance(body["message"], str) and body["message"]
@@ -171,8 +176,20 @@ async def test_opsgenie_error_bodies_match_spec(world):
 async def test_retool_users_match_spec_and_recorded_key_order(world):
     body = await _get(world, "retool", "/api/v2/users")
     assert_valid(retool_schema("/users"), body)
-    recorded_order = ["id", "legacy_id", "first_name", "last_name", "created_at", "last_active", "email",
-                      "active", "metadata", "is_admin", "two_factor_auth_enabled", "user_type"]
+    recorded_order = [
+        "id",
+        "legacy_id",
+        "first_name",
+        "last_name",
+        "created_at",
+        "last_active",
+        "email",
+        "active",
+        "metadata",
+        "is_admin",
+        "two_factor_auth_enabled",
+        "user_type",
+    ]
     assert all(list(user) == recorded_order for user in body["data"])
     for user_id in list(world.retool.users)[:5]:
         plain = await _get(world, "retool", f"/api/v2/users/{user_id}")
@@ -193,8 +210,12 @@ async def test_retool_groups_and_roles_match_spec(world):
 
 async def test_retool_error_bodies_match_api_error_response(world):
     error_schema = retool_schema("/role_permissions/roles", "401")
-    for path, status, token in (("/api/v2/users/user_0000", 404, None), ("/api/v2/groups/99999", 404, None),
-                                ("/api/v2/users", 401, "wrong"), ("/api/v2/users?limit=101", 400, None)):
+    for path, status, token in (
+        ("/api/v2/users/user_0000", 404, None),
+        ("/api/v2/groups/99999", 404, None),
+        ("/api/v2/users", 401, "wrong"),
+        ("/api/v2/users?limit=101", 400, None),
+    ):
         body = await _get(world, "retool", path, token=token, status=status)
         assert_valid(error_schema, body)
         assert body["success"] is False
@@ -208,5 +229,8 @@ async def test_a_broken_record_is_rejected_by_the_validators(world):
     ops_user = dict(next(iter(world.opsgenie.users.values())), blocked="no")
     assert list(validator("opsgenie", "definitions", "User").iter_errors(ops_user))
     retool_user = dict(next(iter(world.retool.users.values())), extra=1)
-    assert list(retool_schema("/users").iter_errors({"success": True, "data": [retool_user], "total_count": 1,
-                                                     "next_token": None, "has_more": False}))
+    assert list(
+        retool_schema("/users").iter_errors(
+            {"success": True, "data": [retool_user], "total_count": 1, "next_token": None, "has_more": False}
+        )
+    )

@@ -24,27 +24,29 @@ def test_serve_on_loopback_answers_real_http_and_stops():
         assert len(set(urls.values())) == 3
         for provider, url in urls.items():
             assert url.startswith("http://127.0.0.1:")
-            response = httpx2.get(url + PATHS[provider],
-                                  headers={"Authorization": f"{SCHEMES[provider]} {DEMO_TOKENS[provider]}"})
+            response = httpx2.get(
+                url + PATHS[provider], headers={"Authorization": f"{SCHEMES[provider]} {DEMO_TOKENS[provider]}"}
+            )
             assert response.status_code == 200, response.text
         me = httpx2.get(urls["rootly"] + "/v1/users/me", headers={"Authorization": "Bearer demo-rootly-token"}).json()
         assert me["data"]["id"] == world.rootly.me_id
-        users = httpx2.get(urls["rootly"] + "/v1/users?page[size]=2",
-                           headers={"Authorization": "Bearer demo-rootly-token"}).json()
+        users = httpx2.get(
+            urls["rootly"] + "/v1/users?page[size]=2", headers={"Authorization": "Bearer demo-rootly-token"}
+        ).json()
         assert users["links"]["next"].startswith(urls["rootly"] + "/v1/users?")
     with pytest.raises(httpx2.TransportError):
         httpx2.get(urls["rootly"] + "/v1/users/me", timeout=2)
 
 
 def test_refuses_non_loopback_hosts():
-    with pytest.raises(ValueError):
-        with serve_on_loopback({}, host="0.0.0.0"):
-            pass
+    with pytest.raises(ValueError), serve_on_loopback({}, host="0.0.0.0"):
+        pass
 
 
 def test_export_lines():
-    lines = export_lines({"rootly": "http://127.0.0.1:1", "opsgenie": "http://127.0.0.1:2", "retool": "http://127.0.0.1:3"},
-                         DEMO_TOKENS)
+    lines = export_lines(
+        {"rootly": "http://127.0.0.1:1", "opsgenie": "http://127.0.0.1:2", "retool": "http://127.0.0.1:3"}, DEMO_TOKENS
+    )
     assert lines == [
         "export ROOTLY_BASE_URL=http://127.0.0.1:1 ROOTLY_API_TOKEN=demo-rootly-token",
         "export OPSGENIE_BASE_URL=http://127.0.0.1:2 OPSGENIE_API_KEY=demo-opsgenie-key",
@@ -55,12 +57,21 @@ def test_export_lines():
 def test_module_entry_point_prints_exports_and_serves():
     repo = Path(__file__).resolve().parents[1]
     env = {**os.environ, "PYTHONPATH": str(repo)}
-    proc = subprocess.Popen([sys.executable, "-m", "mcp_directory.sim", "--seed", "3", "--people", "10"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=repo)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mcp_directory.sim", "--seed", "3", "--people", "10"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=repo,
+    )
     try:
         lines = [proc.stdout.readline().strip() for _ in range(3)]
         assert [line.split("=")[0] for line in lines] == [
-            "export ROOTLY_BASE_URL", "export OPSGENIE_BASE_URL", "export RETOOL_BASE_URL"]
+            "export ROOTLY_BASE_URL",
+            "export OPSGENIE_BASE_URL",
+            "export RETOOL_BASE_URL",
+        ]
         url = lines[1].split()[1].split("=", 1)[1]
         response = httpx2.get(url + "/v2/account", headers={"Authorization": "GenieKey demo-opsgenie-key"})
         assert response.status_code == 200 and response.json()["data"]["userCount"] > 0
@@ -71,6 +82,12 @@ def test_module_entry_point_prints_exports_and_serves():
 
 def test_module_entry_point_rejects_public_host():
     repo = Path(__file__).resolve().parents[1]
-    result = subprocess.run([sys.executable, "-m", "mcp_directory.sim", "--host", "0.0.0.0"], capture_output=True,
-                            text=True, env={**os.environ, "PYTHONPATH": str(repo)}, cwd=repo, timeout=30)
+    result = subprocess.run(
+        [sys.executable, "-m", "mcp_directory.sim", "--host", "0.0.0.0"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(repo)},
+        cwd=repo,
+        timeout=30,
+    )
     assert result.returncode != 0 and "loopback" in result.stderr

@@ -18,7 +18,9 @@ def world():
 def test_same_seed_same_world_and_different_seed_different_world():
     assert build_world(seed=3, people=40) == build_world(seed=3, people=40)
     assert build_world(seed=3, people=40) != build_world(seed=4, people=40)
-    assert [p.email for p in build_world(seed=3, people=40).people] != [p.email for p in build_world(seed=4, people=40).people]
+    assert [p.email for p in build_world(seed=3, people=40).people] != [
+        p.email for p in build_world(seed=4, people=40).people
+    ]
 
 
 def test_defaults_are_seed_1_with_60_people(world):
@@ -42,8 +44,11 @@ def test_person_accounts_point_at_records_with_the_same_email(world):
         assert person.email == person.email.lower()
         for provider, user_id in person.accounts.items():
             record = tables[provider][user_id]
-            email = {"rootly": lambda r: r["attributes"]["email"], "opsgenie": lambda r: r["username"],
-                     "retool": lambda r: r["email"]}[provider](record)
+            email = {
+                "rootly": lambda r: r["attributes"]["email"],
+                "opsgenie": lambda r: r["username"],
+                "retool": lambda r: r["email"],
+            }[provider](record)
             assert email.lower() == person.email
     for provider, table in tables.items():
         assert len(table) == sum(provider in p.accounts for p in world.people)

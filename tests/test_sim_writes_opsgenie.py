@@ -30,8 +30,11 @@ def world():
 @pytest.fixture
 async def c(world):
     app = build_app("opsgenie", world, SimOptions(token="key"))
-    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://opsgenie.test",
-                                  headers={"Authorization": "GenieKey key"}) as client:
+    async with httpx2.AsyncClient(
+        transport=httpx2.ASGITransport(app=app),
+        base_url="http://opsgenie.test",
+        headers={"Authorization": "GenieKey key"},
+    ) as client:
         client.app = app
         yield client
 
@@ -50,7 +53,11 @@ async def test_create_user_201_then_readable_and_counted(world, c):
     user = (await c.get(f"/v2/users/{body['data']['id']}")).json()["data"]
     assert_valid(validator("opsgenie", "definitions", "User"), user)
     assert (user["username"], user["fullName"], user["role"]["name"], user["timeZone"]) == (
-        NEW["username"], "New Person", "user", "Europe/Berlin")
+        NEW["username"],
+        "New Person",
+        "user",
+        "Europe/Berlin",
+    )
     assert (await c.get("/v2/account")).json()["data"]["userCount"] == before + 1
     by_name = (await c.get("/v2/users", params={"query": f"username:{NEW['username']}"})).json()
     assert [u["id"] for u in by_name["data"]] == [body["data"]["id"]]
@@ -72,13 +79,16 @@ async def test_duplicate_username_is_409_case_insensitively(world, c):
     assert len(world.opsgenie.users) == count
 
 
-@pytest.mark.parametrize("body,fields", [
-    ({"fullName": "X", "role": {"name": "user"}}, {"username"}),
-    ({"username": "not-an-email", "fullName": "X", "role": {"name": "user"}}, {"username"}),
-    ({"username": "a@b.co"}, {"fullName", "role"}),
-    ({**NEW, "role": {"name": "emperor"}}, {"role"}),
-    ({**NEW, "role": "user"}, {"role"}),
-])
+@pytest.mark.parametrize(
+    "body,fields",
+    [
+        ({"fullName": "X", "role": {"name": "user"}}, {"username"}),
+        ({"username": "not-an-email", "fullName": "X", "role": {"name": "user"}}, {"username"}),
+        ({"username": "a@b.co"}, {"fullName", "role"}),
+        ({**NEW, "role": {"name": "emperor"}}, {"role"}),
+        ({**NEW, "role": "user"}, {"role"}),
+    ],
+)
 async def test_invalid_create_is_422_with_an_errors_map(world, c, body, fields):
     count = len(world.opsgenie.users)
     response = await c.post("/v2/users", json=body)
@@ -91,8 +101,9 @@ async def test_invalid_create_is_422_with_an_errors_map(world, c, body, fields):
 async def test_patch_user_updates_fields_and_team_usernames(world, c):
     team = next(iter(world.opsgenie.teams.values()))
     member = team["members"][0]["user"]
-    response = await c.patch(f"/v2/users/{member['username'].upper()}",
-                             json={"fullName": "Renamed Person", "username": "renamed@acme.com"})
+    response = await c.patch(
+        f"/v2/users/{member['username'].upper()}", json={"fullName": "Renamed Person", "username": "renamed@acme.com"}
+    )
     assert response.status_code == 200, response.text
     assert_valid(success(), response.json())
     assert response.json()["result"] == "Updated"
@@ -126,8 +137,9 @@ async def test_add_member_by_id_or_username_without_duplicates(world, c):
     members = {m["user"]["id"] for m in team["members"]}
     newcomer = next(u for u in world.opsgenie.users.values() if u["id"] not in members)
     path = f"/v2/teams/{team['name']}/members"
-    response = await c.post(path, params={"teamIdentifierType": "name"},
-                            json={"user": {"username": newcomer["username"]}})
+    response = await c.post(
+        path, params={"teamIdentifierType": "name"}, json={"user": {"username": newcomer["username"]}}
+    )
     assert response.status_code == 200, response.text
     assert_valid(success(), response.json())
     assert response.json()["result"] == "Added"
@@ -139,15 +151,25 @@ async def test_add_member_by_id_or_username_without_duplicates(world, c):
     assert len(read) == len(members) + 1
 
 
-@pytest.mark.parametrize("case,status", [
-    ("unknown_team", 404), ("unknown_user", 404), ("no_user", 422), ("bad_role", 422), ("bad_type", 422),
-])
+@pytest.mark.parametrize(
+    "case,status",
+    [
+        ("unknown_team", 404),
+        ("unknown_user", 404),
+        ("no_user", 422),
+        ("bad_role", 422),
+        ("bad_type", 422),
+    ],
+)
 async def test_add_member_errors(world, c, case, status):
     team = next(iter(world.opsgenie.teams.values()))
     user = next(iter(world.opsgenie.users.values()))
     path = f"/v2/teams/{'nope' if case == 'unknown_team' else team['id']}/members"
-    body = {"unknown_user": {"user": {"username": "ghost@nowhere.test"}}, "no_user": {"role": "user"},
-            "bad_role": {"user": {"id": user["id"]}, "role": "overlord"}}.get(case, {"user": {"id": user["id"]}})
+    body = {
+        "unknown_user": {"user": {"username": "ghost@nowhere.test"}},
+        "no_user": {"role": "user"},
+        "bad_role": {"user": {"id": user["id"]}, "role": "overlord"},
+    }.get(case, {"user": {"id": user["id"]}})
     params = {"teamIdentifierType": "slug"} if case == "bad_type" else {}
     snapshot = [dict(m) for m in team["members"]]
     response = await c.post(path, json=body, params=params)

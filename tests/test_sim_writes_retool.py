@@ -12,8 +12,20 @@ pytestmark = [
     pytest.mark.anyio,
     pytest.mark.skipif(not SPECS.is_dir(), reason=f"provider specs not checked out beside the repo ({SPECS})"),
 ]
-RECORDED_ORDER = ["id", "legacy_id", "first_name", "last_name", "created_at", "last_active", "email", "active",
-                  "metadata", "is_admin", "two_factor_auth_enabled", "user_type"]
+RECORDED_ORDER = [
+    "id",
+    "legacy_id",
+    "first_name",
+    "last_name",
+    "created_at",
+    "last_active",
+    "email",
+    "active",
+    "metadata",
+    "is_admin",
+    "two_factor_auth_enabled",
+    "user_type",
+]
 
 
 def schema(path: str, method: str, status: str = "200"):
@@ -21,8 +33,9 @@ def schema(path: str, method: str, status: str = "200"):
 
 
 def error_schema():
-    return validator("retool", "paths", "/role_permissions/roles", "get", "responses", "401", "content",
-                     "application/json", "schema")
+    return validator(
+        "retool", "paths", "/role_permissions/roles", "get", "responses", "401", "content", "application/json", "schema"
+    )
 
 
 @pytest.fixture
@@ -33,15 +46,21 @@ def world():
 @pytest.fixture
 async def c(world):
     app = build_app("retool", world, SimOptions(token="tok"))
-    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://retool.test",
-                                  headers={"Authorization": "Bearer tok"}) as client:
+    async with httpx2.AsyncClient(
+        transport=httpx2.ASGITransport(app=app), base_url="http://retool.test", headers={"Authorization": "Bearer tok"}
+    ) as client:
         client.app = app
         yield client
 
 
 # The body Retool's Terraform provider sent in the recorded TestAccUser exchange.
-RECORDED_CREATE = {"active": True, "email": "tf-acc-user-v4@example.retool.com", "first_name": "Test",
-                   "last_name": "User", "metadata": {"department": "engineering"}}
+RECORDED_CREATE = {
+    "active": True,
+    "email": "tf-acc-user-v4@example.retool.com",
+    "first_name": "Test",
+    "last_name": "User",
+    "metadata": {"department": "engineering"},
+}
 
 
 async def test_create_user_like_the_recording_then_listed(world, c):
@@ -55,20 +74,27 @@ async def test_create_user_like_the_recording_then_listed(world, c):
     assert list(user) == RECORDED_ORDER
     assert user["id"].startswith("user_") and user["legacy_id"] == top + 1
     assert (user["last_active"], user["is_admin"], user["user_type"], user["metadata"]) == (
-        None, False, "default", {"department": "engineering"})
+        None,
+        False,
+        "default",
+        {"department": "engineering"},
+    )
     listed = (await c.get("/api/v2/users", params={"email": RECORDED_CREATE["email"].upper()})).json()["data"]
     assert listed == [user]
     all_users = next(g for g in world.retool.groups.values() if g["name"] == "All Users")
     assert user["id"] in {m["id"] for m in all_users["members"]}
 
 
-@pytest.mark.parametrize("body,status", [
-    ({**RECORDED_CREATE, "role": "admin"}, 400),
-    ({"email": "x@acme.com", "first_name": "X"}, 400),
-    ({**RECORDED_CREATE, "email": "not-an-email"}, 400),
-    ({**RECORDED_CREATE, "user_type": "robot"}, 400),
-    ("duplicate", 409),
-])
+@pytest.mark.parametrize(
+    "body,status",
+    [
+        ({**RECORDED_CREATE, "role": "admin"}, 400),
+        ({"email": "x@acme.com", "first_name": "X"}, 400),
+        ({**RECORDED_CREATE, "email": "not-an-email"}, 400),
+        ({**RECORDED_CREATE, "user_type": "robot"}, 400),
+        ("duplicate", 409),
+    ],
+)
 async def test_create_user_errors(world, c, body, status):
     if body == "duplicate":
         body = {**RECORDED_CREATE, "email": next(iter(world.retool.users.values()))["email"].upper()}
@@ -81,9 +107,11 @@ async def test_create_user_errors(world, c, body, status):
 
 async def test_patch_user_with_json_patch_like_the_recording(world, c):
     user_id = next(iter(world.retool.users))
-    operations = [{"op": "replace", "path": "/first_name", "value": "Updated"},
-                  {"op": "replace", "path": "/last_name", "value": "TestUser"},
-                  {"op": "add", "path": "/metadata/team", "value": "sre"}]
+    operations = [
+        {"op": "replace", "path": "/first_name", "value": "Updated"},
+        {"op": "replace", "path": "/last_name", "value": "TestUser"},
+        {"op": "add", "path": "/metadata/team", "value": "sre"},
+    ]
     response = await c.patch(f"/api/v2/users/{user_id}", json={"operations": operations})
     assert response.status_code == 200, response.text
     assert_valid(schema("/users/{userId}", "patch"), response.json())
@@ -91,12 +119,15 @@ async def test_patch_user_with_json_patch_like_the_recording(world, c):
     assert (read["first_name"], read["last_name"], read["metadata"]["team"]) == ("Updated", "TestUser", "sre")
 
 
-@pytest.mark.parametrize("operations", [
-    [{"op": "replace", "path": "/legacy_id", "value": 1}],
-    [{"op": "move", "path": "/first_name", "value": "x"}],
-    [{"op": "replace", "path": "/active", "value": "no"}],
-    [{"op": "replace", "path": "/first_name", "value": "Fine"}, {"op": "replace", "path": "/first_name"}],
-])
+@pytest.mark.parametrize(
+    "operations",
+    [
+        [{"op": "replace", "path": "/legacy_id", "value": 1}],
+        [{"op": "move", "path": "/first_name", "value": "x"}],
+        [{"op": "replace", "path": "/active", "value": "no"}],
+        [{"op": "replace", "path": "/first_name", "value": "Fine"}, {"op": "replace", "path": "/first_name"}],
+    ],
+)
 async def test_invalid_patch_is_400_and_changes_nothing(world, c, operations):
     user_id, user = next(iter(world.retool.users.items()))
     snapshot = dict(user)
@@ -131,11 +162,14 @@ async def test_add_members_updates_admin_flag_without_duplicates(world, c):
     assert len(read["members"]) == size + 1 and read == again
 
 
-@pytest.mark.parametrize("path,body,status", [
-    ("/api/v2/groups/9999/members", {"members": [{"id": "user_x", "is_group_admin": False}]}, 404),
-    ("/api/v2/groups/1/members", {"members": [{"id": "user_0000", "is_group_admin": False}]}, 404),
-    ("/api/v2/groups/1/members", {"users": []}, 400),
-])
+@pytest.mark.parametrize(
+    "path,body,status",
+    [
+        ("/api/v2/groups/9999/members", {"members": [{"id": "user_x", "is_group_admin": False}]}, 404),
+        ("/api/v2/groups/1/members", {"members": [{"id": "user_0000", "is_group_admin": False}]}, 404),
+        ("/api/v2/groups/1/members", {"users": []}, 400),
+    ],
+)
 async def test_add_members_errors(c, path, body, status):
     response = await c.post(path, json=body)
     assert response.status_code == status, response.text
@@ -160,4 +194,8 @@ async def test_writes_are_logged(c):
     await c.post("/api/v2/users?dry=1", json=RECORDED_CREATE)
     record = c.app.state.requests[-1]
     assert (record.method, record.path, record.query, record.body) == (
-        "POST", "/api/v2/users", {"dry": "1"}, RECORDED_CREATE)
+        "POST",
+        "/api/v2/users",
+        {"dry": "1"},
+        RECORDED_CREATE,
+    )

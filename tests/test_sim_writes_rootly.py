@@ -30,8 +30,11 @@ def world():
 @pytest.fixture
 async def c(world):
     app = build_app("rootly", world, SimOptions(token="tok"))
-    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://rootly.test",
-                                  headers={"Authorization": "Bearer tok", "Content-Type": MEDIA}) as client:
+    async with httpx2.AsyncClient(
+        transport=httpx2.ASGITransport(app=app),
+        base_url="http://rootly.test",
+        headers={"Authorization": "Bearer tok", "Content-Type": MEDIA},
+    ) as client:
         client.app = app
         yield client
 
@@ -80,7 +83,7 @@ async def test_put_team_errors_are_422_errors_list(world, c, case):
     members = team["attributes"]["user_ids"]
     body = {
         "admin_not_member": team_body(user_ids=members, admin_ids=[outsider(world, team_id)]),
-        "unknown_user": team_body(user_ids=members + [1]),
+        "unknown_user": team_body(user_ids=[*members, 1]),
         "extra_attribute": team_body(user_ids=members, nickname="x"),
         "wrong_type": {"data": {"type": "teams", "attributes": {"user_ids": members}}},
         "not_ints": team_body(user_ids=[str(u) for u in members]),
@@ -121,16 +124,21 @@ async def test_there_is_no_user_creation(c):
 
 
 def roles(world, *, multi: bool) -> str:
-    return next(r for r, v in world.rootly.incident_roles.items()
-                if v["attributes"]["allow_multi_user_assignment"] is multi and v["attributes"]["enabled"])
+    return next(
+        r
+        for r, v in world.rootly.incident_roles.items()
+        if v["attributes"]["allow_multi_user_assignment"] is multi and v["attributes"]["enabled"]
+    )
 
 
 async def assignments(c, incident: str) -> set[tuple[str, str]]:
     body = (await c.get(f"/v1/incidents/{incident}", params={"include": "roles"})).json()
     assert_valid(schema("/v1/incidents/{id}", "get"), body)
     assert all(r["type"] == "incident_role_assignments" for r in body["included"])
-    return {(r["relationships"]["incident_role"]["data"]["id"], r["relationships"]["user"]["data"]["id"])
-            for r in body["included"]}
+    return {
+        (r["relationships"]["incident_role"]["data"]["id"], r["relationships"]["user"]["data"]["id"])
+        for r in body["included"]
+    }
 
 
 async def test_assign_and_unassign_roles_visible_through_include_roles(world, c):
@@ -156,15 +164,24 @@ async def test_assign_and_unassign_roles_visible_through_include_roles(world, c)
     assert "included" not in plain
 
 
-@pytest.mark.parametrize("case,status", [
-    ("unknown_incident", 404), ("unknown_user", 404), ("unknown_role", 404), ("extra_attribute", 422),
-    ("missing_role", 422), ("integer_user", 422), ("not_assigned", 404),
-])
+@pytest.mark.parametrize(
+    "case,status",
+    [
+        ("unknown_incident", 404),
+        ("unknown_user", 404),
+        ("unknown_role", 404),
+        ("extra_attribute", 422),
+        ("missing_role", 422),
+        ("integer_user", 422),
+        ("not_assigned", 404),
+    ],
+)
 async def test_assignment_errors(world, c, case, status):
     incident_id = next(iter(world.rootly.incidents))
     user, role = next(iter(world.rootly.users)), roles(world, multi=True)
     body = {
-        "unknown_user": role_body("1", role), "unknown_role": role_body(user, "nope"),
+        "unknown_user": role_body("1", role),
+        "unknown_role": role_body(user, "nope"),
         "extra_attribute": role_body(user, role, note="x"),
         "missing_role": {"data": {"type": "incidents", "attributes": {"user_id": user}}},
         "integer_user": role_body(int(user), role),
@@ -183,4 +200,8 @@ async def test_writes_are_logged_like_reads(world, c):
     await c.post(f"/v1/incidents/{incident_id}/assign_role_to_user?x=1", json=body)
     record = c.app.state.requests[-1]
     assert (record.method, record.path, record.query, record.body) == (
-        "POST", f"/v1/incidents/{incident_id}/assign_role_to_user", {"x": "1"}, body)
+        "POST",
+        f"/v1/incidents/{incident_id}/assign_role_to_user",
+        {"x": "1"},
+        body,
+    )

@@ -26,14 +26,18 @@ def urls(world):
         yield urls
 
 
-
 @pytest.mark.anyio
 async def test_stdio_pages_through_every_user_of_every_provider(world, urls):
     with tempfile.TemporaryFile("w+") as errlog:
-        async with stdio_client(
-            StdioServerParameters(command=sys.executable, args=["-m", "mcp_directory", "serve"], env=server_env(urls)),
-            errlog=errlog,
-        ) as (read, write), ClientSession(read, write) as session:
+        async with (
+            stdio_client(
+                StdioServerParameters(
+                    command=sys.executable, args=["-m", "mcp_directory", "serve"], env=server_env(urls)
+                ),
+                errlog=errlog,
+            ) as (read, write),
+            ClientSession(read, write) as session,
+        ):
             await session.initialize()
             names = {t.name for t in (await session.list_tools()).tools}
             assert "list_users" in names and "assign_incident_role" not in names
@@ -57,10 +61,13 @@ async def test_stdio_half_configured_provider_warns_and_bad_key_is_redacted(urls
     env = server_env(urls, OPSGENIE_API_KEY="wrong-key-5d8e1f0a")
     del env["RETOOL_BASE_URL"]
     with tempfile.TemporaryFile("w+") as errlog:
-        async with stdio_client(
-            StdioServerParameters(command=sys.executable, args=["-m", "mcp_directory", "serve"], env=env),
-            errlog=errlog,
-        ) as (read, write), ClientSession(read, write) as session:
+        async with (
+            stdio_client(
+                StdioServerParameters(command=sys.executable, args=["-m", "mcp_directory", "serve"], env=env),
+                errlog=errlog,
+            ) as (read, write),
+            ClientSession(read, write) as session,
+        ):
             await session.initialize()
             err = await fails(session, "list_users", {"provider": "retool"}, "not_configured")
             assert "RETOOL_BASE_URL" in err["message"]

@@ -46,7 +46,10 @@ def members_of(world, provider, gid):
         a = world.rootly.teams[gid]["attributes"]
         return {(str(u), "admin" if u in a["admin_ids"] else "member") for u in a["user_ids"]}
     if provider == "opsgenie":
-        return {(m["user"]["id"], "admin" if m["role"] == "admin" else "member") for m in world.opsgenie.teams[gid]["members"]}
+        return {
+            (m["user"]["id"], "admin" if m["role"] == "admin" else "member")
+            for m in world.opsgenie.teams[gid]["members"]
+        }
     return {(m["id"], "admin" if m["is_group_admin"] else "member") for m in world.retool.groups[int(gid)]["members"]}
 
 
@@ -54,8 +57,17 @@ def members_of(world, provider, gid):
 async def test_lists_every_read_tool_with_annotations(client):
     tools = {t.name: t for t in (await client.list_tools()).tools}
     assert set(tools) == {
-        "list_providers", "list_users", "get_user", "get_me", "list_groups", "get_group",
-        "list_roles", "list_licenses", "find_users", "list_incident_roles", "proxy_request",
+        "list_providers",
+        "list_users",
+        "get_user",
+        "get_me",
+        "list_groups",
+        "get_group",
+        "list_roles",
+        "list_licenses",
+        "find_users",
+        "list_incident_roles",
+        "proxy_request",
     }
     for t in tools.values():
         assert t.annotations.read_only_hint is True and t.annotations.destructive_hint is False
@@ -94,7 +106,9 @@ async def test_get_user_has_group_ids(client, world, provider):
 @pytest.mark.parametrize("provider", PROVIDERS)
 async def test_groups_traversal_and_members(client, world, provider):
     groups = await traverse(client, "list_groups", {"provider": provider, "limit": 2})
-    assert [g["id"] for g in groups] == [str(k) for k in getattr(world, provider).__dict__["teams" if provider != "retool" else "groups"]]
+    assert [g["id"] for g in groups] == [
+        str(k) for k in getattr(world, provider).__dict__["teams" if provider != "retool" else "groups"]
+    ]
     for g in groups[:3]:
         data = await ok(client, "get_group", {"provider": provider, "group_id": g["id"]})
         got = {(m["user_id"], m["role"]) for m in data["result"]["members"]}
@@ -198,7 +212,9 @@ async def test_error_paths_and_the_server_keeps_answering(client):
     await fails(client, "list_users", {"provider": "rootly", "limit": 5, "cursor": tampered}, "invalid_argument")
     await fails(client, "list_users", {"provider": "retool", "limit": 5, "cursor": cursor}, "invalid_argument")
     await fails(client, "list_groups", {"provider": "rootly", "limit": 5, "cursor": cursor}, "invalid_argument")
-    await fails(client, "list_users", {"provider": "rootly", "limit": 5, "search": "a", "cursor": cursor}, "invalid_argument")
+    await fails(
+        client, "list_users", {"provider": "rootly", "limit": 5, "search": "a", "cursor": cursor}, "invalid_argument"
+    )
     # still serving, and the good cursor still works
     nxt = await ok(client, "list_users", {"provider": "rootly", "limit": 5, "cursor": cursor})
     assert nxt["result"] and nxt["result"][0]["id"] != page["result"][0]["id"]
@@ -237,8 +253,12 @@ async def test_no_credential_in_any_result_or_error(world, caplog):
     async with Client(build_server(directory)) as c:
         for provider in PROVIDERS:
             for tool, args in [
-                ("list_users", {"limit": 200}), ("get_me", {}), ("list_groups", {}), ("list_roles", {}),
-                ("list_licenses", {}), ("get_user", {"user_id": "nope"}),
+                ("list_users", {"limit": 200}),
+                ("get_me", {}),
+                ("list_groups", {}),
+                ("list_roles", {}),
+                ("list_licenses", {}),
+                ("get_user", {"user_id": "nope"}),
             ]:
                 result = await c.call_tool(tool, {"provider": provider, **args})
                 texts.extend(getattr(x, "text", "") for x in result.content)
@@ -275,7 +295,7 @@ async def test_concurrent_upstream_paging_matches_sequential(world, provider):
 
     results = {}
     for concurrency in (1, 4):
-        directory, apps = sim_directory(world)
+        directory, _apps = sim_directory(world)
         directory.settings = dataclasses.replace(
             directory.settings, client=dataclasses.replace(directory.settings.client, max_concurrent_pages=concurrency)
         )

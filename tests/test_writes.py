@@ -44,13 +44,17 @@ def audit_lines(caplog):
 
 @pytest.mark.anyio
 async def test_assign_by_email_and_role_name_then_read_back(session, world, caplog):
-    c, apps = session
+    c, _apps = session
     caplog.set_level(logging.INFO, logger="mcp_directory.audit")
     person = next(p for p in world.people if "rootly" in p.accounts)
     incident_id = next(iter(world.rootly.incidents))
     commander = next(r for r in world.rootly.incident_roles.values() if r["attributes"]["enabled"])
     role_name = commander["attributes"]["name"]
-    data = await ok(c, "assign_incident_role", {"incident_id": incident_id, "user": person.email.upper(), "incident_role": role_name.lower()})
+    data = await ok(
+        c,
+        "assign_incident_role",
+        {"incident_id": incident_id, "user": person.email.upper(), "incident_role": role_name.lower()},
+    )
     result = data["result"]
     assert result["action"] == "assigned" and result["user"]["id"] == person.accounts["rootly"]
     assert result["incident_role"]["id"] == commander["id"] and result["incident"]["id"] == incident_id
@@ -58,19 +62,46 @@ async def test_assign_by_email_and_role_name_then_read_back(session, world, capl
         {k: a[k] for k in ("incident_role_id", "user_id")} for a in world.rootly.assignments[incident_id]
     ]
     # a following read (through the proxy) shows it
-    read = await ok(c, "proxy_request", {"provider": "rootly", "path": f"/v1/incidents/{incident_id}", "query": {"include": "roles"}})
+    read = await ok(
+        c,
+        "proxy_request",
+        {"provider": "rootly", "path": f"/v1/incidents/{incident_id}", "query": {"include": "roles"}},
+    )
     assert person.accounts["rootly"] in json.dumps(read["body"]["included"])
     # by slug and by id too; assigning again makes no duplicate
     slug = commander["attributes"]["slug"]
-    await ok(c, "assign_incident_role", {"incident_id": incident_id, "user": person.accounts["rootly"], "incident_role": slug})
-    held = [a for a in world.rootly.assignments[incident_id] if a["user_id"] == person.accounts["rootly"] and a["incident_role_id"] == commander["id"]]
+    await ok(
+        c,
+        "assign_incident_role",
+        {"incident_id": incident_id, "user": person.accounts["rootly"], "incident_role": slug},
+    )
+    held = [
+        a
+        for a in world.rootly.assignments[incident_id]
+        if a["user_id"] == person.accounts["rootly"] and a["incident_role_id"] == commander["id"]
+    ]
     assert len(held) == 1
-    data = await ok(c, "unassign_incident_role", {"incident_id": incident_id, "user": person.email, "incident_role": commander["id"]})
+    data = await ok(
+        c,
+        "unassign_incident_role",
+        {"incident_id": incident_id, "user": person.email, "incident_role": commander["id"]},
+    )
     assert data["result"]["action"] == "unassigned"
-    assert not [a for a in world.rootly.assignments.get(incident_id, []) if a["user_id"] == person.accounts["rootly"] and a["incident_role_id"] == commander["id"]]
+    assert not [
+        a
+        for a in world.rootly.assignments.get(incident_id, [])
+        if a["user_id"] == person.accounts["rootly"] and a["incident_role_id"] == commander["id"]
+    ]
     lines = audit_lines(caplog)
-    assert [line["tool"] for line in lines] == ["assign_incident_role", "assign_incident_role", "unassign_incident_role"]
-    assert all(line["provider"] == "rootly" and line["outcome"] == "ok" and line["target"]["incident_id"] == incident_id for line in lines)
+    assert [line["tool"] for line in lines] == [
+        "assign_incident_role",
+        "assign_incident_role",
+        "unassign_incident_role",
+    ]
+    assert all(
+        line["provider"] == "rootly" and line["outcome"] == "ok" and line["target"]["incident_id"] == incident_id
+        for line in lines
+    )
 
 
 @pytest.mark.anyio
@@ -78,11 +109,26 @@ async def test_assign_with_unknown_user_or_role_lists_choices(session, world):
     c, apps = session
     incident_id = next(iter(world.rootly.incidents))
     person = next(p for p in world.people if "rootly" in p.accounts)
-    err = await fails(c, "assign_incident_role", {"incident_id": incident_id, "user": person.email, "incident_role": "Chief Pizza Officer"}, "not_found")
+    err = await fails(
+        c,
+        "assign_incident_role",
+        {"incident_id": incident_id, "user": person.email, "incident_role": "Chief Pizza Officer"},
+        "not_found",
+    )
     for role in world.rootly.incident_roles.values():
         assert role["attributes"]["name"] in err["message"]
-    await fails(c, "assign_incident_role", {"incident_id": incident_id, "user": "nobody@nowhere.example", "incident_role": "commander"}, "not_found")
-    await fails(c, "assign_incident_role", {"incident_id": "no-such-incident", "user": person.email, "incident_role": "commander"}, "not_found")
+    await fails(
+        c,
+        "assign_incident_role",
+        {"incident_id": incident_id, "user": "nobody@nowhere.example", "incident_role": "commander"},
+        "not_found",
+    )
+    await fails(
+        c,
+        "assign_incident_role",
+        {"incident_id": "no-such-incident", "user": person.email, "incident_role": "commander"},
+        "not_found",
+    )
     assert not [w for w in writes_sent(apps) if "assign" in w[2] and "no-such" not in w[2]]
 
 
@@ -94,8 +140,13 @@ def member_roles(world, provider, group_id):
         a = world.rootly.teams[group_id]["attributes"]
         return {str(u): "admin" if u in a["admin_ids"] else "member" for u in a["user_ids"]}
     if provider == "opsgenie":
-        return {m["user"]["id"]: "admin" if m["role"] == "admin" else "member" for m in world.opsgenie.teams[group_id]["members"]}
-    return {m["id"]: "admin" if m["is_group_admin"] else "member" for m in world.retool.groups[int(group_id)]["members"]}
+        return {
+            m["user"]["id"]: "admin" if m["role"] == "admin" else "member"
+            for m in world.opsgenie.teams[group_id]["members"]
+        }
+    return {
+        m["id"]: "admin" if m["is_group_admin"] else "member" for m in world.retool.groups[int(group_id)]["members"]
+    }
 
 
 def outsider(world, provider, group_id):
@@ -125,14 +176,16 @@ async def test_add_and_remove_group_member(session, world, provider):
     assert plan["dry_run"] is True and user_id in plan["plan"] and group_id in plan["plan"] and plan["result"] is None
     assert request_count(apps) == before  # a dry run sends nothing upstream
     assert user_id in member_roles(world, provider, group_id)
-    data = await ok(c, "remove_group_member", {"provider": provider, "group_id": group_id, "user_id": user_id, "confirm": True})
+    data = await ok(
+        c, "remove_group_member", {"provider": provider, "group_id": group_id, "user_id": user_id, "confirm": True}
+    )
     assert user_id not in member_roles(world, provider, group_id)
     assert user_id not in [m["user_id"] for m in data["result"]["members"]]
 
 
 @pytest.mark.anyio
 async def test_group_reads_after_writes_are_not_stale(session, world):
-    c, apps = session
+    c, _apps = session
     group_id = next(iter(world.opsgenie.teams))
     user_id = outsider(world, "opsgenie", group_id)
     await ok(c, "add_group_member", {"provider": "opsgenie", "group_id": group_id, "user_id": user_id})
@@ -154,7 +207,9 @@ async def test_create_user(session, world, provider):
     data = await ok(c, "create_user", args)
     user = data["result"]
     assert user["email"].lower() == "nia.okafor@acme.com" and user["provider"] == provider
-    assert len(getattr(world, provider).users) == count + 1 and user["id"] in {str(k) for k in getattr(world, provider).users}
+    assert len(getattr(world, provider).users) == count + 1 and user["id"] in {
+        str(k) for k in getattr(world, provider).users
+    }
     found = await ok(c, "find_users", {"query": "nia.okafor@ACME.com"})
     assert any(a["provider"] == provider and a["user_id"] == user["id"] for p in found["result"] for a in p["accounts"])
 
@@ -162,7 +217,9 @@ async def test_create_user(session, world, provider):
 @pytest.mark.anyio
 async def test_create_user_on_rootly_is_unsupported_and_sends_nothing(session):
     c, apps = session
-    err = await fails(c, "create_user", {"provider": "rootly", "email": "a@b.co", "first_name": "A", "last_name": "B"}, "unsupported")
+    err = await fails(
+        c, "create_user", {"provider": "rootly", "email": "a@b.co", "first_name": "A", "last_name": "B"}, "unsupported"
+    )
     assert "opsgenie" in err["message"] and "retool" in err["message"]
     assert writes_sent(apps) == []
 
@@ -209,4 +266,9 @@ async def test_assign_by_incident_number(session, world):
     data = await ok(c, "assign_incident_role", {"incident_id": number, "user": person.email, "incident_role": "Scribe"})
     assert data["result"]["incident"]["id"] == incident["id"]
     assert any(a["user_id"] == person.accounts["rootly"] for a in world.rootly.assignments[incident["id"]])
-    await fails(c, "assign_incident_role", {"incident_id": "99999", "user": person.email, "incident_role": "Scribe"}, "not_found")
+    await fails(
+        c,
+        "assign_incident_role",
+        {"incident_id": "99999", "user": person.email, "incident_role": "Scribe"},
+        "not_found",
+    )
