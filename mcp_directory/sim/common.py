@@ -19,7 +19,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, overload
 from urllib.parse import urlencode
 
 from starlette.requests import Request
@@ -169,19 +169,22 @@ class Gate:
     async def answer(self, request: Request, handler: Handler, fault: Decision) -> Response:
         """Auth, limiter, hooks and handler (or the injected error), with the provider's headers."""
         bucket = self.dialect.bucket(request.method)
+        limiter = self.limiter
+        assert limiter is not None  # __post_init__ made one
         response: Response | None = None
         if fault.kind == "error":  # injected at the edge: no auth, not counted by the limiter
+            assert self._injector is not None and fault.status is not None  # only an injector decides an error
             if fault.status == 429:
-                state = self.limiter.throttled(self._injector.plan.retry_after_s)
+                state = limiter.throttled(self._injector.plan.retry_after_s)
                 response = self.dialect.too_many_requests(request, state)
             else:
-                state = self.limiter.peek(bucket)
+                state = limiter.peek(bucket)
                 response = self.dialect.error(request, fault.status, "Injected fault: upstream unavailable")
         elif not self.authorized(request):
-            state = self.limiter.peek(bucket)
+            state = limiter.peek(bucket)
             response = self.dialect.unauthorized(request)
         else:
-            state = self.limiter.hit(bucket)
+            state = limiter.hit(bucket)
             if not state.allowed:
                 response = self.dialect.too_many_requests(request, state)
         for hook in self.hooks if response is None else ():
@@ -206,12 +209,13 @@ class Gate:
             fault = injector.decide(request.method, request.url.path) if injector else NO_FAULT
             record.fault, record.delay_s = fault.label, fault.delay_s
             plan = injector.plan if injector else None
-            if fault.delay_s and plan.latency_when == "before_handler":
+            # A fault other than NO_FAULT (no delay, no kind) comes from an injector, so `plan` is set.
+            if plan is not None and fault.delay_s and plan.latency_when == "before_handler":
                 await asyncio.sleep(fault.delay_s)
-            if fault.kind == "drop" and plan.drop_when == "before_handler":
+            if plan is not None and fault.kind == "drop" and plan.drop_when == "before_handler":
                 self.drop(request)
             response = await self.answer(request, handler, fault)
-            if fault.delay_s and plan.latency_when == "after_handler":
+            if plan is not None and fault.delay_s and plan.latency_when == "after_handler":
                 await asyncio.sleep(fault.delay_s)
             if fault.kind == "drop":  # after_handler: the handler ran (a write is applied)
                 self.drop(request)
@@ -254,9 +258,14 @@ def page_url(request: Request, drop: set[str], extra: list[tuple[str, Any]]) -> 
 
 def elapsed_s(request: Request) -> float:
     """Seconds since the gate received `request` (Opsgenie's `took`)."""
-    return time.perf_counter() - request.state.started
+    started: float = request.state.started
+    return time.perf_counter() - started
 
 
+@overload
+def int_param(request: Request, name: str, default: int) -> int: ...
+@overload
+def int_param(request: Request, name: str, default: None) -> int | None: ...
 def int_param(request: Request, name: str, default: int | None) -> int | None:
     """An integer query parameter; raises ValueError when present and not an integer."""
     raw = request.query_params.get(name)
@@ -285,12 +294,12 @@ class SortedView:
     every record. A change in the table's size invalidates it too (records added from outside).
     """
 
-    def __init__(self, key: Callable[[dict], Any]) -> None:
+    def __init__(self, key: Callable[[dict[str, Any]], Any]) -> None:
         self.key = key
         self._stamp: tuple[int, int, int] | None = None
-        self._items: list[dict] = []
+        self._items: list[dict[str, Any]] = []
 
-    def get(self, table: dict[Any, dict], version: int) -> list[dict]:
+    def get(self, table: dict[Any, dict[str, Any]], version: int) -> list[dict[str, Any]]:
         stamp = (id(table), len(table), version)
         if stamp != self._stamp:
             self._items = sorted(table.values(), key=self.key)

@@ -103,7 +103,7 @@ def query_terms(query: str) -> list[str]:
         raise _unprocessable("query", f"Invalid query: {exc}") from exc
 
 
-def user_matches(user: dict, query: str | list[str]) -> bool:
+def user_matches(user: dict[str, Any], query: str | list[str]) -> bool:
     """Opsgenie's user `query`: `field:value` terms and bare terms, all of which must match."""
     for term in query_terms(query) if isinstance(query, str) else query:
         field, sep, value = term.partition(":")
@@ -139,7 +139,7 @@ class OpsgenieApi:
         self.size_max = options.page_size_max or PAGE_SIZE_MAX
         self.views: dict[str, SortedView] = {}
 
-    def sorted_users(self, key: str) -> list[dict]:
+    def sorted_users(self, key: str) -> list[dict[str, Any]]:
         """All users ascending by `key` then id, cached until the next write (never mutate it)."""
         if key not in self.views:
             self.views[key] = SortedView(lambda u: (str(u[key]["name"] if key == "role" else u[key]).lower(), u["id"]))
@@ -148,7 +148,7 @@ class OpsgenieApi:
     def ok(self, request: Request, payload: dict[str, Any]) -> Response:
         return json_response(self.dialect.body(request, payload))
 
-    def find_user(self, identifier: str) -> dict:
+    def find_user(self, identifier: str) -> dict[str, Any]:
         if identifier in self.dir.users:
             return self.dir.users[identifier]
         for user in self.dir.users.values():

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from typing import Any
 
 from mcp_directory.sim.world import SeedPerson, instant, iso_z, seeded_uuid
 
-CUSTOM_ROLES = (  # name, extendedRole, grantedRights, disallowedRights
+# name, extendedRole, grantedRights, disallowedRights
+CUSTOM_ROLES: tuple[tuple[str, str, list[str], list[str]], ...] = (
     ("Incident Manager", "user", ["alert-action", "incident-manage", "schedule-edit"], ["user-management"]),
     ("Read Only Auditor", "observer", ["reports-access", "logs-page-access"], ["alert-action"]),
     ("Escalation Editor", "user", ["escalation-edit", "schedule-edit"], []),
@@ -36,11 +38,11 @@ CITIES = (
 
 @dataclass
 class OpsgenieDirectory:
-    users: dict[str, dict] = field(default_factory=dict)
-    teams: dict[str, dict] = field(default_factory=dict)
-    roles: dict[str, dict] = field(default_factory=dict)
-    account: dict = field(default_factory=dict)
-    contacts: dict[str, list[dict]] = field(default_factory=dict)
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    teams: dict[str, dict[str, Any]] = field(default_factory=dict)
+    roles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    account: dict[str, Any] = field(default_factory=dict)
+    contacts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     version: int = 0  # bumped by every write; invalidates the app's cached sorted views
 
 

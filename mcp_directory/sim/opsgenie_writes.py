@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -24,6 +24,9 @@ from starlette.responses import Response
 from mcp_directory.sim.common import SimError, json_body
 from mcp_directory.sim.opsgenie_seed import OpsgenieDirectory
 from mcp_directory.sim.world import iso_z
+
+if TYPE_CHECKING:  # the read API module imports this one
+    from mcp_directory.sim.opsgenie import OpsgenieApi
 
 UNPROCESSABLE = "Request body is not processable. Please check the errors."
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -39,21 +42,21 @@ def unprocessable(errors: dict[str, str]) -> SimError:
 class OpsgenieWrites:
     """Write handlers over the read API's directory (`api.dir`), answering with `api.ok`."""
 
-    def __init__(self, api: Any) -> None:
+    def __init__(self, api: OpsgenieApi) -> None:
         self.api = api
         self.dir: OpsgenieDirectory = api.dir
 
     def changed(self) -> None:
         self.dir.version += 1
 
-    def done(self, request: Request, result: str, data: dict | None = None, status: int = 200) -> Response:
+    def done(self, request: Request, result: str, data: dict[str, Any] | None = None, status: int = 200) -> Response:
         response = self.api.ok(request, {"result": result, **({"data": data} if data is not None else {})})
         response.status_code = status
         return response
 
     # --- users ----------------------------------------------------------------------------------
 
-    def role_of(self, raw: Any, errors: dict[str, str]) -> dict | None:
+    def role_of(self, raw: Any, errors: dict[str, str]) -> dict[str, Any] | None:
         name = raw.get("name") if isinstance(raw, dict) else None
         if not isinstance(name, str) or not name.strip():
             errors["role"] = "Role name may not be blank"
@@ -168,7 +171,7 @@ class OpsgenieWrites:
 
     # --- team members ---------------------------------------------------------------------------
 
-    def team(self, request: Request) -> dict:
+    def team(self, request: Request) -> dict[str, Any]:
         identifier = request.path_params["identifier"]
         kind = request.query_params.get("teamIdentifierType", "id")
         if kind not in ("id", "name"):
@@ -181,7 +184,7 @@ class OpsgenieWrites:
     async def add_member(self, request: Request) -> Response:
         team = self.team(request)
         body = await json_body(request)
-        ref = body.get("user") if isinstance(body, dict) else None
+        ref: Any = body.get("user") if isinstance(body, dict) else None
         key = next((k for k in ("id", "username") if isinstance(ref, dict) and isinstance(ref.get(k), str)), None)
         if key is None:
             raise unprocessable({"user": "Member user must have an id or a username"})

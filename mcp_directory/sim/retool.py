@@ -119,7 +119,7 @@ class RetoolApi:
         more = total - start > limit
         return listing(page, encode_token(page[-1]["legacy_id"]) if more else None, total)
 
-    def find_user(self, user_id: str) -> dict:
+    def find_user(self, user_id: str) -> dict[str, Any]:
         if user_id not in self.dir.users:
             raise SimError(404, f"User {user_id} not found")
         return self.dir.users[user_id]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from typing import Any
 
 from mcp_directory.sim.world import SeedPerson, instant, iso_z, seeded_uuid
 
@@ -25,7 +26,8 @@ FLAGS = (
     "theme_access",
     "account_details_access",
 )
-GROUPS = (  # name, (app, resource, workflow, query library), flags set
+# name, (app, resource, workflow, query library), flags set
+GROUPS: tuple[tuple[str, tuple[str, str, str, str], set[str]], ...] = (
     ("admin", ("own", "own", "own", "edit"), set(FLAGS)),
     ("editor", ("edit", "own", "edit", "edit"), {"user_list_access", "unpublished_release_access"}),
     ("viewer", ("use", "use", "use", "use"), {"user_list_access", "account_details_access"}),
@@ -34,7 +36,8 @@ GROUPS = (  # name, (app, resource, workflow, query library), flags set
     ("Finance Ops", ("use", "none", "use", "none"), {"usage_analytics_access"}),
     ("Engineering", ("edit", "edit", "edit", "edit"), {"unpublished_release_access", "theme_access"}),
 )
-ROLES = (  # name, description, default, legacy, object scopes, organization scopes
+# name, description, default, legacy, object scopes, organization scopes
+ROLES: tuple[tuple[str, str, bool, bool, list[str], list[str]], ...] = (
     (
         "Admin",
         "Full access to the organization",
@@ -58,9 +61,9 @@ ROLES = (  # name, description, default, legacy, object scopes, organization sco
 
 @dataclass
 class RetoolDirectory:
-    users: dict[str, dict] = field(default_factory=dict)
-    groups: dict[int, dict] = field(default_factory=dict)
-    roles: dict[str, dict] = field(default_factory=dict)
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    groups: dict[int, dict[str, Any]] = field(default_factory=dict)
+    roles: dict[str, dict[str, Any]] = field(default_factory=dict)
     organization_id: str = ""
     version: int = 0  # bumped by every write; invalidates the app's cached sorted views
 
@@ -91,7 +94,7 @@ def _users(rng: random.Random, people: list[SeedPerson], out: RetoolDirectory) -
         legacy_id += rng.randint(1, 3)
 
 
-def _member(user: dict, admin: bool) -> dict:
+def _member(user: dict[str, Any], admin: bool) -> dict[str, Any]:
     return {"id": user["id"], "email": user["email"], "is_group_admin": admin}
 
 

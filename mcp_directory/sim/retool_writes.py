@@ -19,8 +19,9 @@ from __future__ import annotations
 import copy
 import re
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -28,6 +29,9 @@ from starlette.responses import Response
 from mcp_directory.sim.common import SimError, json_body
 from mcp_directory.sim.retool_seed import RetoolDirectory
 from mcp_directory.sim.world import iso_z
+
+if TYPE_CHECKING:  # the read API module imports this one
+    from mcp_directory.sim.retool import RetoolApi
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 CREATE_FIELDS = {"email", "first_name", "last_name", "active", "metadata", "user_type"}
@@ -55,7 +59,7 @@ def now_stamp() -> str:
 class RetoolWrites:
     """Write handlers over the read API's directory (`api.dir`)."""
 
-    def __init__(self, api: Any, ok: Any) -> None:
+    def __init__(self, api: RetoolApi, ok: Callable[[Any], Response]) -> None:
         self.api = api
         self.ok = ok
         self.dir: RetoolDirectory = api.dir
@@ -127,7 +131,7 @@ class RetoolWrites:
         return self.ok(user)
 
     @staticmethod
-    def apply(user: dict, operation: Any) -> None:
+    def apply(user: dict[str, Any], operation: Any) -> None:
         """One RFC 6902 add/remove/replace on a user's top-level field or a metadata key."""
         if not isinstance(operation, dict) or operation.get("op") not in ("add", "remove", "replace"):
             raise bad("Each operation needs op add, remove or replace")
@@ -161,7 +165,7 @@ class RetoolWrites:
 
     # --- group members --------------------------------------------------------------------------
 
-    def group(self, request: Request) -> dict:
+    def group(self, request: Request) -> dict[str, Any]:
         raw = request.path_params["group_id"]
         group = self.dir.groups.get(int(raw)) if raw.isdigit() else None
         if group is None:
@@ -174,7 +178,7 @@ class RetoolWrites:
         members = body.get("members") if isinstance(body, dict) else None
         if not isinstance(members, list) or not members:
             raise bad("members is required and must be a non-empty array")
-        wanted: list[tuple[dict, bool]] = []
+        wanted: list[tuple[dict[str, Any], bool]] = []
         for entry in members:
             if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
                 raise bad("Each member needs an id")

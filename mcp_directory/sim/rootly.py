@@ -30,7 +30,7 @@ from mcp_directory.sim.rootly_dialect import MEDIA_TYPE, RootlyDialect
 from mcp_directory.sim.rootly_seed import RootlyDirectory
 from mcp_directory.sim.rootly_writes import RootlyWrites, assignment_resources
 
-IncludeFn = Callable[[list[dict]], list[dict] | None]
+IncludeFn = Callable[[list[dict[str, Any]]], list[dict[str, Any]] | None]
 PAGE_SIZE_DEFAULT = 20
 PAGE_SIZE_MAX = 100
 USER_INCLUDES = {
@@ -106,7 +106,7 @@ class RootlyApi:
 
     # --- shared pieces --------------------------------------------------------------------------
 
-    def page(self, request: Request, items: list[dict], included: IncludeFn | None = None) -> Response:
+    def page(self, request: Request, items: list[dict[str, Any]], included: IncludeFn | None = None) -> Response:
         """One page of `items`; `included(page_items)` fills `included` when the client asked."""
         try:
             size = int_param(request, "page[size]", self.size_default)
@@ -146,14 +146,14 @@ class RootlyApi:
         return json_response(body, 200, MEDIA_TYPE)
 
     @staticmethod
-    def one(resource: dict, included: list[dict] | None = None) -> Response:
+    def one(resource: dict[str, Any], included: list[dict[str, Any]] | None = None) -> Response:
         body: dict[str, Any] = {"data": resource}
         if included is not None:
             body["included"] = included
         return json_response(body, 200, MEDIA_TYPE)
 
     @staticmethod
-    def find(table: dict[str, dict], key: str, kind: str) -> dict:
+    def find(table: dict[str, dict[str, Any]], key: str, kind: str) -> dict[str, Any]:
         """By id, or by slug where the resource has one (Rootly path ids are id or slug)."""
         if key in table:
             return table[key]
@@ -164,10 +164,10 @@ class RootlyApi:
 
     # --- users ----------------------------------------------------------------------------------
 
-    def user_included(self, users: list[dict], names: list[str] | None) -> list[dict] | None:
+    def user_included(self, users: list[dict[str, Any]], names: list[str] | None) -> list[dict[str, Any]] | None:
         if names is None:
             return None
-        out: dict[tuple[str, str], dict] = {}
+        out: dict[tuple[str, str], dict[str, Any]] = {}
         for user in users:
             rels = user.get("relationships", {})
             for name, table in (("role", self.dir.roles), ("on_call_role", self.dir.on_call_roles)):
@@ -211,10 +211,10 @@ class RootlyApi:
 
     # --- teams ----------------------------------------------------------------------------------
 
-    def team_included(self, teams: list[dict], names: list[str] | None) -> list[dict] | None:
+    def team_included(self, teams: list[dict[str, Any]], names: list[str] | None) -> list[dict[str, Any]] | None:
         if names is None:
             return None
-        out: dict[str, dict] = {}
+        out: dict[str, dict[str, Any]] = {}
         if "users" in names:
             for team in teams:
                 for user_id in team["attributes"]["user_ids"] or []:
@@ -246,7 +246,7 @@ class RootlyApi:
 
     # --- roles, on-call roles, incident roles, incidents ----------------------------------------
 
-    def simple_list(self, request: Request, table: dict[str, dict], *, enabled: bool = False) -> Response:
+    def simple_list(self, request: Request, table: dict[str, dict[str, Any]], *, enabled: bool = False) -> Response:
         q = request.query_params
         items = [
             r

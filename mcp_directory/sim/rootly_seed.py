@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from typing import Any
 
 from mcp_directory.sim.world import SeedPerson, instant, iso_offset, seeded_uuid
 
@@ -84,12 +85,12 @@ TIME_ZONES = ("America/Los_Angeles", "America/New_York", "Europe/London", "Europ
 
 @dataclass
 class RootlyDirectory:
-    users: dict[str, dict] = field(default_factory=dict)
-    teams: dict[str, dict] = field(default_factory=dict)
-    roles: dict[str, dict] = field(default_factory=dict)
-    on_call_roles: dict[str, dict] = field(default_factory=dict)
-    incident_roles: dict[str, dict] = field(default_factory=dict)
-    incidents: dict[str, dict] = field(default_factory=dict)
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    teams: dict[str, dict[str, Any]] = field(default_factory=dict)
+    roles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    on_call_roles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    incident_roles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    incidents: dict[str, dict[str, Any]] = field(default_factory=dict)
     me_id: str = ""
     # incident id -> [{"incident_role_id", "user_id"}]: who holds which incident role (writes only).
     assignments: dict[str, list[dict[str, str]]] = field(default_factory=dict)
@@ -124,7 +125,7 @@ def _role_permissions(level: str) -> dict[str, list[str]]:
 def _roles(rng: random.Random, out: RootlyDirectory) -> None:
     for name, slug, deletable, level in ROLES:
         created, updated = _stamps(rng)
-        attrs = {
+        attrs: dict[str, Any] = {
             "name": name,
             "slug": slug,
             "incident_permission_set_id": None,
@@ -256,13 +257,13 @@ def _teams(rng: random.Random, out: RootlyDirectory) -> None:
         }
         team_id = seeded_uuid(rng)
         out.teams[team_id] = {"id": team_id, "type": "groups", "attributes": attrs}
-        for user_id in members:  # Rootly shows the first team in full_name_with_team
-            user_attrs = out.users[str(user_id)]["attributes"]
+        for member_id in members:  # Rootly shows the first team in full_name_with_team
+            user_attrs = out.users[str(member_id)]["attributes"]
             if user_attrs["full_name_with_team"] == user_attrs["full_name"]:
                 user_attrs["full_name_with_team"] = f"[{name}] {user_attrs['full_name']}"
 
 
-def _severities(rng: random.Random) -> list[dict]:
+def _severities(rng: random.Random) -> list[dict[str, Any]]:
     out = []
     for position, (level, color) in enumerate((("critical", "#D32F2F"), ("high", "#F57C00"), ("medium", "#FBC02D")), 1):
         created, updated = _stamps(rng)

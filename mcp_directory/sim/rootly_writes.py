@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -22,6 +22,9 @@ from starlette.responses import Response
 from mcp_directory.sim.common import SimError, json_body
 from mcp_directory.sim.rootly_seed import RootlyDirectory
 from mcp_directory.sim.world import iso_offset
+
+if TYPE_CHECKING:  # the read API module imports this one
+    from mcp_directory.sim.rootly import RootlyApi
 
 # Attributes of the spec's `update_team` (additionalProperties false).
 TEAM_ATTRIBUTES = {
@@ -75,7 +78,7 @@ def document(raw: Any, kind: str, allowed: set[str]) -> dict[str, Any]:
         raise invalid('The body must be {"data": {"type": ..., "attributes": {...}}}')
     if data.get("type") != kind:
         raise invalid(f"data.type must be {kind!r}, not {data.get('type')!r}")
-    attributes = data["attributes"]
+    attributes: dict[str, Any] = data["attributes"]
     unknown = sorted(set(attributes) - allowed)
     if unknown:
         raise invalid(f"Unknown attributes: {', '.join(unknown)}")
@@ -95,7 +98,7 @@ def assignment_id(incident_id: str, assignment: dict[str, str]) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, key))
 
 
-def assignment_resources(directory: RootlyDirectory, incident_id: str) -> list[dict]:
+def assignment_resources(directory: RootlyDirectory, incident_id: str) -> list[dict[str, Any]]:
     """The incident's role assignments as JSON:API resources (our shape; see ASSIGNMENT_TYPE)."""
     out = []
     for held in directory.assignments.get(incident_id, []):
@@ -124,7 +127,7 @@ def assignment_resources(directory: RootlyDirectory, incident_id: str) -> list[d
 class RootlyWrites:
     """Write handlers over the read API's directory (`api.dir`), answering with `api.one`."""
 
-    def __init__(self, api: Any) -> None:
+    def __init__(self, api: RootlyApi) -> None:
         self.api = api
         self.dir: RootlyDirectory = api.dir
 
@@ -178,7 +181,7 @@ class RootlyWrites:
 
     # --- incident roles -------------------------------------------------------------------------
 
-    async def _assignment(self, request: Request) -> tuple[dict, dict[str, str]]:
+    async def _assignment(self, request: Request) -> tuple[dict[str, Any], dict[str, str]]:
         incident = self.api.find(self.dir.incidents, request.path_params["id"], "Incident")
         attributes = document(await json_body(request), "incidents", ASSIGN_ATTRIBUTES)
         for name in sorted(ASSIGN_ATTRIBUTES):

@@ -15,6 +15,12 @@ import random
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the seed modules import this one
+    from mcp_directory.sim.opsgenie_seed import OpsgenieDirectory
+    from mcp_directory.sim.retool_seed import RetoolDirectory
+    from mcp_directory.sim.rootly_seed import RootlyDirectory
 
 PROVIDERS = ("rootly", "opsgenie", "retool")
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
@@ -124,9 +130,9 @@ class SeedPerson:
 class World:
     seed: int
     people: list[SeedPerson]
-    rootly: object
-    opsgenie: object
-    retool: object
+    rootly: RootlyDirectory
+    opsgenie: OpsgenieDirectory
+    retool: RetoolDirectory
 
     def person_by_email(self, email: str) -> SeedPerson | None:
         wanted = email.lower()
@@ -228,9 +234,10 @@ def build_world(seed: int = 1, people: int = 60) -> World:
     def members(provider: str) -> list[SeedPerson]:
         return [p for p in persons if provider in p.provider_emails]
 
-    directories = {
-        "rootly": seed_rootly(random.Random(f"rootly:{seed}"), members("rootly")),
-        "opsgenie": seed_opsgenie(random.Random(f"opsgenie:{seed}"), members("opsgenie")),
-        "retool": seed_retool(random.Random(f"retool:{seed}"), members("retool")),
-    }
-    return World(seed=seed, people=persons, **directories)
+    return World(
+        seed=seed,
+        people=persons,
+        rootly=seed_rootly(random.Random(f"rootly:{seed}"), members("rootly")),
+        opsgenie=seed_opsgenie(random.Random(f"opsgenie:{seed}"), members("opsgenie")),
+        retool=seed_retool(random.Random(f"retool:{seed}"), members("retool")),
+    )
