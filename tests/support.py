@@ -1,12 +1,23 @@
-"""Shared test plumbing: a Directory over the simulated providers, and tool-call helpers."""
+"""Shared test plumbing: a Directory over the simulated providers, tool-call helpers, an httpx
+client over one simulator app, and the providers' real specs (where they are, and what happens
+when they are missing)."""
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
+import jsonschema
+import pytest
+from openapi_schema_validator import OAS30Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT4
+from starlette.applications import Starlette
 
 from mcp_directory.config import ProviderConfig, Settings
 from mcp_directory.directory import Directory
@@ -87,3 +98,62 @@ def clean_env(**extra: str) -> dict[str, str]:
 def server_env(urls: dict[str, str], **extra: str) -> dict[str, str]:
     """A clean environment pointing the program at simulators on `urls`, with the test tokens."""
     return clean_env(**{**env_for(urls, TOKENS), **extra})
+
+
+# --- one simulator app over httpx, in process ----------------------------------------------------
+
+
+class SimClient(httpx.AsyncClient):
+    """An httpx client over one simulator app in process; `app` is that app (its gate, its request log)."""
+
+    def __init__(self, app: Starlette, base_url: str, headers: Mapping[str, str]) -> None:
+        super().__init__(transport=httpx.ASGITransport(app=app), base_url=base_url, headers=dict(headers))
+        self.app = app
+
+
+def sim_client(app: Starlette, provider: str, token: str | None, headers: Mapping[str, str] | None = None) -> SimClient:
+    """A client for `app` at http://<provider>.test sending `token` in the app's own auth scheme
+    (no Authorization header when `token` is None), plus `headers`. Open it with `async with`."""
+    auth = {"Authorization": f"{app.state.gate.dialect.auth_scheme} {token}"} if token is not None else {}
+    return SimClient(app, f"http://{provider}.test", {**auth, **(headers or {})})
+
+
+# --- the providers' real OpenAPI specs -----------------------------------------------------------
+
+# Checked out beside the repo (../shared/provider_specs), never vendored into it.
+SPECS = Path(__file__).resolve().parents[2] / "shared" / "provider_specs"
+SPEC_FILES = {"rootly": "rootly/swagger.json", "opsgenie": "opsgenie/swagger.json", "retool": "retool/openAPISpec.json"}
+
+
+def require_specs(specs: Path = SPECS, env: Mapping[str, str] = os.environ) -> Path:
+    """The specs folder. Without it a test that checks against the specs is skipped on a developer's
+    machine but fails under CI=true: there a missing folder would silently turn every spec check off."""
+    if specs.is_dir():
+        return specs
+    reason = f"provider specs not checked out beside the repo ({specs})"
+    if env.get("CI", "").lower() == "true":
+        pytest.fail(f"{reason}; CI=true requires them", pytrace=False)
+    pytest.skip(reason)
+
+
+def _escape(token: str) -> str:
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+@cache
+def _registry(provider: str) -> Registry:
+    spec = json.loads((require_specs() / SPEC_FILES[provider]).read_text())
+    return Registry().with_resource(f"urn:{provider}", Resource.from_contents(spec, default_specification=DRAFT4))
+
+
+def validator(provider: str, *pointer: str) -> Any:
+    """A validator for the schema at `pointer` (path tokens, unescaped) in the provider's spec."""
+    ref = {"$ref": f"urn:{provider}#/" + "/".join(_escape(t) for t in pointer)}
+    if provider == "opsgenie":  # Swagger 2.0: plain draft-4 schemas under `definitions`
+        return jsonschema.Draft4Validator(ref, registry=_registry(provider))
+    return OAS30Validator(ref, registry=_registry(provider), format_checker=OAS30Validator.FORMAT_CHECKER)
+
+
+def assert_valid(schema_validator: Any, body: Any) -> None:
+    errors = [f"{list(e.absolute_path)}: {e.message}" for e in schema_validator.iter_errors(body)]
+    assert not errors, errors[:5]

@@ -7,45 +7,14 @@ declares for that path and status), with `$ref`s resolved over the whole spec do
 from __future__ import annotations
 
 import json
-from functools import cache
 from pathlib import Path
 
-import httpx2
-import jsonschema
 import pytest
-from openapi_schema_validator import OAS30Validator
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT4
 
 from mcp_directory.sim import DEMO_TOKENS, SimOptions, build_app, build_world
+from tests.support import assert_valid, require_specs, sim_client, validator
 
-SPECS = Path(__file__).resolve().parents[2] / "shared" / "provider_specs"
-SPEC_FILES = {"rootly": "rootly/swagger.json", "opsgenie": "opsgenie/swagger.json", "retool": "retool/openAPISpec.json"}
-AUTH = {"rootly": "Bearer", "opsgenie": "GenieKey", "retool": "Bearer"}
-BASES = {"rootly": "http://rootly.test", "opsgenie": "http://opsgenie.test", "retool": "http://retool.test"}
-
-pytestmark = [
-    pytest.mark.anyio,
-    pytest.mark.skipif(not SPECS.is_dir(), reason=f"provider specs not checked out beside the repo ({SPECS})"),
-]
-
-
-def _escape(token: str) -> str:
-    return token.replace("~", "~0").replace("/", "~1")
-
-
-@cache
-def _registry(provider: str) -> Registry:
-    spec = json.loads((SPECS / SPEC_FILES[provider]).read_text())
-    return Registry().with_resource(f"urn:{provider}", Resource.from_contents(spec, default_specification=DRAFT4))
-
-
-def validator(provider: str, *pointer: str):
-    """A validator for the schema at `pointer` (path tokens, unescaped) in the provider's spec."""
-    ref = {"$ref": f"urn:{provider}#/" + "/".join(_escape(t) for t in pointer)}
-    if provider == "opsgenie":  # Swagger 2.0: plain draft-4 schemas under `definitions`
-        return jsonschema.Draft4Validator(ref, registry=_registry(provider))
-    return OAS30Validator(ref, registry=_registry(provider), format_checker=OAS30Validator.FORMAT_CHECKER)
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("provider_specs")]
 
 
 def rootly_schema(path: str, status: str = "200"):
@@ -62,11 +31,6 @@ def retool_schema(path: str, status: str = "200"):
     return validator("retool", "paths", path, "get", "responses", status, "content", "application/json", "schema")
 
 
-def assert_valid(schema_validator, body) -> None:
-    errors = [f"{list(e.absolute_path)}: {e.message}" for e in schema_validator.iter_errors(body)]
-    assert not errors, errors[:5]
-
-
 @pytest.fixture(scope="module")
 def world():
     return build_world(seed=7, people=45)
@@ -74,11 +38,22 @@ def world():
 
 async def _get(world, provider: str, path: str, *, token: str | None = None, status: int = 200):
     app = build_app(provider, world, SimOptions(token=DEMO_TOKENS[provider]))
-    headers = {"Authorization": f"{AUTH[provider]} {token or DEMO_TOKENS[provider]}"}
-    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url=BASES[provider]) as client:
-        response = await client.get(path, headers=headers)
+    async with sim_client(app, provider, token or DEMO_TOKENS[provider]) as client:
+        response = await client.get(path)
     assert response.status_code == status, response.text
     return response.json()
+
+
+def test_missing_specs_skip_locally_and_fail_under_ci(tmp_path: Path):
+    missing = tmp_path / "provider_specs"
+    with pytest.raises(pytest.skip.Exception):
+        require_specs(missing, {})
+    with pytest.raises(pytest.skip.Exception):
+        require_specs(missing, {"CI": "false"})
+    with pytest.raises(pytest.fail.Exception, match="CI=true requires them"):
+        require_specs(missing, {"CI": "true"})
+    missing.mkdir()
+    assert require_specs(missing, {"CI": "true"}) == missing
 
 
 # --- Rootly -----------------------------------------------------------------------------------

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import httpx2
 import pytest
 
 from mcp_directory.sim import SimOptions, build_app, build_world
-from tests.test_sim_schemas import SPECS, assert_valid, validator
+from tests.support import assert_valid, sim_client, validator
 
-pytestmark = [
-    pytest.mark.anyio,
-    pytest.mark.skipif(not SPECS.is_dir(), reason=f"provider specs not checked out beside the repo ({SPECS})"),
-]
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("provider_specs")]
 
 
 def success():
@@ -30,12 +26,7 @@ def world():
 @pytest.fixture
 async def c(world):
     app = build_app("opsgenie", world, SimOptions(token="key"))
-    async with httpx2.AsyncClient(
-        transport=httpx2.ASGITransport(app=app),
-        base_url="http://opsgenie.test",
-        headers={"Authorization": "GenieKey key"},
-    ) as client:
-        client.app = app
+    async with sim_client(app, "opsgenie", "key") as client:
         yield client
 
 

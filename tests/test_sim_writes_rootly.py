@@ -5,16 +5,12 @@ Each success is validated against the real spec's response schema and checked th
 
 from __future__ import annotations
 
-import httpx2
 import pytest
 
 from mcp_directory.sim import SimOptions, build_app, build_world
-from tests.test_sim_schemas import SPECS, assert_valid, validator
+from tests.support import assert_valid, sim_client, validator
 
-pytestmark = [
-    pytest.mark.anyio,
-    pytest.mark.skipif(not SPECS.is_dir(), reason=f"provider specs not checked out beside the repo ({SPECS})"),
-]
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("provider_specs")]
 MEDIA = "application/vnd.api+json"
 
 
@@ -30,12 +26,7 @@ def world():
 @pytest.fixture
 async def c(world):
     app = build_app("rootly", world, SimOptions(token="tok"))
-    async with httpx2.AsyncClient(
-        transport=httpx2.ASGITransport(app=app),
-        base_url="http://rootly.test",
-        headers={"Authorization": "Bearer tok", "Content-Type": MEDIA},
-    ) as client:
-        client.app = app
+    async with sim_client(app, "rootly", "tok", {"Content-Type": MEDIA}) as client:
         yield client
 
 
