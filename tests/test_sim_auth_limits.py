@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 
-import httpx2
 import pytest
 
 from mcp_directory.sim import (
@@ -15,11 +14,11 @@ from mcp_directory.sim import (
     build_world,
 )
 from mcp_directory.sim.common import RateLimiter
+from tests.support import sim_client
 
 pytestmark = pytest.mark.anyio
 
 PATHS = {"rootly": "/v1/users", "opsgenie": "/v2/users", "retool": "/api/v2/users"}
-SCHEMES = {"rootly": "Bearer", "opsgenie": "GenieKey", "retool": "Bearer"}
 
 
 @pytest.fixture(scope="module")
@@ -27,18 +26,11 @@ def world():
     return build_world(seed=5, people=20)
 
 
-def client(app, provider: str, token: str | None) -> httpx2.AsyncClient:
-    headers = {"Authorization": f"{SCHEMES[provider]} {token}"} if token else {}
-    return httpx2.AsyncClient(
-        transport=httpx2.ASGITransport(app=app), base_url=f"http://{provider}.test", headers=headers
-    )
-
-
 @pytest.mark.parametrize("provider", ["rootly", "opsgenie", "retool"])
 @pytest.mark.parametrize("token", [None, "wrong-token"])
 async def test_bad_or_missing_token_is_401_in_the_provider_shape(world, provider, token):
     app = build_apps(world)[provider]
-    async with client(app, provider, token) as c:
+    async with sim_client(app, provider, token) as c:
         response = await c.get(PATHS[provider])
     assert response.status_code == 401
     body = response.json()
@@ -59,7 +51,7 @@ async def test_bad_or_missing_token_is_401_in_the_provider_shape(world, provider
 async def test_right_token_with_the_wrong_scheme_is_refused(world, provider):
     app = build_apps(world)[provider]
     other = "Token" if provider != "opsgenie" else "Bearer"
-    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://x.test") as c:
+    async with sim_client(app, provider, None) as c:
         response = await c.get(PATHS[provider], headers={"Authorization": f"{other} {DEMO_TOKENS[provider]}"})
     assert response.status_code == 401
 
@@ -67,7 +59,7 @@ async def test_right_token_with_the_wrong_scheme_is_refused(world, provider):
 @pytest.mark.parametrize("provider", ["rootly", "opsgenie", "retool"])
 async def test_rate_limit_returns_429_after_the_limit(world, provider):
     app = build_app(provider, world, SimOptions(token="k", rate_limit=3, rate_window_s=60))
-    async with client(app, provider, "k") as c:
+    async with sim_client(app, provider, "k") as c:
         allowed = [await c.get(PATHS[provider]) for _ in range(3)]
         refused = await c.get(PATHS[provider])
     assert [r.status_code for r in allowed] == [200, 200, 200]
@@ -93,7 +85,7 @@ async def test_rate_limit_returns_429_after_the_limit(world, provider):
 
 async def test_rootly_reads_and_writes_have_separate_buckets(world):
     app = build_app("rootly", world, SimOptions(token="k", rate_limit=1))
-    async with client(app, "rootly", "k") as c:
+    async with sim_client(app, "rootly", "k") as c:
         assert (await c.get("/v1/users")).status_code == 200
         assert (await c.get("/v1/users")).status_code == 429
         write = await c.put("/v1/users/1", json={})
@@ -112,7 +104,7 @@ def test_limiter_window_slides():
 
 async def test_requests_are_logged_in_order_with_parsed_parts(world):
     app = build_app("opsgenie", world, SimOptions(token="k"))
-    async with client(app, "opsgenie", "k") as c:
+    async with sim_client(app, "opsgenie", "k") as c:
         await c.get("/v2/users?limit=5&query=blocked:true")
         await c.post("/v2/teams", json={"name": "new"}, headers={"X-Trace": "abc"})
     first, second = app.state.requests

@@ -18,6 +18,7 @@ from mcp_directory.sim import (
     build_world,
     serve_on_loopback,
 )
+from tests.support import sim_client
 
 pytestmark = pytest.mark.anyio
 
@@ -32,13 +33,8 @@ def world():
 
 
 def make(world, provider: str, plan: FaultPlan | None = None, **options):
-    app = build_app(provider, world, SimOptions(token="k", faults=plan, **options))
-    client = httpx2.AsyncClient(
-        transport=httpx2.ASGITransport(app=app),
-        base_url=f"http://{provider}.test",
-        headers={"Authorization": AUTH[provider]},
-    )
-    return app, client
+    client = sim_client(build_app(provider, world, SimOptions(token="k", faults=plan, **options)), provider, "k")
+    return client.app, client
 
 
 def assert_provider_error(provider: str, response: httpx2.Response) -> None:

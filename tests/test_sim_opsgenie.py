@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import httpx2
 import pytest
 
 from mcp_directory.sim import SimOptions, build_app, build_world
+from tests.support import sim_client
 
 pytestmark = pytest.mark.anyio
 
@@ -18,11 +18,7 @@ def world():
 @pytest.fixture
 async def c(world):
     app = build_app("opsgenie", world, SimOptions(token="key"))
-    async with httpx2.AsyncClient(
-        transport=httpx2.ASGITransport(app=app),
-        base_url="http://opsgenie.test",
-        headers={"Authorization": "GenieKey key"},
-    ) as client:
+    async with sim_client(app, "opsgenie", "key") as client:
         yield client
 
 

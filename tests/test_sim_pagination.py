@@ -7,10 +7,10 @@ import base64
 import json
 from urllib.parse import parse_qs, urlsplit
 
-import httpx2
 import pytest
 
 from mcp_directory.sim import SimOptions, build_app, build_world
+from tests.support import SimClient, sim_client
 
 pytestmark = pytest.mark.anyio
 
@@ -22,14 +22,8 @@ def world():
     return build_world(seed=11, people=53)
 
 
-def client(world, provider: str, **options) -> httpx2.AsyncClient:
-    app = build_app(provider, world, SimOptions(token=TOKEN, **options))
-    scheme = "GenieKey" if provider == "opsgenie" else "Bearer"
-    return httpx2.AsyncClient(
-        transport=httpx2.ASGITransport(app=app),
-        base_url=f"http://{provider}.test",
-        headers={"Authorization": f"{scheme} {TOKEN}"},
-    )
+def client(world, provider: str, **options) -> SimClient:
+    return sim_client(build_app(provider, world, SimOptions(token=TOKEN, **options)), provider, TOKEN)
 
 
 # --- Rootly -----------------------------------------------------------------------------------

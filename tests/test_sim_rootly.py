@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import httpx2
 import pytest
 
 from mcp_directory.sim import SimOptions, build_app, build_world
+from tests.support import sim_client
 
 pytestmark = pytest.mark.anyio
 
@@ -18,9 +18,7 @@ def world():
 @pytest.fixture
 async def c(world):
     app = build_app("rootly", world, SimOptions(token="tok"))
-    async with httpx2.AsyncClient(
-        transport=httpx2.ASGITransport(app=app), base_url="http://rootly.test", headers={"Authorization": "Bearer tok"}
-    ) as client:
+    async with sim_client(app, "rootly", "tok") as client:
         yield client
 
 
