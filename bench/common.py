@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx2 as httpx
 
-from mcp_directory.config import ENV
+from mcp_directory.providers import PROVIDERS
 from mcp_directory.sim import env_for
 
 
@@ -59,13 +59,13 @@ def simulators(people: int, latency_ms: float = 0.0, seed: int = 1) -> Iterator[
     try:
         urls: dict[str, str] = {}
         assert proc.stdout is not None
-        while len(urls) < 3:
+        while len(urls) < len(PROVIDERS):
             line = proc.stdout.readline()
             if not line:
                 raise RuntimeError("the simulators did not start")
-            for provider, names in ENV.items():
-                if m := re.search(rf"{names.base_url}=(\S+)", line):
-                    urls[provider] = m.group(1)
+            for provider in PROVIDERS:
+                if m := re.search(rf"{provider.spec.setting('base_url').env}=(\S+)", line):
+                    urls[provider.name] = m.group(1)
         yield urls
     finally:
         proc.terminate()

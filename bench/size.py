@@ -11,7 +11,7 @@ from mcp import Client
 
 from mcp_directory.config import Settings
 from mcp_directory.directory import Directory
-from mcp_directory.providers import Adapter
+from mcp_directory.providers import PROVIDERS
 from mcp_directory.server import build_server
 from mcp_directory.sim import DEMO_TOKENS
 
@@ -30,7 +30,7 @@ async def measure() -> dict[str, Any]:
         env = server_env(urls)
         async with Client(build_server(Directory(Settings.from_env(env)))) as c:
             for provider, (path, params) in RAW.items():
-                spec = Adapter.registry[provider].spec
+                spec = next(p.spec for p in PROVIDERS if p.name == provider)
                 headers = {"Authorization": f"{spec.auth_scheme} {DEMO_TOKENS[provider]}"}
                 async with httpx.AsyncClient(base_url=urls[provider] + spec.api_root, headers=headers) as http:
                     raw = await http.get(path, params=params)

@@ -16,8 +16,10 @@ from . import __version__
 from .config import Settings
 from .directory import Directory
 from .errors import DirectoryError, Redactor
+from .providers import PROVIDERS
 from .server import build_server
 from .tools import TOOLS, select
+from .tools.base import joined
 
 log = logging.getLogger("mcp_directory")
 
@@ -66,7 +68,7 @@ def _common(parser: argparse.ArgumentParser, *, toolsets: bool = True) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="mcp-directory", description="MCP server for Rootly, Opsgenie and Retool users.")
+    top = argparse.ArgumentParser(prog="mcp-directory", description=f"MCP server for the user directories of {joined([p.title for p in PROVIDERS], 'and')}.")
     top.add_argument("--version", action="version", version=f"mcp-directory {__version__}")
     sub = top.add_subparsers(dest="command", required=True)
 
@@ -151,7 +153,8 @@ async def run_check(directory: Directory) -> int:
         rows.append((name, adapter.http.base_url, outcome, f"{(time.perf_counter() - started) * 1000:.0f} ms"))
     await directory.aclose()
     if not rows:
-        print("no provider is configured; set ROOTLY_API_TOKEN, OPSGENIE_API_KEY or RETOOL_API_TOKEN + RETOOL_BASE_URL")
+        needed = " or ".join(" + ".join(p.spec.required_env()) for p in directory.providers.values())
+        print(f"no provider is configured; set {needed}")
         return 1
     widths = [max(len(str(r[i])) for r in rows + [("provider", "base URL", "result", "latency")]) for i in range(4)]
     for row in [("provider", "base URL", "result", "latency"), *rows]:
@@ -161,7 +164,7 @@ async def run_check(directory: Directory) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     top = parser()
-    # k=v pairs may come after options (`call list_users --demo provider=rootly`), which
+    # k=v pairs may come after options (`call list_users --demo provider=NAME`), which
     # argparse leaves over; they belong to `call`, and are an error anywhere else.
     args, extra = top.parse_known_args(argv)
     if extra and (args.command != "call" or any(e.startswith("-") for e in extra)):
@@ -190,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "call":
         try:
             known = {t.name: t for t in TOOLS}.get(args.tool)
-            arguments = parse_arguments(args.json_args, args.pairs, known.input_schema if known else None)
+            arguments = parse_arguments(args.json_args, args.pairs, known.input_schema(directory.providers.values()) if known else None)
         except ValueError as exc:
             print(f"mcp-directory: {exc}", file=sys.stderr)
             return 2

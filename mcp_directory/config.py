@@ -1,83 +1,24 @@
 """Configuration from the environment (SPEC §2); CLI flags override it.
 
-A provider is configured when its credential (and, for Retool, its base URL) is set. A
-half-configured provider is not an error: it is reported in `Settings.warnings` and left
-out, so the other providers still work.
+Which variables configure a provider is the provider's own data (`ProviderSpec.settings`):
+this module reads them for every provider in `providers.PROVIDERS`. A provider is configured
+when all its required settings are set; a half-configured provider is not an error: it is
+reported in `Settings.warnings` and left out, so the other providers still work.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from .retry import RetryPolicy
+from .options import ClientOptions
+from .providers import PROVIDERS, Provider
+from .spec import ProviderConfig, Setting
 
 TOOLSETS: tuple[str, ...] = ("directory", "incidents", "admin", "proxy")
 
-
-@dataclass(frozen=True)
-class ProviderConfig:
-    name: str
-    credential: str = field(repr=False)
-    base_url: str
-
-
-@dataclass(frozen=True)
-class _Variables:
-    credential: str
-    base_url: str
-    default_base_url: str | None  # None: the base URL must be given
-
-
-ENV: dict[str, _Variables] = {
-    "rootly": _Variables("ROOTLY_API_TOKEN", "ROOTLY_BASE_URL", "https://api.rootly.com"),
-    "opsgenie": _Variables("OPSGENIE_API_KEY", "OPSGENIE_BASE_URL", "https://api.opsgenie.com"),
-    "retool": _Variables("RETOOL_API_TOKEN", "RETOOL_BASE_URL", None),
-}
-
-
-@dataclass(frozen=True)
-class ClientOptions:
-    """How we talk to providers; the defaults suit the real APIs."""
-
-    connect_timeout: float = 10.0
-    read_timeout: float = 30.0
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    # Per provider: requests per minute, 0 for no client-side throttle; absent: the
-    # provider's published rate (ProviderSpec.requests_per_minute).
-    requests_per_minute: dict[str, float] = field(default_factory=dict)
-    max_connections: int = 20
-    max_concurrent_pages: int | None = None  # None: each provider's own (ProviderSpec.concurrent_pages)
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> ClientOptions:
-        def number(name: str, default: float) -> float:
-            raw = env.get(name, "").strip()
-            if not raw:
-                return default
-            try:
-                value = float(raw)
-            except ValueError:
-                raise ValueError(f"{name} must be a number, not {raw!r}") from None
-            if value < 0:
-                raise ValueError(f"{name} must not be negative")
-            return value
-
-        base = cls()
-        rates = {p: number(f"{p.upper()}_REQUESTS_PER_MINUTE", -1) for p in ENV}
-        return cls(
-            connect_timeout=number("MCP_DIRECTORY_CONNECT_TIMEOUT", base.connect_timeout),
-            read_timeout=number("MCP_DIRECTORY_READ_TIMEOUT", base.read_timeout),
-            retry=RetryPolicy(
-                max_attempts=1 + int(number("MCP_DIRECTORY_MAX_RETRIES", base.retry.max_attempts - 1)),
-                max_total_wait=number("MCP_DIRECTORY_MAX_RETRY_WAIT", base.retry.max_total_wait),
-            ),
-            requests_per_minute={p: r for p, r in rates.items() if r >= 0},
-            max_concurrent_pages=max(1, int(number("MCP_DIRECTORY_MAX_CONCURRENT_PAGES", 0))) or None
-            if env.get("MCP_DIRECTORY_MAX_CONCURRENT_PAGES", "").strip()
-            else None,
-        )
+__all__ = ["TOOLSETS", "ClientOptions", "ProviderConfig", "Settings", "env_names", "parse_toolsets", "read_provider"]
 
 
 def _flag(value: str | None) -> bool:
@@ -103,49 +44,70 @@ class Settings:
         demo: bool | None = None,
         allow_writes: bool | None = None,
         toolsets: str | None = None,
+        providers: Sequence[Provider] = PROVIDERS,
     ) -> Settings:
         """Read SPEC §2's variables; arguments that are not None are CLI flags and win."""
         warnings: list[str] = []
-        providers: dict[str, ProviderConfig] = {}
-        for name, var in ENV.items():
-            credential = env.get(var.credential, "").strip()
-            base_url = check_base_url(var, env.get(var.base_url, "").strip()) or var.default_base_url
-            if credential and base_url:
-                providers[name] = ProviderConfig(name, credential, base_url.rstrip("/"))
-            elif credential:
-                warnings.append(f"{name} is not configured: {var.credential} is set but {var.base_url} is missing")
-            elif env.get(var.base_url, "").strip():
-                warnings.append(f"{name} is not configured: {var.base_url} is set but {var.credential} is missing")
+        configured: dict[str, ProviderConfig] = {}
+        for provider in providers:
+            config, warning = read_provider(provider, env)
+            if config is not None:
+                configured[provider.name] = config
+            if warning:
+                warnings.append(warning)
         chosen = parse_toolsets(toolsets if toolsets is not None else env.get("MCP_DIRECTORY_TOOLSETS"))
         return cls(
-            providers=providers,
+            providers=configured,
             allow_writes=allow_writes if allow_writes is not None else _flag(env.get("MCP_DIRECTORY_ALLOW_WRITES")),
             toolsets=chosen,
             auth_token=env.get("MCP_DIRECTORY_AUTH_TOKEN") or None,
             demo=demo if demo else _flag(env.get("MCP_DIRECTORY_DEMO")),
             warnings=tuple(warnings),
             cursor_secret=env.get("MCP_DIRECTORY_CURSOR_SECRET") or None,
-            client=ClientOptions.from_env(env),
+            client=ClientOptions.from_env(env, [p.name for p in providers]),
         )
 
     @property
     def secrets(self) -> list[str]:
         """Everything that must never appear in output."""
         extra = [s for s in (self.auth_token, self.cursor_secret) if s]
-        return [p.credential for p in self.providers.values()] + extra
+        return [s for p in self.providers.values() for s in (p.credential, *p.secrets)] + extra
 
 
-def check_base_url(var: _Variables, url: str) -> str:
+def read_provider(provider: Provider, env: Mapping[str, str]) -> tuple[ProviderConfig | None, str | None]:
+    """A provider's configuration from `env`, or None and (when some but not all of its required
+    variables are set) a warning naming what is missing."""
+    spec = provider.spec
+    values: dict[str, str] = {}
+    given: list[Setting] = []
+    for setting in spec.settings:
+        raw = env.get(setting.env, "").strip()
+        if raw:
+            given.append(setting)
+            values[setting.key] = check_url(setting, spec.setting("credential").env, raw) if setting.url else raw
+        elif setting.default is not None:
+            values[setting.key] = setting.default
+    missing = [s.env for s in spec.settings if s.required and s.key not in values]
+    if missing:
+        if not given:
+            return None, None
+        have = " and ".join(s.env for s in given)
+        verbs = ("is" if len(given) == 1 else "are", "is" if len(missing) == 1 else "are")
+        return None, f"{spec.name} is not configured: {have} {verbs[0]} set but {' and '.join(missing)} {verbs[1]} missing"
+    extra = {k: v for k, v in values.items() if k not in ("credential", "base_url")}
+    secrets = tuple(values[s.key] for s in spec.settings if s.secret and s.key != "credential" and s.key in values)
+    return ProviderConfig(spec.name, values["credential"], values["base_url"].rstrip("/"), extra, secrets), None
+
+
+def check_url(setting: Setting, credential_env: str, url: str) -> str:
     """`url` if it is a plain http(s) URL (host, optional port and path), else a ValueError
     naming the variable. Userinfo (`https://user:pass@host`) is refused: httpx would send it
     as Basic auth, and `check` prints base URLs. The errors never quote the value, which may
     hold a password."""
-    variable = var.base_url
-    if not url:
-        return url
+    variable = setting.env
     try:
         parts = urlsplit(url)
-        parts.port  # raises ValueError for a port that is not a number
+        _ = parts.port  # raises ValueError for a port that is not a number
     except ValueError:
         raise ValueError(f"{variable} is not a valid URL; give one like https://host.example.com") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -153,7 +115,7 @@ def check_base_url(var: _Variables, url: str) -> str:
     if "@" in parts.netloc:
         raise ValueError(
             f"{variable} must not contain a user name or password (user:password@host); "
-            f"the provider's credential belongs in {var.credential}"
+            f"the provider's credential belongs in {credential_env}"
         )
     if "?" in url or "#" in url:
         raise ValueError(f"{variable} must not contain a query ('?') or a fragment ('#')")
@@ -170,7 +132,6 @@ def parse_toolsets(value: str | None) -> tuple[str, ...]:
     return names
 
 
-def missing_variable(provider: str) -> str:
-    """Which variable(s) an operator must set to configure a provider."""
-    var = ENV[provider]
-    return var.credential if var.default_base_url else f"{var.credential} and {var.base_url}"
+def env_names(provider: Provider) -> dict[str, str]:
+    """Setting key -> environment variable, for tools that write environments (the simulators' CLI)."""
+    return {s.key: s.env for s in provider.spec.settings}

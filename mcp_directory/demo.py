@@ -15,17 +15,10 @@ from .config import ProviderConfig, Settings
 from .directory import Directory
 from .sim import DEMO_TOKENS, build_apps, build_world
 
-DEMO_BASE_URLS = {
-    "rootly": "http://rootly.demo",
-    "opsgenie": "http://opsgenie.demo",
-    "retool": "http://retool.demo",
-}
-
-
 def demo_directory(settings: Settings, *, seed: int = 1, people: int = 60) -> Directory:
     world = build_world(seed=seed, people=people)
     apps = build_apps(world, DEMO_TOKENS)
-    providers = {name: ProviderConfig(name, DEMO_TOKENS[name], url) for name, url in DEMO_BASE_URLS.items()}
+    providers = {name: ProviderConfig(name, DEMO_TOKENS[name], f"http://{name}.demo") for name in apps}
     # No client-side throttle: the simulators are in process and unlimited.
     client = dataclasses.replace(settings.client, requests_per_minute={name: 0 for name in providers})
     settings = dataclasses.replace(settings, providers=providers, demo=True, warnings=(), client=client)

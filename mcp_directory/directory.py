@@ -1,25 +1,24 @@
-"""The running directory: one adapter per configured provider, the cursor codec, redaction.
+"""The running directory: the known providers, one adapter per configured one, the pager's
+cursors and page cache, and redaction.
 
-Tools reach providers only through `Directory.adapter`, which is where an unknown or
-unconfigured provider is turned away.
+Tools reach providers only through `Directory.adapter`, which is where an unknown,
+unconfigured or unable provider is turned away.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import httpx2 as httpx
 
-from .config import Settings, missing_variable
-from .cursor import CursorCodec, Position
-from .errors import NotConfigured, Redactor
-from .http import ApiClient
+from .config import Settings
+from .errors import InvalidArgument, NotConfigured, Redactor, Unsupported
 from .models import Page
-from .paging import Fetch, PageCache, Progress, take
-from .providers import Adapter
+from .paging import CursorCodec, Listing, PageCache, Position, Progress, take
+from .providers import PROVIDERS, Adapter, Provider
 
 
 class Directory:
@@ -29,36 +28,70 @@ class Directory:
         *,
         transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
         page_sizes: Mapping[str, int] | None = None,
+        providers: Sequence[Provider] = PROVIDERS,
     ) -> None:
+        if page_sizes:  # a knob for tests and benchmarks: smaller upstream pages
+            client = dataclasses.replace(settings.client, page_sizes={**settings.client.page_sizes, **page_sizes})
+            settings = dataclasses.replace(settings, client=client)
         self.settings = settings
+        self.providers: dict[str, Provider] = {p.name: p for p in providers}
         self.adapters: dict[str, Adapter] = {}
-        for name, cfg in settings.providers.items():
-            adapter_cls = Adapter.registry[name]
-            spec = adapter_cls.spec
-            if page_sizes and name in page_sizes:
-                spec = dataclasses.replace(spec, page_size=page_sizes[name])
-            client = ApiClient(
-                spec, cfg.base_url, cfg.credential, transport=(transports or {}).get(name), options=settings.client
+        for name, config in settings.providers.items():
+            self.adapters[name] = self.known(name).connect(
+                config, transport=(transports or {}).get(name), options=settings.client
             )
-            self.adapters[name] = adapter_cls(client)
         self.redact = Redactor(settings.secrets)
         self.pages = PageCache()  # read-ahead for cursors; emptied for a provider we write to
         self.cursors = CursorCodec(settings.cursor_secret or "\0".join(sorted(settings.secrets)) or "mcp-directory")
 
-    def adapter(self, provider: str) -> Adapter:
+    def known(self, name: str) -> Provider:
         try:
-            return self.adapters[provider]
+            return self.providers[name]
         except KeyError:
-            raise NotConfigured(
-                f"{provider} is not configured: set {missing_variable(provider)} in the server's environment",
-                provider=provider,
-            ) from None
+            raise InvalidArgument(f"unknown provider {name[:64]!r}; choose one of: {', '.join(self.providers)}") from None
+
+    def adapter(self, name: str, operation: str | None = None) -> Any:
+        """The configured provider's adapter, which has `operation` (else unsupported)."""
+        provider = self.known(name)
+        if operation and not provider.supports(operation):
+            raise self.unsupported(provider, operation)
+        try:
+            return self.adapters[name]
+        except KeyError:
+            needed = " and ".join(provider.spec.required_env())
+            raise NotConfigured(f"{name} is not configured: set {needed} in the server's environment", provider=name) from None
+
+    def sole(self, operation: str) -> Any:
+        """The configured provider that has `operation`, for tools without a provider argument."""
+        able = [p for p in self.providers.values() if p.supports(operation)]
+        for provider in able:
+            if provider.name in self.adapters:
+                return self.adapters[provider.name]
+        if not able:
+            raise Unsupported("no provider supports this")
+        needed = "; or ".join(" and ".join(p.spec.required_env()) for p in able)
+        raise NotConfigured(
+            f"this needs {' or '.join(p.title for p in able)}, which is not configured: set {needed}", provider=able[0].name
+        )
+
+    def unsupported(self, provider: Provider, operation: str) -> Unsupported:
+        others = [p.name for p in self.providers.values() if p.supports(operation)]
+        where = f"supported by: {', '.join(others)}" if others else "no provider supports it"
+        return Unsupported(f"{provider.why_not(operation)} ({where})", provider=provider.name)
+
+    def configured(self) -> list[Provider]:
+        """The configured providers, in the list's order."""
+        return [p for p in self.providers.values() if p.name in self.adapters]
+
+    def concurrency(self, provider: str) -> int:
+        """Upstream pages of `provider` fetched at once: the operator's cap, else the provider's own."""
+        return self.settings.client.max_concurrent_pages or self.known(provider).spec.concurrent_pages
 
     async def page(
         self,
         tool: str,
         provider: str,
-        fetch: Fetch[Any],
+        listing: Listing[Any],
         *,
         limit: int,
         cursor: str | None,
@@ -67,13 +100,13 @@ class Directory:
     ) -> Page[Any]:
         """One page of a list, resuming from `cursor`; the cursor is bound to tool, provider and filters."""
         scope = {"tool": tool, "provider": provider, "filters": filters or {}}
-        start = self.cursors.decode(cursor, scope) if cursor else Position()
+        start: Position | None = self.cursors.decode(cursor, scope) if cursor else None
         cache_scope = f"{provider}:{json.dumps(scope, sort_keys=True)}"
-        if not cursor:
+        if start is None:
             self.pages.forget(cache_scope)  # a new traversal reads fresh pages
         served = await take(
             provider,
-            fetch,
+            listing,
             start,
             limit,
             concurrency=self.concurrency(provider),
@@ -84,10 +117,6 @@ class Directory:
         next_cursor = self.cursors.encode(scope, served.next) if served.next else None
         return Page[Any](provider=provider, result=served.items, next_cursor=next_cursor, total=served.total)
 
-    def concurrency(self, provider: str) -> int:
-        """Upstream pages of `provider` fetched at once: the operator's cap, else the provider's own."""
-        return self.settings.client.max_concurrent_pages or self.adapter(provider).spec.concurrent_pages
-
     async def aclose(self) -> None:
         for adapter in self.adapters.values():
-            await adapter.http.aclose()
+            await adapter.aclose()

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote, quote_plus
 
@@ -109,12 +109,15 @@ class WritesDisabled(DirectoryError):
 _BY_STATUS: dict[int, type[DirectoryError]] = {
     400: InvalidArgument,
     401: Unauthorized,
-    402: Forbidden,  # Opsgenie: the plan does not allow the action
     403: Forbidden,
     404: NotFound,
     409: Conflict,
     422: InvalidArgument,
     429: RateLimited,
+}
+
+_BY_CODE: dict[str, type[DirectoryError]] = {
+    cls.code: cls for cls in DirectoryError.__subclasses__()
 }
 
 _NEXT_STEP: dict[type[DirectoryError], str] = {
@@ -135,9 +138,12 @@ def from_status(
     *,
     what: str,
     retry_after: float | None = None,
+    statuses: Mapping[int, str] | None = None,
 ) -> DirectoryError:
-    """Map an upstream HTTP error status to the contract's error."""
-    kind = _BY_STATUS.get(status, UpstreamError)
+    """Map an upstream HTTP error status to the contract's error; `statuses` are the provider's
+    own meanings of statuses that differ from HTTP's, as contract codes (e.g. 402: "forbidden")."""
+    code = (statuses or {}).get(status)
+    kind = _BY_CODE[code] if code else _BY_STATUS.get(status, UpstreamError)
     detail = f": {upstream_message}" if upstream_message else ""
     hint = _NEXT_STEP.get(kind)
     message = f"{provider} answered {status} to {what}{detail}" + (f"; {hint}" if hint else "")

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import anyio
@@ -17,7 +16,7 @@ import httpx2 as httpx
 import pydantic_core
 
 from . import __version__
-from .config import ClientOptions
+from .options import ClientOptions
 from .errors import (
     InvalidArgument,
     Redactor,
@@ -27,19 +26,10 @@ from .errors import (
 )
 from .retry import RETRY_STATUSES, RETRYABLE_METHODS, MalformedBody, decide
 from .throttle import Throttle
-
-if TYPE_CHECKING:
-    from .providers.base import ProviderSpec
+from .spec import ProviderSpec
 
 USER_AGENT = f"mcp-directory/{__version__}"
 log = logging.getLogger("mcp_directory.http")
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: httpx.Headers
-    data: Any
 
 
 class ApiClient:
@@ -159,8 +149,8 @@ class ApiClient:
         *,
         params: dict[str, Any] | None = None,
         json_body: Any = None,
-    ) -> Reply:
-        """Send one request; an error status raises the contract's error, a success is decoded JSON."""
+    ) -> Any:
+        """Send one request; an error status raises the contract's error, a success is its decoded JSON."""
         response, data = await self._exchange(method, path, params, json_body, None, None, decode=True)
         if 300 <= response.status_code < 400:  # never followed (SPEC §6): the API does not redirect
             raise UpstreamError(
@@ -176,17 +166,18 @@ class ApiClient:
                 self.spec.upstream_message(response.content, self._redact),
                 what=f"{method} {path}",
                 retry_after=self.spec.retry_after(response.headers, status=response.status_code),
+                statuses=self.spec.statuses,
             )
-        return Reply(response.status_code, response.headers, data)
+        return data
 
     async def write(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
         """Send a write and return its decoded body (None for an empty one)."""
-        return (await self.call(method, path, params=params, json_body=body)).data
+        return await self.call(method, path, params=params, json_body=body)
 
     async def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         """GET a JSON document; parameters that are None are left out."""
         clean = {k: v for k, v in (params or {}).items() if v is not None}
-        return (await self.call("GET", path, params=clean)).data
+        return await self.call("GET", path, params=clean)
 
 
 def _json(response: httpx.Response) -> Any:

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .providers import PROVIDERS
 from .tools import TOOLS, Tool, full_set
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,13 +25,14 @@ TABLE_END = "<!-- tool-table:end -->"
 
 
 def manifest(tool: Tool) -> dict[str, Any]:
+    """The tool as a server with every provider shows it."""
     return {
         "name": tool.name,
         "title": tool.title,
         "toolset": tool.toolset,
-        "description": tool.description,
-        "inputSchema": tool.input_schema,
-        "outputSchema": tool.output_schema,
+        "description": tool.describe(PROVIDERS),
+        "inputSchema": tool.input_schema(PROVIDERS),
+        "outputSchema": tool.output_schema(PROVIDERS),
         "annotations": tool.annotations.model_dump(by_alias=True, exclude_none=True),
     }
 
@@ -46,7 +48,7 @@ def tool_table() -> str:
             kind = "read (GET only); write once writes are allowed"
         else:
             kind = "read" if t.read_only else ("write, destructive" if t.destructive else "write")
-        rows.append(f"| `{t.name}` | {t.toolset} | {kind} | {t.description} |")
+        rows.append(f"| `{t.name}` | {t.toolset} | {kind} | {t.describe(PROVIDERS)} |")
     return "\n".join(rows)
 
 

@@ -6,12 +6,16 @@ result envelopes. Unknown values are None, never invented.
 
 from __future__ import annotations
 
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Provider = Literal["rootly", "opsgenie", "retool"]
-PROVIDERS: tuple[str, ...] = ("rootly", "opsgenie", "retool")
+# A provider's name. Which names exist is the provider list's to say (providers/__init__.py):
+# the marker is replaced by their enum wherever a schema is built (tools/base.py), so models,
+# argument schemas and tool_manifests/ follow the list without naming a provider here.
+PROVIDER_MARK = "x-provider"
+PROVIDERS_MARK = "x-providers"  # on a list of providers: at most one of each
+ProviderName = Annotated[str, Field(json_schema_extra={PROVIDER_MARK: True})]
 
 Status = Literal["active", "inactive", "blocked", "invited"]
 
@@ -27,7 +31,7 @@ class RoleRef(_Model):
 
 class User(_Model):
     id: str = Field(description="User id at the provider; pass it to other tools as user_id.")
-    provider: Provider = Field(description="Provider holding this account.")
+    provider: ProviderName = Field(description="Provider holding this account.")
     email: str | None = Field(description="Email address as the provider stores it.")
     name: str | None = Field(description="Full display name.")
     first_name: str | None = Field(description="First name.")
@@ -50,7 +54,7 @@ class Member(_Model):
 
 class Group(_Model):
     id: str = Field(description="Group (team) id at the provider; pass it to other tools as group_id.")
-    provider: Provider = Field(description="Provider holding this group.")
+    provider: ProviderName = Field(description="Provider holding this group.")
     name: str = Field(description="Group name.")
     description: str | None = Field(description="Group description.")
     member_count: int | None = Field(description="Number of members; null when unknown.")
@@ -61,7 +65,7 @@ class Group(_Model):
 
 class Role(_Model):
     id: str = Field(description="Role id at the provider.")
-    provider: Provider = Field(description="Provider defining this role.")
+    provider: ProviderName = Field(description="Provider defining this role.")
     name: str = Field(description="Role name.")
     description: str | None = Field(description="Role description.")
     kind: Literal["account", "on_call", "custom"] = Field(
@@ -71,7 +75,7 @@ class Role(_Model):
 
 class License(_Model):
     id: str = Field(description="License or plan id.")
-    provider: Provider = Field(description="Provider selling the license.")
+    provider: ProviderName = Field(description="Provider selling the license.")
     name: str = Field(description="Plan name.")
     total_seats: int | None = Field(description="Seats in the plan.")
     used_seats: int | None = Field(description="Seats in use.")
@@ -79,7 +83,7 @@ class License(_Model):
 
 
 class IncidentRole(_Model):
-    id: str = Field(description="Incident role id (Rootly).")
+    id: str = Field(description="Incident role id.")
     name: str = Field(description="Incident role name, e.g. Commander.")
     slug: str | None = Field(description="Incident role slug.")
     description: str | None = Field(description="What the role does.")
@@ -87,7 +91,7 @@ class IncidentRole(_Model):
 
 
 class Account(_Model):
-    provider: Provider = Field(description="Provider of the account.")
+    provider: ProviderName = Field(description="Provider of the account.")
     user_id: str = Field(description="User id at that provider.")
     status: Status | None = Field(description="Account status at that provider.")
 
@@ -107,7 +111,7 @@ class ErrorBody(_Model):
 
 
 class ProviderInfo(_Model):
-    provider: Provider = Field(description="Provider name.")
+    provider: ProviderName = Field(description="Provider name.")
     base_url: str = Field(description="Base URL requests go to.")
     resources: list[str] = Field(description="Read tools this provider supports.")
     write_tools: list[str] = Field(description="Write tools this provider supports (registered only when writes are allowed).")
@@ -117,19 +121,19 @@ T = TypeVar("T")
 
 
 class Page(_Model, Generic[T]):
-    provider: Provider = Field(description="Provider the page came from.")
+    provider: ProviderName = Field(description="Provider the page came from.")
     result: list[T] = Field(description="The items of this page.")
     next_cursor: str | None = Field(description="Pass back as cursor for the next page; null at the end.")
     total: int | None = Field(description="Total number of items, when the provider reports it.")
 
 
 class One(_Model, Generic[T]):
-    provider: Provider = Field(description="Provider the object came from.")
+    provider: ProviderName = Field(description="Provider the object came from.")
     result: T = Field(description="The object.")
 
 
 class Many(_Model, Generic[T]):
-    provider: Provider = Field(description="Provider the objects came from.")
+    provider: ProviderName = Field(description="Provider the objects came from.")
     result: list[T] = Field(description="The objects.")
 
 
@@ -174,7 +178,7 @@ class Deactivation(_Model):
 
 
 class Written(_Model, Generic[T]):
-    provider: Provider = Field(description="Provider acted on.")
+    provider: ProviderName = Field(description="Provider acted on.")
     dry_run: bool = Field(False, description="True when nothing was changed because confirm was not true.")
     plan: str | None = Field(None, description="On a dry run: exactly what confirm=true would do.")
     result: T | None = Field(None, description="The changed object, where the provider returns one.")
@@ -184,7 +188,7 @@ class Written(_Model, Generic[T]):
 
 
 class ProxyResponse(_Model):
-    provider: Provider = Field(description="Provider called.")
+    provider: ProviderName = Field(description="Provider called.")
     status: int = Field(description="HTTP status the provider answered.")
     headers: dict[str, str] = Field(description="content-type and rate-limit headers only.")
     body: Any = Field(description="JSON when the provider sent JSON, else text.")

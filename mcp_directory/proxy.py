@@ -71,7 +71,7 @@ def check_path(path: str, prefix: str) -> str:
 
 def _is_dot_segment(segment: str) -> bool:
     """'.' or '..', also with a ';' matrix parameter around it: Java servers (Tomcat, Jetty;
-    Opsgenie is Java) strip the parameter and then resolve '..;' as '..'."""
+    some providers run on Java) strip the parameter and then resolve '..;' as '..'."""
     return any(part in (".", "..") for part in segment.split(";"))
 
 

@@ -11,8 +11,8 @@ Rules (SPEC §6, FACTS.md):
 - A connection that could not be opened never reached the provider, so any request may
   be retried; a timeout, a broken connection or a garbled body after the request was
   sent is retried only when the request is idempotent.
-- The wait is what the provider asked for (`asked`: its spec reads Retry-After, Rootly's
-  `X-RateLimit-Reset`, Opsgenie's `X-RateLimit-Period-In-Sec`); otherwise exponential
+- The wait is what the provider asked for (`asked`: its spec reads Retry-After and its own
+  rate-limit headers, `ProviderSpec.retry_after`); otherwise exponential
   backoff with full jitter.
 - Attempts and the total wait are bounded.
 """

@@ -32,16 +32,18 @@ from . import __version__
 from .directory import Directory
 from .errors import DirectoryError, InvalidArgument, UpstreamError, WritesDisabled
 from .tools import TOOLS, Call, Tool, select
+from .tools.base import joined
 
 logger = logging.getLogger("mcp_directory")
 audit_log = logging.getLogger("mcp_directory.audit")
 audit_log.setLevel(logging.INFO)  # writes are always recorded, whatever the general log level
 
-INSTRUCTIONS = (
-    "Read the user directories of Rootly, Opsgenie and Retool in one normalized shape. "
-    "Call list_providers first to see what is configured. Lists are paged: follow next_cursor. "
-    "Use find_users to locate one person across every provider by email or name."
-)
+def instructions(titles: list[str]) -> str:
+    return (
+        f"Read the user directories of {joined(titles, 'and')} in one normalized shape. Call list_providers "
+        "first to see what is configured. Lists are paged: follow next_cursor. Use find_users to locate one "
+        "person across every provider by email or name."
+    )
 
 
 def dumps(data: Any) -> str:
@@ -62,11 +64,15 @@ class DirectoryServer(MCPServer[Any]):
         super().__init__(
             name="mcp-directory",
             version=__version__,
-            instructions=INSTRUCTIONS,
+            instructions=instructions([p.title for p in directory.providers.values()]),
             lifespan=self._lifespan,
         )
         self.directory = directory
         self.registry = {t.name: t for t in tools}
+        # The tools as this server shows them: derived once, from its provider list.
+        known = list(directory.providers.values())
+        self.listed = [t.to_mcp(known) for t in tools]
+        self.input_schemas = {t.name: t.input_schema for t in self.listed}
         # Requests every MCP client may send (and the conformance suite checks) that have no
         # high-level hook; registering them also advertises the `logging`/`completions` capabilities.
         self._lowlevel_server.add_request_handler("logging/setLevel", SetLevelRequestParams, self._set_logging_level)
@@ -95,11 +101,10 @@ class DirectoryServer(MCPServer[Any]):
         return CompleteResult(completion=Completion(values=[], total=0, has_more=False))
 
     async def list_tools(self) -> list[MCPTool]:
-        return [t.to_mcp() for t in self.registry.values()]
+        return self.listed
 
     def _tool_input_schema(self, name: str) -> dict[str, Any] | None:
-        tool = self.registry.get(name)
-        return tool.input_schema if tool else None
+        return self.input_schemas.get(name)
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
@@ -113,7 +118,7 @@ class DirectoryServer(MCPServer[Any]):
                 args = tool.args.model_validate(arguments or {})
             except ValidationError as exc:
                 raise InvalidArgument(describe_validation(exc)) from exc
-            result: BaseModel = await tool.handler(Call(self.directory, context), args)
+            result: BaseModel = await tool.handler(Call(self.directory, tool, context), args)
         except anyio.get_cancelled_exc_class():
             # notifications/cancelled (or shutdown) interrupted the call: a write may still have
             # reached the provider, so it is recorded all the same before the cancellation goes on.
@@ -160,7 +165,7 @@ class DirectoryServer(MCPServer[Any]):
         if tool is None or args is None or not tool.audited(args):
             return
         target = args.model_dump(mode="json", exclude={"confirm", "body", "query"})
-        provider = target.pop("provider", None) or tool.provider
+        provider = target.pop("provider", None) or getattr(outcome, "provider", None)
         if provider:
             self.directory.pages.forget(f"{provider}:")
         entry: dict[str, Any] = {"event": "write", "tool": tool.name, "provider": provider}

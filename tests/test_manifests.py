@@ -1,10 +1,12 @@
 """tool_manifests/ and the README's tool table stay in sync with the registry."""
 
 import json
+import re
 
 import pytest
 
 from mcp_directory import manifests
+from mcp_directory.providers import PROVIDERS
 from mcp_directory.tools import full_set
 
 
@@ -52,14 +54,17 @@ def test_readme_table_drift_is_reported(scratch):
 def test_every_tool_is_fully_described():
     for tool in full_set():
         assert tool.description and tool.title, tool.name
-        schema = tool.input_schema
+        schema = tool.input_schema(PROVIDERS)
+        unfilled = re.compile(r"\$[A-Z_]{3,}")
+        assert not unfilled.search(json.dumps(schema) + tool.describe(PROVIDERS)), f"{tool.name}: unfilled placeholder"
+        assert "x-provider" not in json.dumps(schema) + json.dumps(tool.output_schema(PROVIDERS)), tool.name
         assert "anyOf" not in schema and "oneOf" not in schema, tool.name
         for name, prop in schema.get("properties", {}).items():
             assert prop.get("description"), f"{tool.name}.{name} has no description"
         annotations = tool.annotations
         for hint in ("read_only_hint", "destructive_hint", "idempotent_hint", "open_world_hint"):
             assert getattr(annotations, hint) is not None, f"{tool.name} lacks {hint}"
-        assert tool.output_schema.get("type") == "object", tool.name
+        assert tool.output_schema(PROVIDERS).get("type") == "object", tool.name
 
 
 def test_all_tool_schemas_stay_small():

@@ -1,8 +1,23 @@
-"""One adapter module per provider; importing this package registers all of them."""
+"""The providers: the only list of them. Everything that varies by provider derives from it.
 
-from .base import Adapter, ProviderSpec
-from .opsgenie import Opsgenie
-from .retool import Retool
-from .rootly import Rootly
+Each module exports one `Provider` value (its spec and its adapter); adding a provider is
+adding its module and its line here (see docs/adding-a-provider.md).
+"""
 
-__all__ = ["Adapter", "Opsgenie", "ProviderSpec", "Retool", "Rootly"]
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .base import Adapter, Provider
+from .opsgenie import OPSGENIE
+from .retool import RETOOL
+from .rootly import ROOTLY
+
+PROVIDERS: tuple[Provider, ...] = (ROOTLY, OPSGENIE, RETOOL)
+
+
+def names(providers: Sequence[Provider] = PROVIDERS) -> list[str]:
+    return [p.name for p in providers]
+
+
+__all__ = ["PROVIDERS", "Adapter", "Provider", "names"]

@@ -22,26 +22,9 @@ from urllib.parse import parse_qs, urlsplit
 from ..aio import gather
 from ..http import segment
 from ..models import Deactivation, Group, License, Member, Role, RoleRef, Status, User
-from ..paging import Chunk
-from .base import Adapter, ProviderSpec, seconds
-
-SPEC = ProviderSpec(
-    name="opsgenie",
-    title="Opsgenie",
-    api_root="",
-    auth_scheme="GenieKey",
-    content_type="application/json",
-    pagination="offset",
-    page_size=100,
-    max_page_size=100,  # the paging doc says 100; the users spec only gives a default of 100
-    rate_limit_headers=("x-ratelimit-state", "x-ratelimit-reason", "x-ratelimit-period-in-sec"),
-    requests_per_minute=None,  # per-plan numbers are not published (FACTS §2)
-    proxy_prefix="/v2/",
-    concurrent_pages=4,  # per-second buckets with unpublished sizes (FACTS §2): stay modest
-    user_delete="deleted",
-    retry_after_from=lambda headers, now: throttled_wait(headers),
-    error_text=lambda data: error_text(data),
-)
+from ..paging import Chunk, Listing
+from ..spec import WHOLE, Offset, ProviderSpec, Setting, Step, seconds
+from .base import Adapter, Provider
 
 def error_text(data: dict[str, Any]) -> str | None:
     """`{"message", "took", "requestId"}`, with a field -> problem map under `errors` on 422."""
@@ -143,56 +126,82 @@ def next_offset(document: dict[str, Any]) -> int | None:
     return int(values[0]) if values else None
 
 
+def _total(document: Any) -> int | None:
+    total = document.get("totalCount") if isinstance(document, dict) else None
+    return total if isinstance(total, int) and not isinstance(total, bool) else None
+
+
+SPEC = ProviderSpec(
+    name="opsgenie",
+    title="Opsgenie",
+    settings=(
+        Setting("credential", "OPSGENIE_API_KEY", "Opsgenie API key (sent as GenieKey)", secret=True),
+        Setting(
+            "base_url", "OPSGENIE_BASE_URL", "API base URL (EU: https://api.eu.opsgenie.com); paths /v2/...",
+            "https://api.opsgenie.com", url=True,
+        ),
+    ),
+    api_root="",
+    auth_scheme="GenieKey",
+    content_type="application/json",
+    # the paging doc says at most 100; the users spec only gives a default of 100
+    paginator=Offset(offset_param="offset", limit_param="limit", next_offset=next_offset, total=_total, max_size=100),
+    page_size=100,
+    rate_limit_headers=("x-ratelimit-state", "x-ratelimit-reason", "x-ratelimit-period-in-sec"),
+    requests_per_minute=None,  # per-plan numbers are not published (FACTS §2)
+    proxy_prefix="/v2/",
+    concurrent_pages=4,  # per-second buckets with unpublished sizes (FACTS §2): stay modest
+    user_delete="deleted",
+    ping="/v2/account",
+    retry_after_from=lambda headers, now: throttled_wait(headers),
+    error_text=error_text,
+    statuses={402: "forbidden"},  # the account's plan does not allow the action
+)
+
+
 class Opsgenie(Adapter):
-    spec = SPEC
     missing = {
         "me": "Opsgenie API keys belong to integrations, not users, so there is no 'me'",
         "incident_roles": "Opsgenie has no incident roles",
+        "assign_incident_role": "Opsgenie has no incident roles",
+        "unassign_incident_role": "Opsgenie has no incident roles",
     }
 
-    async def users(self, state: Any, *, search: str | None, email: str | None) -> Chunk[User]:
+    def users(self, *, search: str | None, email: str | None) -> Listing[User]:
         query = f"username:{email}" if email else search
-        offset, size = state or 0, self.spec.page_size
-        document = await self.http.get("/v2/users", {"limit": size, "offset": offset, "query": query})
-        items = [map_user(r) for r in self.records(document)]
-        if email and search:
+        found = self.listing("/v2/users", {"query": query}, lambda d: map_user)
+        if email and search:  # one query only: the email upstream, the search here
             needle = search.casefold()
-            items = [u for u in items if needle in (u.name or "").casefold() or needle in (u.email or "").casefold()]
-        total, nxt = document.get("totalCount"), next_offset(document)
-        # Offsets are plain arithmetic once totalCount is known, so later pages can be fetched at once.
-        ahead = list(range(offset + size, total, size)) if isinstance(total, int) and nxt == offset + size else None
-        return Chunk(items, nxt, total, ahead)
+            return self.matching(found, lambda u: needle in (u.name or "").casefold() or needle in (u.email or "").casefold())
+        return found
 
     async def user(self, user_id: str) -> User:
         path = f"/v2/users/{segment(user_id)}"
         user, teams = await gather(self.http.get(path), self.http.get(f"{path}/teams"))
         return map_user(self.record(user), [str(t["id"]) for t in self.records(teams)])
 
-    async def groups(self, state: Any, *, search: str | None) -> Chunk[Group]:
-        document = await self.http.get("/v2/teams")
-        items = [map_team(r) for r in self.records(document)]
-        if search:
-            items = [g for g in items if search.casefold() in g.name.casefold()]
-        return Chunk(items, None, len(items))
+    def groups(self, *, search: str | None) -> Listing[Group]:
+        # /v2/teams has no paging and no filter: the search is done here
+        teams = self.listing("/v2/teams", {}, lambda d: map_team, paginator=WHOLE)
+        return self.matching(teams, lambda g: search.casefold() in g.name.casefold()) if search else teams
 
     async def group(self, group_id: str) -> Group:
         document = await self.http.get(f"/v2/teams/{segment(group_id)}", {"identifierType": "id"})
         return map_team(self.record(document))
 
-    async def roles(self, state: Any) -> Chunk[Role]:
-        document = await self.http.get("/v2/roles")
-        items = list(BUILT_IN_ROLES) + [map_custom_role(r) for r in self.records(document)]
-        return Chunk(items, None, len(items))
+    def roles(self) -> Listing[Role]:
+        async def fetch(state: Any) -> Chunk[Role]:
+            document = await self.http.get("/v2/roles")
+            items = [*BUILT_IN_ROLES, *(map_custom_role(r) for r in self.records(document))]
+            return Chunk(items, Step(None, len(items)))
+
+        return Listing(fetch)
 
     async def licenses(self) -> list[License]:
         document = await self.http.get("/v2/account")
         return [map_account(self.record(document))]
 
-    async def ping(self) -> None:
-        self.record(await self.http.get("/v2/account"))
-
     # Writes.
-
     # Opsgenie's write answers carry no object, so each write reads its object back.
 
     async def add_group_member(self, group_id: str, user_id: str, role: str) -> Group | None:
@@ -221,3 +230,6 @@ class Opsgenie(Adapter):
     async def deactivate_user(self, user_id: str) -> Deactivation:
         await self.http.write("DELETE", f"/v2/users/{segment(user_id)}")
         return Deactivation(user_id=user_id, action="deleted", user=None)
+
+
+OPSGENIE = Provider(SPEC, Opsgenie)

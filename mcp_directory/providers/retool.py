@@ -18,26 +18,9 @@ from typing import Any
 from ..errors import InvalidArgument
 from ..http import segment
 from ..models import Deactivation, Group, Member, Role, User
-from ..paging import Chunk
-from .base import Adapter, ProviderSpec
-
-SPEC = ProviderSpec(
-    name="retool",
-    title="Retool",
-    api_root="/api/v2",
-    auth_scheme="Bearer",
-    content_type="application/json",
-    pagination="token",
-    page_size=100,
-    max_page_size=100,  # spec: limit 1-100
-    rate_limit_headers=("retry-after",),
-    requests_per_minute=300,
-    error_text=lambda data: data.get("message") if isinstance(data.get("message"), str) else None,  # {success, message}  # self-hosted default API_CALLS_PER_MIN; Cloud publishes none
-    proxy_prefix="/",
-    concurrent_pages=1,  # next_token paging is sequential anyway
-    user_delete="deactivated",
-)
-
+from ..paging import Listing
+from ..spec import WHOLE, ProviderSpec, Setting, Token
+from .base import Adapter, Provider
 
 def _full_name(first: str | None, last: str | None) -> str | None:
     return " ".join(p for p in (first, last) if p) or None
@@ -100,45 +83,63 @@ def _matches(user: User, needle: str) -> bool:
     return any(needle in (v or "").casefold() for v in (user.name, user.email))
 
 
+def _total(document: Any) -> int | None:
+    total = document.get("total_count") if isinstance(document, dict) else None
+    return total if isinstance(total, int) and not isinstance(total, bool) else None
+
+
+SPEC = ProviderSpec(
+    name="retool",
+    title="Retool",
+    settings=(
+        Setting("credential", "RETOOL_API_TOKEN", "Retool API token", secret=True),
+        Setting("base_url", "RETOOL_BASE_URL", "the instance, e.g. https://acme.retool.com; paths /api/v2/...", url=True),
+    ),
+    api_root="/api/v2",
+    auth_scheme="Bearer",
+    content_type="application/json",
+    # `GET /users` returns every user when no limit is sent; next_token is valid only with a limit
+    paginator=Token(token_param="next_token", limit_param="limit", next_token=next_token, total=_total, max_size=100),
+    page_size=100,
+    rate_limit_headers=("retry-after",),
+    requests_per_minute=300,  # self-hosted default API_CALLS_PER_MIN; Cloud publishes none
+    proxy_prefix="/",
+    concurrent_pages=1,  # next_token paging is sequential anyway
+    user_delete="deactivated",
+    ping="/users?limit=1",
+    error_text=lambda data: data.get("message") if isinstance(data.get("message"), str) else None,  # {success, message}
+)
+
+
 class Retool(Adapter):
-    spec = SPEC
     missing = {
         "me": "Retool's v2 API has no 'me' endpoint",
         "licenses": "Retool's v2 API exposes no seat or license counts",
         "incident_roles": "Retool has no incident roles",
+        "assign_incident_role": "Retool has no incident roles",
+        "unassign_incident_role": "Retool has no incident roles",
     }
 
-    async def users(self, state: Any, *, search: str | None, email: str | None) -> Chunk[User]:
-        document = await self.http.get("/users", {"limit": self.spec.page_size, "next_token": state, "email": email})
-        items = [map_user(r) for r in self.records(document)]
-        total = document.get("total_count")
-        if search:
-            items = [u for u in items if _matches(u, search.casefold())]
-            total = None
-        return Chunk(items, next_token(document), total)
+    def users(self, *, search: str | None, email: str | None) -> Listing[User]:
+        found = self.listing("/users", {"email": email}, lambda d: map_user)
+        # there is no name search: `email` is filtered upstream, a search term here
+        return self.matching(found, lambda u: _matches(u, search.casefold())) if search else found
 
     async def user(self, user_id: str) -> User:
         document = await self.http.get(f"/users/{segment(user_id)}", {"includeGroups": "true"})
         return map_user(self.record(document))
 
-    async def groups(self, state: Any, *, search: str | None) -> Chunk[Group]:
-        document = await self.http.get("/groups")
-        items = [map_group(r, with_members=False) for r in self.records(document)]
-        if search:
-            items = [g for g in items if search.casefold() in g.name.casefold()]
-        return Chunk(items, None, len(items))
+    def groups(self, *, search: str | None) -> Listing[Group]:
+        groups = self.listing("/groups", {}, lambda d: lambda r: map_group(r, with_members=False), paginator=WHOLE)
+        return self.matching(groups, lambda g: search.casefold() in g.name.casefold()) if search else groups
 
     async def group(self, group_id: str) -> Group:
         document = await self.http.get(f"/groups/{segment(group_id)}")
         return map_group(self.record(document), with_members=True)
 
-    async def roles(self, state: Any) -> Chunk[Role]:
-        document = await self.http.get("/role_permissions/roles", {"next_token": state})
-        items = [map_role(r) for r in self.records(document)]
-        return Chunk(items, next_token(document), document.get("total_count"))
-
-    async def ping(self) -> None:
-        self.records(await self.http.get("/users", {"limit": 1}))
+    def roles(self) -> Listing[Role]:
+        # no limit or next_token on this endpoint (FACTS §3): one answer holds every role
+        return self.listing("/role_permissions/roles", {}, lambda d: map_role, paginator=WHOLE)
 
     # Writes.
 
@@ -163,3 +164,6 @@ class Retool(Adapter):
     async def deactivate_user(self, user_id: str) -> Deactivation:
         await self.http.write("DELETE", f"/users/{segment(user_id)}")  # 204: Retool disables the user
         return Deactivation(user_id=user_id, action="deactivated", user=await self.read_back(lambda: self.user(user_id)))
+
+
+RETOOL = Provider(SPEC, Retool)

@@ -39,8 +39,9 @@ from ..models import (
     User,
     UserRef,
 )
-from ..paging import Chunk, every
-from .base import Adapter, ProviderSpec, seconds
+from ..paging import Listing, chained, every
+from ..spec import PageNumber, ProviderSpec, Setting, seconds
+from .base import Adapter, Provider
 from .rootly_mapping import (
     Included,
     index_included,
@@ -53,24 +54,6 @@ from .rootly_mapping import (
     pick_incident_role,
     team_members,
     with_member,
-)
-
-SPEC = ProviderSpec(
-    name="rootly",
-    title="Rootly",
-    api_root="",
-    auth_scheme="Bearer",
-    content_type="application/vnd.api+json",
-    pagination="page_number",
-    page_size=100,
-    max_page_size=100,  # Rootly's MCP server: larger values are rejected (FACTS §1)
-    rate_limit_headers=("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-used", "x-ratelimit-reset"),
-    requests_per_minute=3000,
-    proxy_prefix="/v1/",
-    concurrent_pages=8,  # 3000 requests a minute (FACTS §1): eight at a time stays far below
-    user_delete="deleted",
-    retry_after_from=lambda headers, now: reset_wait(headers, now),
-    error_text=lambda data: error_text(data),
 )
 
 def error_text(data: dict[str, Any]) -> str | None:
@@ -87,6 +70,45 @@ def reset_wait(headers: Mapping[str, str], now: float) -> float | None:
     return None if reset is None else max(0.0, round(reset - now, 3))
 
 
+def _meta(document: Any) -> dict[str, Any]:
+    meta = document.get("meta") if isinstance(document, dict) else None
+    return meta if isinstance(meta, dict) else {}
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+SPEC = ProviderSpec(
+    name="rootly",
+    title="Rootly",
+    settings=(
+        Setting("credential", "ROOTLY_API_TOKEN", "Rootly API token", secret=True),
+        Setting("base_url", "ROOTLY_BASE_URL", "API base URL; paths are /v1/... below it", "https://api.rootly.com", url=True),
+    ),
+    api_root="",
+    auth_scheme="Bearer",
+    content_type="application/vnd.api+json",
+    paginator=PageNumber(
+        number_param="page[number]",
+        size_param="page[size]",
+        next_page=lambda document: _int(_meta(document).get("next_page")),
+        page_count=lambda document: _int(_meta(document).get("total_pages")),
+        total=lambda document: _int(_meta(document).get("total_count")),
+        max_size=100,  # Rootly's MCP server: larger values are rejected (FACTS §1)
+    ),
+    page_size=100,
+    rate_limit_headers=("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-used", "x-ratelimit-reset"),
+    requests_per_minute=3000,
+    proxy_prefix="/v1/",
+    concurrent_pages=8,  # 3000 requests a minute (FACTS §1): eight at a time stays far below
+    user_delete="deleted",
+    ping="/v1/users/me",
+    retry_after_from=reset_wait,
+    error_text=error_text,
+)
+
+
 # The role lists: account roles, then on-call roles, paged one after the other.
 ROLE_LISTS = ("/v1/roles", "/v1/on_call_roles")
 
@@ -98,34 +120,19 @@ class Rootly(Adapter):
         "create_user": "Rootly's API cannot create users (there is no POST /v1/users); invite them in Rootly's web app",
     }
 
-    def __init__(self, http: Any) -> None:
-        super().__init__(http)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         # Held only while in use, so ids an agent made up do not pile up.
         self._team_locks: weakref.WeakValueDictionary[str, anyio.Lock] = weakref.WeakValueDictionary()
 
-    async def _page(self, path: str, number: int | None, params: dict[str, Any]) -> tuple[dict[str, Any], Any]:
-        number = number or 1
-        document = await self.http.get(path, {"page[number]": number, "page[size]": self.spec.page_size, **params})
-        self.records(document)  # a page is a JSON:API document with a list of records, or an error
-        meta = document.get("meta") or {}
-        return document, meta.get("next_page") if isinstance(meta, dict) else None
-
-    async def _chunk(self, path: str, number: int | None, params: dict[str, Any], mapper: Any) -> Chunk[Any]:
-        """One page of a list; once total_pages is known, the later page numbers are known too."""
-        document, nxt = await self._page(path, number, params)
-        meta = document.get("meta") if isinstance(document.get("meta"), dict) else {}
-        pages = meta.get("total_pages")
-        ahead = list(range((number or 1) + 1, pages + 1)) if isinstance(pages, int) and nxt is not None else None
-        return Chunk(mapper(document), nxt, meta.get("total_count"), ahead)
-
-    async def users(self, state: Any, *, search: str | None, email: str | None) -> Chunk[User]:
+    def users(self, *, search: str | None, email: str | None) -> Listing[User]:
         params = {"include": "role,teams", "filter[search]": search, "filter[email]": email}
 
-        def users(document: dict[str, Any]) -> list[User]:
+        def users(document: Any) -> Any:
             included = index_included(document)
-            return [map_user(r, included, with_groups=True) for r in self.records(document)]
+            return lambda record: map_user(record, included, with_groups=True)
 
-        return await self._chunk("/v1/users", state, params, users)
+        return self.listing("/v1/users", params, users)
 
     async def user(self, user_id: str) -> User:
         document = await self.http.get(f"/v1/users/{segment(user_id)}", {"include": "role,teams"})
@@ -135,34 +142,19 @@ class Rootly(Adapter):
         document = await self.http.get("/v1/users/me", {"include": "role,teams"})
         return map_user(self.record(document), index_included(document), with_groups=True)
 
-    async def groups(self, state: Any, *, search: str | None) -> Chunk[Group]:
-        def teams(document: dict[str, Any]) -> list[Group]:
-            return [map_team(r, with_members=False) for r in self.records(document)]
-
-        return await self._chunk("/v1/teams", state, {"filter[search]": search}, teams)
+    def groups(self, *, search: str | None) -> Listing[Group]:
+        return self.listing("/v1/teams", {"filter[search]": search}, lambda d: lambda r: map_team(r, with_members=False))
 
     async def group(self, group_id: str) -> Group:
         document = await self.http.get(f"/v1/teams/{segment(group_id)}")
         return map_team(self.record(document), with_members=True)
 
-    async def roles(self, state: Any) -> Chunk[Role]:
-        which, number = state or [0, 1]
-        document, nxt = await self._page(ROLE_LISTS[which], number, {})
-        items = [map_role(r) for r in self.records(document)]
-        if nxt is not None:
-            following: Any = [which, nxt]
-        else:
-            following = [which + 1, 1] if which + 1 < len(ROLE_LISTS) else None
-        return Chunk(items, following, None)
+    def roles(self) -> Listing[Role]:
+        """Account roles, then on-call roles, one list after the other."""
+        return chained(*(self.listing(path, {}, lambda d: map_role) for path in ROLE_LISTS))
 
-    async def incident_roles(self, state: Any) -> Chunk[IncidentRole]:
-        def roles(document: dict[str, Any]) -> list[IncidentRole]:
-            return [map_incident_role(r) for r in self.records(document)]
-
-        return await self._chunk("/v1/incident_roles", state, {}, roles)
-
-    async def ping(self) -> None:
-        self.record(await self.http.get("/v1/users/me"))
+    def incident_roles(self) -> Listing[IncidentRole]:
+        return self.listing("/v1/incident_roles", {}, lambda d: map_incident_role)
 
     # Writes.
 
@@ -226,16 +218,16 @@ class Rootly(Adapter):
         """A Rootly user from an id or an email address."""
         if "@" not in ref:
             return await self.user(ref)
-        chunk = await self.users(None, search=None, email=ref)
-        if not chunk.items:
+        found = [u async for u in every(self.name, self.users(search=None, email=ref), max_items=5)]
+        if not found:
             raise NotFound(f"no Rootly user has the email {ref!r}; check it with find_users", provider="rootly")
-        if len(chunk.items) > 1:
-            ids = ", ".join(u.id for u in chunk.items)
+        if len(found) > 1:
+            ids = ", ".join(u.id for u in found)
             raise InvalidArgument(f"several Rootly users have the email {ref!r} (ids {ids}); pass an id", provider="rootly")
-        return chunk.items[0]
+        return found[0]
 
     async def resolve_incident_role(self, ref: str) -> IncidentRole:
-        roles = [r async for r in every("rootly", self.incident_roles)]
+        roles = [r async for r in every(self.name, self.incident_roles())]
         return pick_incident_role(roles, ref)
 
     async def resolve_incident(self, ref: str) -> str:
@@ -268,3 +260,6 @@ class Rootly(Adapter):
 
     async def unassign_incident_role(self, incident_id: str, user: str, incident_role: str) -> Assignment:
         return await self._assignment("DELETE", "unassigned", incident_id, user, incident_role)
+
+
+ROOTLY = Provider(SPEC, Rootly)

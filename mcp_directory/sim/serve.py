@@ -17,42 +17,38 @@ from contextlib import contextmanager
 import uvicorn
 from starlette.applications import Starlette
 
-from mcp_directory.config import ENV
+from mcp_directory.providers import PROVIDERS
 from mcp_directory.sim.common import SimOptions
-from mcp_directory.sim.opsgenie import build_opsgenie_app
-from mcp_directory.sim.retool import build_retool_app
-from mcp_directory.sim.rootly import build_rootly_app
-from mcp_directory.sim.world import PROVIDERS, World
+from mcp_directory.sim.registry import SIMULATORS
+from mcp_directory.sim.world import World
 
-DEMO_TOKENS = {"rootly": "demo-rootly-token", "opsgenie": "demo-opsgenie-key", "retool": "demo-retool-token"}
+DEMO_TOKENS = {name: s.demo_token for name, s in SIMULATORS.items()}
 
 
 def env_for(urls: dict[str, str], tokens: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment that points mcp-directory at these simulators (config.ENV's names)."""
+    """The environment that points mcp-directory at these simulators (the providers' own variable names)."""
     tokens = {**DEMO_TOKENS, **(tokens or {})}
+    specs = {p.name: p.spec for p in PROVIDERS}  # the product's variable names
     env: dict[str, str] = {}
     for provider, url in urls.items():
-        names = ENV[provider]
-        env[names.base_url] = url
-        env[names.credential] = tokens[provider]
+        env[specs[provider].setting("base_url").env] = url
+        env[specs[provider].setting("credential").env] = tokens[provider]
     return env
 
 
 def build_app(provider: str, world: World, options: SimOptions) -> Starlette:
     """One provider's app over `world` (the app reads the world live; writes will mutate it)."""
-    if provider == "rootly":
-        return build_rootly_app(world.rootly, options)
-    if provider == "opsgenie":
-        return build_opsgenie_app(world.opsgenie, options)
-    if provider == "retool":
-        return build_retool_app(world.retool, options)
-    raise ValueError(f"unknown provider {provider!r}; expected one of {', '.join(PROVIDERS)}")
+    try:
+        simulator = SIMULATORS[provider]
+    except KeyError:
+        raise ValueError(f"unknown provider {provider!r}; expected one of {', '.join(SIMULATORS)}") from None
+    return simulator.app(world.directories[provider], options)
 
 
 def build_apps(world: World, tokens: dict[str, str] | None = None) -> dict[str, Starlette]:
-    """All three apps with default options; `tokens` default to DEMO_TOKENS."""
+    """Every provider's app with default options; `tokens` default to DEMO_TOKENS."""
     tokens = {**DEMO_TOKENS, **(tokens or {})}
-    return {p: build_app(p, world, SimOptions(token=tokens[p])) for p in PROVIDERS}
+    return {p: build_app(p, world, SimOptions(token=tokens[p])) for p in world.directories}
 
 
 def ensure_loopback(host: str) -> None:

@@ -15,14 +15,11 @@ import random
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
-from typing import TYPE_CHECKING
+from typing import Any
 
-if TYPE_CHECKING:  # the seed modules import this one
-    from mcp_directory.sim.opsgenie_seed import OpsgenieDirectory
-    from mcp_directory.sim.retool_seed import RetoolDirectory
-    from mcp_directory.sim.rootly_seed import RootlyDirectory
+from mcp_directory.providers import PROVIDERS as _PROVIDERS
 
-PROVIDERS = ("rootly", "opsgenie", "retool")
+PROVIDERS = tuple(p.name for p in _PROVIDERS)
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 
 DOMAINS = ("acme.com", "acme.com", "acme.com", "acme.io", "globex.com")
@@ -128,11 +125,17 @@ class SeedPerson:
 
 @dataclass
 class World:
+    """The people, and each provider's records of them (`world.directories[name]`, also `world.<name>`)."""
+
     seed: int
     people: list[SeedPerson]
-    rootly: RootlyDirectory
-    opsgenie: OpsgenieDirectory
-    retool: RetoolDirectory
+    directories: dict[str, Any]
+
+    def __getattr__(self, name: str) -> Any:
+        directories = self.__dict__.get("directories") or {}
+        if name in directories:
+            return directories[name]
+        raise AttributeError(name)
 
     def person_by_email(self, email: str) -> SeedPerson | None:
         wanted = email.lower()
@@ -221,9 +224,7 @@ def _assign_accounts(rng: random.Random, people: list[SeedPerson]) -> None:
 
 def build_world(seed: int = 1, people: int = 60) -> World:
     """The deterministic directory for (seed, people)."""
-    from mcp_directory.sim.opsgenie_seed import seed_opsgenie
-    from mcp_directory.sim.retool_seed import seed_retool
-    from mcp_directory.sim.rootly_seed import seed_rootly
+    from mcp_directory.sim.registry import SIMULATORS  # the seed modules import this one
 
     if people < 1:
         raise ValueError("people must be at least 1")
@@ -234,10 +235,5 @@ def build_world(seed: int = 1, people: int = 60) -> World:
     def members(provider: str) -> list[SeedPerson]:
         return [p for p in persons if provider in p.provider_emails]
 
-    return World(
-        seed=seed,
-        people=persons,
-        rootly=seed_rootly(random.Random(f"rootly:{seed}"), members("rootly")),
-        opsgenie=seed_opsgenie(random.Random(f"opsgenie:{seed}"), members("opsgenie")),
-        retool=seed_retool(random.Random(f"retool:{seed}"), members("retool")),
-    )
+    directories = {name: SIMULATORS[name].seed(random.Random(f"{name}:{seed}"), members(name)) for name in PROVIDERS}
+    return World(seed=seed, people=persons, directories=directories)

@@ -7,7 +7,7 @@ over its `toolset`, so there is no second list that could drift.
 from __future__ import annotations
 
 from ..config import Settings
-from ..providers import Adapter
+from ..providers import Provider
 from . import admin, directory, incidents, proxy
 from .base import Call, Tool
 
@@ -43,10 +43,9 @@ def full_set() -> list[Tool]:
     return [t for t in (t.under(True) for t in TOOLS) if t is not None]
 
 
-def supported_tools(provider: str, settings: Settings) -> dict[str, list[str]]:
+def supported_tools(provider: Provider, settings: Settings) -> dict[str, list[str]]:
     """The registered tools a provider can serve, split into read and write tools."""
-    adapter = Adapter.registry[provider]
-    usable = [t for t in select(settings) if t.operation and adapter.supports(t.operation)]
+    usable = [t for t in select(settings) if t.operation and provider.supports(t.operation)]
     return {
         "resources": [t.name for t in usable if t.read_only],
         "write_tools": [t.name for t in usable if not t.read_only],

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import Field
 
 from ..models import Deactivation, Group, User, Written
-from ..providers import ProviderSpec
+from ..spec import ProviderSpec
 from .base import Args, Call, ProviderArg, tool
 
 W = TypeVar("W", bound=Written)  # type: ignore[type-arg]
@@ -43,7 +43,7 @@ class CreateUserArgs(Args):
     first_name: Annotated[str, Field(min_length=1, max_length=100, description="First name.")]
     last_name: Annotated[str, Field(min_length=1, max_length=100, description="Last name.")]
     role: Annotated[
-        str | None, Field(max_length=100, description="Account role where the provider has one at creation (Opsgenie: admin, user or a custom role; default user).")
+        str | None, Field(max_length=100, description="Account role, where the provider sets one at creation (e.g. admin or user; see list_roles).")
     ] = None
 
 
@@ -73,7 +73,7 @@ def applied(kind: type[W], provider: str, result: Any, what: str, reader: str) -
 async def add_group_member(call: Call, args: AddMemberArgs) -> Written[Group]:
     """Add a user to a group (team) as member or admin, or change the role of a present member.
     Adding a present member changes nothing. Returns the group with its members."""
-    group = await call.directory.adapter(args.provider).add_group_member(args.group_id, args.user_id, args.role)
+    group = await call.adapter(args.provider).add_group_member(args.group_id, args.user_id, args.role)
     return applied(Written[Group], args.provider, group, f"group {args.group_id}", "get_group")
 
 
@@ -81,7 +81,7 @@ async def add_group_member(call: Call, args: AddMemberArgs) -> Written[Group]:
       operation="remove_group_member", destructive=True, idempotent=True, **WRITE)
 async def remove_group_member(call: Call, args: RemoveMemberArgs) -> Written[Group]:
     """Remove a user from a group (team). Without confirm=true it only returns the plan."""
-    adapter = call.directory.adapter(args.provider)
+    adapter = call.adapter(args.provider)
     if not args.confirm:
         plan = (
             f"Would remove {adapter.spec.title} user {args.user_id} from group {args.group_id}; "
@@ -95,8 +95,8 @@ async def remove_group_member(call: Call, args: RemoveMemberArgs) -> Written[Gro
 @tool(title="Create user", toolset="admin", args=CreateUserArgs, result=Written[User],
       operation="create_user", idempotent=False, **WRITE)
 async def create_user(call: Call, args: CreateUserArgs) -> Written[User]:
-    """Create a user account (Opsgenie, Retool; Rootly's API cannot). Returns the new user."""
-    adapter = call.directory.adapter(args.provider)
+    """Create a user account where the provider's API can. Returns the new user."""
+    adapter = call.adapter(args.provider)
     user = await adapter.create_user(args.email, args.first_name, args.last_name, args.role)
     return applied(Written[User], args.provider, user, f"the new user {args.email}", "find_users")
 
@@ -104,9 +104,9 @@ async def create_user(call: Call, args: CreateUserArgs) -> Written[User]:
 @tool(title="Deactivate user", toolset="admin", args=DeactivateArgs, result=Written[Deactivation],
       operation="deactivate_user", destructive=True, idempotent=True, **WRITE)
 async def deactivate_user(call: Call, args: DeactivateArgs) -> Written[Deactivation]:
-    """Take a user's access away: Retool disables the account; Opsgenie and Rootly have no
-    deactivation, so the account is deleted. Without confirm=true it only returns the plan."""
-    adapter = call.directory.adapter(args.provider)
+    """Take a user's access away: $DEACTIVATION. The plan and the result say which. Without
+    confirm=true it only returns the plan."""
+    adapter = call.adapter(args.provider)
     if not args.confirm:
         return Written[Deactivation](provider=args.provider, dry_run=True, plan=deactivation_plan(adapter.spec, args.user_id))
     done = await adapter.deactivate_user(args.user_id)

@@ -3,12 +3,17 @@
 The argument model is the documentation (every field has a description and bounds);
 the result model is the outputSchema; the flags are the annotations; the handler is
 what runs. Nothing about a tool lives anywhere else.
+
+What a tool says about providers derives from the provider list it is shown with
+(`Tool.to_mcp(providers)`): the enum of every provider argument and field, how many
+providers a list may name, which providers support the tool (appended to its
+description), and the `$PROVIDERS` / `$PROXY_ROOTS` placeholders in descriptions.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Annotated, Any
@@ -17,19 +22,23 @@ from mcp.types import Tool as MCPTool
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..models import Provider
+from ..models import PROVIDER_MARK, PROVIDERS_MARK, Page, ProviderName
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import Context
 
     from ..directory import Directory
+    from ..paging import Listing
+    from ..providers import Provider
 
 
 @dataclass(frozen=True)
 class Call:
-    """What a handler gets besides its arguments."""
+    """What a handler gets besides its arguments: the directory, the MCP context, and the tool
+    being called (for the cursor scope and the operation it needs)."""
 
     directory: Directory
+    tool: Tool
     context: Context[Any, Any] | None = None
 
     async def report(self, done: int, total: int) -> None:
@@ -37,9 +46,17 @@ class Call:
         if self.context is not None:
             await self.context.report_progress(done, total)
 
-    async def page(self, tool: str, provider: str, fetch: Any, **kwargs: Any) -> Any:
-        """`Directory.page`, reporting progress to this call's client."""
-        return await self.directory.page(tool, provider, fetch, progress=self.report, **kwargs)
+    def adapter(self, provider: str) -> Any:
+        """The provider's adapter, which has this tool's operation (else unsupported)."""
+        return self.directory.adapter(provider, self.tool.operation)
+
+    def sole_adapter(self) -> Any:
+        """For a tool without a provider argument: the configured provider that has its operation."""
+        return self.directory.sole(self.tool.operation or "")
+
+    async def page(self, provider: str, listing: Listing[Any], **kwargs: Any) -> Page[Any]:
+        """One page of `listing` (`Directory.page`), with this tool's cursors and progress."""
+        return await self.directory.page(self.tool.name, provider, listing, progress=self.report, **kwargs)
 
 
 Handler = Callable[[Call, Any], Awaitable[BaseModel]]
@@ -59,7 +76,6 @@ class Tool:
     idempotent: bool = True
     open_world: bool = True  # every tool talks to a provider's API
     operation: str | None = None  # the Adapter method it needs, for per-provider support
-    provider: str | None = None  # for tools of one provider, which (they take no provider argument)
     # Read-only while writes are disabled, a destructive write tool once they are allowed
     # (proxy_request: GET only until then).
     gated: bool = False
@@ -74,7 +90,7 @@ class Tool:
         """Whether a call changes something upstream and so goes to the audit log."""
         return not self.read_only and getattr(args, "method", "POST") != "GET"
 
-    # Derived once per tool value: tools/list and (on 2026-07-28 HTTP) every call read them.
+    # Derived once per tool value (and provider list): tools/list and every call read them.
     @cached_property
     def annotations(self) -> ToolAnnotations:
         return ToolAnnotations(
@@ -86,22 +102,91 @@ class Tool:
         )
 
     @cached_property
-    def input_schema(self) -> dict[str, Any]:
+    def _input_schema(self) -> dict[str, Any]:
         return compact_schema(self.args.model_json_schema(), optional_null=False)
 
     @cached_property
-    def output_schema(self) -> dict[str, Any]:
+    def _output_schema(self) -> dict[str, Any]:
         return flat_nullable(inline_refs(compact_schema(self.result.model_json_schema(), optional_null=True)))
 
-    def to_mcp(self) -> MCPTool:
+    def input_schema(self, providers: Sequence[Provider]) -> dict[str, Any]:
+        return for_providers(self._input_schema, providers)
+
+    def output_schema(self, providers: Sequence[Provider]) -> dict[str, Any]:
+        return for_providers(self._output_schema, providers)
+
+    def describe(self, providers: Sequence[Provider]) -> str:
+        """The description, with the providers that support the tool when not all of them do."""
+        text = placeholders(self.description, providers)
+        if self.operation:
+            able = [p.title for p in providers if p.supports(self.operation)]
+            if len(able) < len(providers):
+                text += f" Supported by {joined(able, 'and') if able else 'no configured provider'}."
+        return text
+
+    def to_mcp(self, providers: Sequence[Provider]) -> MCPTool:
         return MCPTool(
             name=self.name,
             title=self.title,
-            description=self.description,
-            input_schema=self.input_schema,
-            output_schema=self.output_schema,
+            description=self.describe(providers),
+            input_schema=self.input_schema(providers),
+            output_schema=self.output_schema(providers),
             annotations=self.annotations,
         )
+
+
+def joined(words: Sequence[str], last: str) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} {last} {words[-1]}"
+
+
+def placeholders(text: str, providers: Sequence[Provider]) -> str:
+    """`$PROVIDERS` (their names), `$PROXY_ROOTS` (where proxy paths start) and `$DEACTIVATION`
+    (what deactivating does at each) filled in."""
+    if "$" not in text:
+        return text
+    roots = [
+        f"{p.title} {p.spec.proxy_prefix}..." + (f" (below {p.spec.api_root})" if p.spec.api_root else "")
+        for p in providers
+    ]
+    effects = {
+        "deactivated": "the account is disabled (it stays, inactive)",
+        "deleted": "it is deleted (there is no deactivation there)",
+    }
+    by_effect = {
+        effect: [p.title for p in providers if p.supports("deactivate_user") and p.spec.user_delete == kind]
+        for kind, effect in effects.items()
+    }
+    deactivation = "; ".join(f"in {joined(titles, 'and')} {effect}" for effect, titles in by_effect.items() if titles)
+    return (
+        text.replace("$PROVIDERS", joined([p.name for p in providers], "or"))
+        .replace("$PROXY_ROOTS", ", ".join(roots))
+        .replace("$DEACTIVATION", deactivation)
+    )
+
+
+def for_providers(schema: dict[str, Any], providers: Sequence[Provider]) -> dict[str, Any]:
+    """A schema with its provider markers (models.PROVIDER_MARK, PROVIDERS_MARK) and description
+    placeholders filled in from `providers`."""
+    names = [p.name for p in providers]
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, list):
+            return [walk(n) for n in node]
+        if not isinstance(node, dict):
+            return node
+        out: dict[str, Any] = {}
+        for key, value in node.items():
+            if key == PROVIDER_MARK:
+                out["enum"] = names
+            elif key == PROVIDERS_MARK:
+                out["maxItems"] = len(names)
+            elif key == "description" and isinstance(value, str):
+                out[key] = placeholders(value, providers)
+            else:
+                out[key] = walk(value)
+        return out
+
+    return walk(schema)
 
 
 def compact_schema(node: Any, *, optional_null: bool) -> Any:
@@ -197,7 +282,7 @@ class Args(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
-ProviderArg = Annotated[Provider, Field(description="Which provider: rootly, opsgenie or retool.")]
+ProviderArg = Annotated[ProviderName, Field(description="Which provider: $PROVIDERS.")]
 LimitArg = Annotated[int, Field(ge=1, le=200, description="Items per page, 1-200.")]
 CursorArg = Annotated[
     str | None,

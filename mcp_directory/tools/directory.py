@@ -9,7 +9,7 @@ from pydantic import Field, StringConstraints
 
 from ..errors import DirectoryError
 from ..models import (
-    PROVIDERS,
+    PROVIDERS_MARK,
     Account,
     ErrorBody,
     FoundPeople,
@@ -19,7 +19,6 @@ from ..models import (
     One,
     Page,
     Person,
-    Provider,
     ProviderInfo,
     ProviderList,
     Role,
@@ -79,8 +78,8 @@ class FindUsersArgs(Args):
         Field(description="An email address, or part of a name or email (at least 2 characters)."),
     ]
     providers: Annotated[
-        list[Provider] | None,
-        Field(max_length=3, description="Providers to search; default: every configured provider."),
+        list[ProviderArg] | None,
+        Field(description="Providers to search; default: every configured provider.", json_schema_extra={PROVIDERS_MARK: True}),
     ] = None
 
 
@@ -89,9 +88,12 @@ async def list_providers(call: Call, args: NoArgs) -> ProviderList:
     """List the configured providers, their base URLs and which tools each supports. Start here."""
     from . import supported_tools
 
+    directory = call.directory
     items = [
-        ProviderInfo(provider=name, base_url=a.http.base_url, **supported_tools(name, call.directory.settings))
-        for name, a in call.directory.adapters.items()
+        ProviderInfo(
+            provider=p.name, base_url=directory.adapters[p.name].http.base_url, **supported_tools(p, directory.settings)
+        )
+        for p in directory.configured()
     ]
     return ProviderList(result=items)
 
@@ -100,62 +102,51 @@ async def list_providers(call: Call, args: NoArgs) -> ProviderList:
 async def list_users(call: Call, args: ListUsersArgs) -> Page[User]:
     """List user accounts of one provider, one page at a time; filter by part of a name or email
     (search) or by exact email. Follow next_cursor to get every user."""
-    adapter = call.directory.adapter(args.provider)
-
-    async def fetch(state: object):
-        return await adapter.users(state, search=args.search, email=args.email)
-
+    listing = call.adapter(args.provider).users(search=args.search, email=args.email)
     filters = {"search": args.search, "email": args.email}
-    return await call.page("list_users", args.provider, fetch, limit=args.limit, cursor=args.cursor, filters=filters)
+    return await call.page(args.provider, listing, limit=args.limit, cursor=args.cursor, filters=filters)
 
 
 @tool(title="Get user", toolset="directory", args=GetUserArgs, result=One[User], operation="user")
 async def get_user(call: Call, args: GetUserArgs) -> One[User]:
     """Get one user account by id, with the ids of the groups (teams) the user belongs to."""
-    user = await call.directory.adapter(args.provider).user(args.user_id)
+    user = await call.adapter(args.provider).user(args.user_id)
     return One[User](provider=args.provider, result=user)
 
 
 @tool(title="Get me", toolset="directory", args=ProviderOnly, result=One[User], operation="me")
 async def get_me(call: Call, args: ProviderOnly) -> One[User]:
-    """Get the user behind the configured credential of a provider (Rootly only: Opsgenie and
-    Retool keys are not users)."""
-    user = await call.directory.adapter(args.provider).me()
+    """Get the user behind the configured credential of a provider (where credentials belong to
+    users rather than integrations)."""
+    user = await call.adapter(args.provider).me()
     return One[User](provider=args.provider, result=user)
 
 
 @tool(title="List groups", toolset="directory", args=ListGroupsArgs, result=Page[Group], operation="groups")
 async def list_groups(call: Call, args: ListGroupsArgs) -> Page[Group]:
-    """List groups (Rootly and Opsgenie teams, Retool groups) of one provider, optionally filtered
-    by part of the name. Use get_group for the members."""
-    adapter = call.directory.adapter(args.provider)
-
-    async def fetch(state: object):
-        return await adapter.groups(state, search=args.search)
-
-    return await call.page(
-        "list_groups", args.provider, fetch, limit=args.limit, cursor=args.cursor, filters={"search": args.search}
-    )
+    """List groups (teams) of one provider, optionally filtered by part of the name. Use
+    get_group for the members."""
+    listing = call.adapter(args.provider).groups(search=args.search)
+    return await call.page(args.provider, listing, limit=args.limit, cursor=args.cursor, filters={"search": args.search})
 
 
 @tool(title="Get group", toolset="directory", args=GetGroupArgs, result=One[Group], operation="group")
 async def get_group(call: Call, args: GetGroupArgs) -> One[Group]:
     """Get one group (team) by id with its members and each member's role (member or admin)."""
-    group = await call.directory.adapter(args.provider).group(args.group_id)
+    group = await call.adapter(args.provider).group(args.group_id)
     return One[Group](provider=args.provider, result=group)
 
 
 @tool(title="List roles", toolset="directory", args=ListRolesArgs, result=Page[Role], operation="roles")
 async def list_roles(call: Call, args: ListRolesArgs) -> Page[Role]:
-    """List the roles a provider defines: account roles, on-call roles (Rootly) and custom roles."""
-    adapter = call.directory.adapter(args.provider)
-    return await call.page("list_roles", args.provider, adapter.roles, limit=args.limit, cursor=args.cursor)
+    """List the roles a provider defines: account roles, on-call roles and custom roles."""
+    return await call.page(args.provider, call.adapter(args.provider).roles(), limit=args.limit, cursor=args.cursor)
 
 
 @tool(title="List licenses", toolset="directory", args=ProviderOnly, result=Many[License], operation="licenses")
 async def list_licenses(call: Call, args: ProviderOnly) -> Many[License]:
-    """List a provider's licenses with total, used and available seats (Opsgenie)."""
-    licenses = await call.directory.adapter(args.provider).licenses()
+    """List a provider's licenses with total, used and available seats."""
+    licenses = await call.adapter(args.provider).licenses()
     return Many[License](provider=args.provider, result=licenses)
 
 
@@ -168,7 +159,9 @@ async def find_users(call: Call, args: FindUsersArgs) -> FoundPeople:
     person's account (id and status) in each provider. Providers that fail are listed in errors.
     Every match is returned, or truncated=true with a message when the query matches too many."""
     directory = call.directory
-    names = args.providers or [p for p in PROVIDERS if p in directory.adapters]
+    names = list(dict.fromkeys(args.providers or [p.name for p in directory.configured()]))
+    for name in names:
+        directory.known(name)  # an unknown name is a mistake in the call, not a provider's failure
     query = args.query
     is_email = "@" in query and "." in query.split("@", 1)[1]
     found: dict[str, list[User]] = {}
@@ -177,14 +170,9 @@ async def find_users(call: Call, args: FindUsersArgs) -> FoundPeople:
 
     async def search(provider: str) -> None:
         try:
-            adapter = directory.adapter(provider)
-
-            async def fetch(state: object):
-                if is_email:
-                    return await adapter.users(state, search=None, email=query)
-                return await adapter.users(state, search=query, email=None)
-
-            pages = every(provider, fetch, max_items=FIND_LIMIT + 1, concurrency=directory.concurrency(provider))
+            adapter = call.adapter(provider)
+            listing = adapter.users(search=None, email=query) if is_email else adapter.users(search=query, email=None)
+            pages = every(provider, listing, max_items=FIND_LIMIT + 1, concurrency=directory.concurrency(provider))
             users = [u async for u in pages]
             if len(users) > FIND_LIMIT:
                 cut.append(provider)
@@ -193,7 +181,7 @@ async def find_users(call: Call, args: FindUsersArgs) -> FoundPeople:
             errors.append(ErrorBody(**exc.to_dict()["error"]))
 
     async with anyio.create_task_group() as tg:
-        for provider in dict.fromkeys(names):
+        for provider in names:
             tg.start_soon(search, provider)
     message = None
     if cut:
@@ -203,22 +191,22 @@ async def find_users(call: Call, args: FindUsersArgs) -> FoundPeople:
             "or page through list_users"
         )
     return FoundPeople(
-        result=merge_people(found),
+        result=merge_people([found[p] for p in directory.providers if p in found]),
         errors=sorted(errors, key=lambda e: e.provider or ""),
         truncated=bool(cut),
         message=message,
     )
 
 
-def merge_people(found: dict[str, list[User]]) -> list[Person]:
-    """One Person per case-insensitive email, accounts in provider order."""
+def merge_people(found: list[list[User]]) -> list[Person]:
+    """One Person per case-insensitive email, accounts in the order of the lists given."""
     people: dict[str, Person] = {}
-    for provider in PROVIDERS:
-        for user in found.get(provider, []):
+    for users in found:
+        for user in users:
             if not user.email:
                 continue
             key = user.email.casefold()
             person = people.setdefault(key, Person(email=key, name=user.name, accounts=[]))
             person.name = person.name or user.name
-            person.accounts.append(Account(provider=provider, user_id=user.id, status=user.status))
+            person.accounts.append(Account(provider=user.provider, user_id=user.id, status=user.status))
     return sorted(people.values(), key=lambda p: p.email)

@@ -1,4 +1,4 @@
-"""Incident tools (toolset `incidents`): Rootly's incident roles."""
+"""Incident tools (toolset `incidents`): incident roles, at the provider that has incidents."""
 
 from __future__ import annotations
 
@@ -21,23 +21,20 @@ class ListIncidentRolesArgs(Args):
     args=ListIncidentRolesArgs,
     result=Page[IncidentRole],
     operation="incident_roles",
-    provider="rootly",
 )
 async def list_incident_roles(call: Call, args: ListIncidentRolesArgs) -> Page[IncidentRole]:
-    """List Rootly's incident roles (e.g. Commander, Scribe) with id, slug and whether each is
+    """List the incident roles (e.g. Commander, Scribe) with id, slug and whether each is
     enabled; these are what assign_incident_role accepts."""
-    adapter = call.directory.adapter("rootly")
-    return await call.page(
-        "list_incident_roles", "rootly", adapter.incident_roles, limit=args.limit, cursor=args.cursor
-    )
+    adapter = call.sole_adapter()
+    return await call.page(adapter.name, adapter.incident_roles(), limit=args.limit, cursor=args.cursor)
 
 
 class AssignArgs(Args):
     incident_id: Annotated[
-        str, Field(min_length=1, max_length=200, description="Rootly incident id, slug, or number (e.g. 42).")
+        str, Field(min_length=1, max_length=200, description="Incident id, slug, or number (e.g. 42).")
     ]
     user: Annotated[
-        str, Field(min_length=1, max_length=320, description="The user: a Rootly user id, or an email address.")
+        str, Field(min_length=1, max_length=320, description="The user: a user id at the provider, or an email address.")
     ]
     incident_role: Annotated[
         str,
@@ -46,20 +43,20 @@ class AssignArgs(Args):
 
 
 @tool(title="Assign incident role", toolset="incidents", args=AssignArgs, result=Written[Assignment],
-      operation="assign_incident_role", provider="rootly", read_only=False, idempotent=True)
+      operation="assign_incident_role", read_only=False, idempotent=True)
 async def assign_incident_role(call: Call, args: AssignArgs) -> Written[Assignment]:
-    """Put a user in an incident role on a Rootly incident, e.g. make bob@acme.com the Commander
-    of an incident. Takes the user by id or email and the role by id, slug or name."""
-    adapter = call.directory.adapter("rootly")
+    """Put a user in an incident role on an incident, e.g. make bob@acme.com the Commander of
+    incident 42. Takes the user by id or email and the role by id, slug or name."""
+    adapter = call.sole_adapter()
     done = await adapter.assign_incident_role(args.incident_id, args.user, args.incident_role)
-    return Written[Assignment](provider="rootly", result=done)
+    return Written[Assignment](provider=adapter.name, result=done)
 
 
 @tool(title="Unassign incident role", toolset="incidents", args=AssignArgs, result=Written[Assignment],
-      operation="unassign_incident_role", provider="rootly", read_only=False, destructive=True, idempotent=True)
+      operation="unassign_incident_role", read_only=False, destructive=True, idempotent=True)
 async def unassign_incident_role(call: Call, args: AssignArgs) -> Written[Assignment]:
-    """Take a user out of an incident role on a Rootly incident. Same arguments as
+    """Take a user out of an incident role on an incident. Same arguments as
     assign_incident_role."""
-    adapter = call.directory.adapter("rootly")
+    adapter = call.sole_adapter()
     done = await adapter.unassign_incident_role(args.incident_id, args.user, args.incident_role)
-    return Written[Assignment](provider="rootly", result=done)
+    return Written[Assignment](provider=adapter.name, result=done)

@@ -23,8 +23,8 @@ class ProxyArgs(Args):
         Field(
             min_length=1,
             max_length=2048,
-            description="Path below the provider's API root as it documents it: Rootly /v1/..., "
-            "Opsgenie /v2/..., Retool /... (below /api/v2). No host, no query string.",
+            description="Path below the provider's API root as it documents it: $PROXY_ROOTS. "
+            "No host, no query string.",
         ),
     ]
     query: Annotated[dict[str, str] | None, Field(description="Query parameters, as strings.")] = None
@@ -38,7 +38,7 @@ async def proxy_request(call: Call, args: ProxyArgs) -> ProxyResponse:
     """Call any endpoint of a configured provider's API with the server's credential, for what
     the other tools do not cover. GET only unless writes are allowed. Returns status, the
     content-type and rate-limit headers, and the body (JSON or text, cut at 256 KiB)."""
-    adapter = call.directory.adapter(args.provider)
+    adapter = call.adapter(args.provider)
     if args.method != "GET" and not call.directory.settings.allow_writes:
         raise WritesDisabled(
             f"{args.method} is a write and writes are disabled; the operator can allow them with "

@@ -1,0 +1,42 @@
+"""Which simulator serves which provider: the one place that knows, keyed by the provider's name.
+
+A `Simulator` is a provider's simulated side as one value: how to seed its records from the
+world's people, how to build its HTTP app over them, and the demo token its app accepts. Every
+provider in `mcp_directory.providers.PROVIDERS` has one (a test checks).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.applications import Starlette
+
+from mcp_directory.sim.common import SimOptions
+from mcp_directory.sim.opsgenie import build_opsgenie_app
+from mcp_directory.sim.opsgenie_seed import seed_opsgenie
+from mcp_directory.sim.retool import build_retool_app
+from mcp_directory.sim.retool_seed import seed_retool
+from mcp_directory.sim.rootly import build_rootly_app
+from mcp_directory.sim.rootly_seed import seed_rootly
+from mcp_directory.sim.world import SeedPerson
+
+
+@dataclass(frozen=True)
+class Simulator:
+    name: str
+    seed: Callable[[random.Random, list[SeedPerson]], Any]  # the people with an account -> its records
+    app: Callable[[Any, SimOptions], Starlette]  # its records -> its API
+    demo_token: str
+
+
+SIMULATORS: dict[str, Simulator] = {
+    s.name: s
+    for s in (
+        Simulator("rootly", seed_rootly, build_rootly_app, "demo-rootly-token"),
+        Simulator("opsgenie", seed_opsgenie, build_opsgenie_app, "demo-opsgenie-key"),
+        Simulator("retool", seed_retool, build_retool_app, "demo-retool-token"),
+    )
+}
