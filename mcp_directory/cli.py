@@ -68,7 +68,10 @@ def _common(parser: argparse.ArgumentParser, *, toolsets: bool = True) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="mcp-directory", description=f"MCP server for the user directories of {joined([p.title for p in PROVIDERS], 'and')}.")
+    top = argparse.ArgumentParser(
+        prog="mcp-directory",
+        description=f"MCP server for the user directories of {joined([p.title for p in PROVIDERS], 'and')}.",
+    )
     top.add_argument("--version", action="version", version=f"mcp-directory {__version__}")
     sub = top.add_subparsers(dest="command", required=True)
 
@@ -79,7 +82,8 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--allowed-hosts",
         default="",
-        help="comma list of extra Host header values to accept (http/sse), e.g. mcp.example.com; loopback is always allowed",
+        help="comma list of extra Host header values to accept (http/sse), e.g. mcp.example.com; "
+        "loopback is always allowed",
     )
     serve.add_argument(
         "--allowed-origins",
@@ -156,9 +160,10 @@ async def run_check(directory: Directory) -> int:
         needed = " or ".join(" + ".join(p.spec.required_env()) for p in directory.providers.values())
         print(f"no provider is configured; set {needed}")
         return 1
-    widths = [max(len(str(r[i])) for r in rows + [("provider", "base URL", "result", "latency")]) for i in range(4)]
-    for row in [("provider", "base URL", "result", "latency"), *rows]:
-        print("  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip())
+    table = [("provider", "base URL", "result", "latency"), *rows]
+    widths = [max(len(str(r[i])) for r in table) for i in range(4)]
+    for row in table:
+        print("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
     return 1 if failed else 0
 
 
@@ -193,7 +198,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "call":
         try:
             known = {t.name: t for t in TOOLS}.get(args.tool)
-            arguments = parse_arguments(args.json_args, args.pairs, known.input_schema(directory.providers.values()) if known else None)
+            arguments = parse_arguments(
+                args.json_args, args.pairs, known.input_schema(list(directory.providers.values())) if known else None
+            )
         except ValueError as exc:
             print(f"mcp-directory: {exc}", file=sys.stderr)
             return 2

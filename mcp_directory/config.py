@@ -93,7 +93,10 @@ def read_provider(provider: Provider, env: Mapping[str, str]) -> tuple[ProviderC
             return None, None
         have = " and ".join(s.env for s in given)
         verbs = ("is" if len(given) == 1 else "are", "is" if len(missing) == 1 else "are")
-        return None, f"{spec.name} is not configured: {have} {verbs[0]} set but {' and '.join(missing)} {verbs[1]} missing"
+        return (
+            None,
+            f"{spec.name} is not configured: {have} {verbs[0]} set but {' and '.join(missing)} {verbs[1]} missing",
+        )
     extra = {k: v for k, v in values.items() if k not in ("credential", "base_url")}
     secrets = tuple(values[s.key] for s in spec.settings if s.secret and s.key != "credential" and s.key in values)
     return ProviderConfig(spec.name, values["credential"], values["base_url"].rstrip("/"), extra, secrets), None

@@ -15,6 +15,7 @@ from .config import ProviderConfig, Settings
 from .directory import Directory
 from .sim import DEMO_TOKENS, build_apps, build_world
 
+
 def demo_directory(settings: Settings, *, seed: int = 1, people: int = 60) -> Directory:
     world = build_world(seed=seed, people=people)
     apps = build_apps(world, DEMO_TOKENS)

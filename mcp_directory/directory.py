@@ -48,7 +48,9 @@ class Directory:
         try:
             return self.providers[name]
         except KeyError:
-            raise InvalidArgument(f"unknown provider {name[:64]!r}; choose one of: {', '.join(self.providers)}") from None
+            raise InvalidArgument(
+                f"unknown provider {name[:64]!r}; choose one of: {', '.join(self.providers)}"
+            ) from None
 
     def adapter(self, name: str, operation: str | None = None) -> Any:
         """The configured provider's adapter, which has `operation` (else unsupported)."""
@@ -59,7 +61,9 @@ class Directory:
             return self.adapters[name]
         except KeyError:
             needed = " and ".join(provider.spec.required_env())
-            raise NotConfigured(f"{name} is not configured: set {needed} in the server's environment", provider=name) from None
+            raise NotConfigured(
+                f"{name} is not configured: set {needed} in the server's environment", provider=name
+            ) from None
 
     def sole(self, operation: str) -> Any:
         """The configured provider that has `operation`, for tools without a provider argument."""
@@ -71,7 +75,8 @@ class Directory:
             raise Unsupported("no provider supports this")
         needed = "; or ".join(" and ".join(p.spec.required_env()) for p in able)
         raise NotConfigured(
-            f"this needs {' or '.join(p.title for p in able)}, which is not configured: set {needed}", provider=able[0].name
+            f"this needs {' or '.join(p.title for p in able)}, which is not configured: set {needed}",
+            provider=able[0].name,
         )
 
     def unsupported(self, provider: Provider, operation: str) -> Unsupported:

@@ -116,9 +116,7 @@ _BY_STATUS: dict[int, type[DirectoryError]] = {
     429: RateLimited,
 }
 
-_BY_CODE: dict[str, type[DirectoryError]] = {
-    cls.code: cls for cls in DirectoryError.__subclasses__()
-}
+_BY_CODE: dict[str, type[DirectoryError]] = {cls.code: cls for cls in DirectoryError.__subclasses__()}
 
 _NEXT_STEP: dict[type[DirectoryError], str] = {
     Unauthorized: "check the provider's credential (is it valid, not revoked, for the right region or instance?)",
@@ -165,7 +163,9 @@ def from_transport(provider: str, what: str, exc: Exception, *, maybe_applied: b
             provider=provider,
         )
     if isinstance(exc, httpx.TimeoutException):
-        return Timeout(f"{provider} did not answer {what} in time ({type(exc).__name__}); retry later", provider=provider)
+        return Timeout(
+            f"{provider} did not answer {what} in time ({type(exc).__name__}); retry later", provider=provider
+        )
     return UpstreamError(f"{provider} broke off {what} ({type(exc).__name__}); retry later", provider=provider)
 
 

@@ -60,18 +60,14 @@ class SessionEventStore(EventStore):
         event_id = secrets.token_urlsafe(16)
         # Kept as JSON: its length is what it costs, unlike a tree of pydantic objects.
         data = (
-            None
-            if message is None
-            else jsonrpc_message_adapter.dump_json(message, by_alias=True, exclude_unset=True)
+            None if message is None else jsonrpc_message_adapter.dump_json(message, by_alias=True, exclude_unset=True)
         )
         size = EVENT_OVERHEAD + len(stream_id) + len(data or b"")
         if not self.closed:  # a late answer of an ended session is sent, not kept
             self._stores.add(self, event_id, Event(stream_id, data, size))
         return event_id
 
-    async def replay_events_after(
-        self, last_event_id: EventId, send_callback: EventCallback
-    ) -> StreamId | None:
+    async def replay_events_after(self, last_event_id: EventId, send_callback: EventCallback) -> StreamId | None:
         # A snapshot: sending awaits the client, and new events may arrive or be evicted meanwhile.
         events = list(self.events.items())
         start = next((i for i, (event_id, _) in enumerate(events) if event_id == last_event_id), None)

@@ -16,7 +16,6 @@ import httpx2 as httpx
 import pydantic_core
 
 from . import __version__
-from .options import ClientOptions
 from .errors import (
     InvalidArgument,
     Redactor,
@@ -24,9 +23,10 @@ from .errors import (
     from_status,
     from_transport,
 )
+from .options import ClientOptions
 from .retry import RETRY_STATUSES, RETRYABLE_METHODS, MalformedBody, decide
-from .throttle import Throttle
 from .spec import ProviderSpec
+from .throttle import Throttle
 
 USER_AGENT = f"mcp-directory/{__version__}"
 log = logging.getLogger("mcp_directory.http")
@@ -127,7 +127,9 @@ class ApiClient:
             asked = None
             if isinstance(outcome, httpx.Response) and outcome.status_code in RETRY_STATUSES:
                 asked = self.spec.retry_after(outcome.headers, status=outcome.status_code)
-            decision = decide(outcome, attempt, idempotent=idempotent, asked=asked, waited=waited, policy=self.options.retry)
+            decision = decide(
+                outcome, attempt, idempotent=idempotent, asked=asked, waited=waited, policy=self.options.retry
+            )
             if not decision.retry:
                 if isinstance(outcome, MalformedBody):
                     raise UpstreamError(
@@ -138,7 +140,9 @@ class ApiClient:
                 if isinstance(outcome, Exception):
                     raise from_transport(self.provider, what, outcome, maybe_applied=not idempotent) from outcome
                 return outcome, data
-            log.info("retrying %s %s in %.2fs: %s (attempt %d)", self.provider, what, decision.wait, decision.reason, attempt)
+            log.info(
+                "retrying %s %s in %.2fs: %s (attempt %d)", self.provider, what, decision.wait, decision.reason, attempt
+            )
             await anyio.sleep(decision.wait)
             waited += decision.wait
 

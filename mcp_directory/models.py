@@ -114,7 +114,9 @@ class ProviderInfo(_Model):
     provider: ProviderName = Field(description="Provider name.")
     base_url: str = Field(description="Base URL requests go to.")
     resources: list[str] = Field(description="Read tools this provider supports.")
-    write_tools: list[str] = Field(description="Write tools this provider supports (registered only when writes are allowed).")
+    write_tools: list[str] = Field(
+        description="Write tools this provider supports (registered only when writes are allowed)."
+    )
 
 
 T = TypeVar("T")
@@ -172,7 +174,8 @@ class Assignment(_Model):
 class Deactivation(_Model):
     user_id: str = Field(description="The user acted on.")
     action: Literal["deactivated", "deleted"] = Field(
-        description="deactivated: the account remains, disabled; deleted: the provider has no deactivation and removed it."
+        description="deactivated: the account remains, disabled; "
+        "deleted: the provider has no deactivation and removed it."
     )
     user: User | None = Field(description="The account afterwards, where it still exists or the provider returned it.")
 

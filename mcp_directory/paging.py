@@ -75,7 +75,7 @@ class Listing(Generic[T]):
         """The first page: `limit` records where the paginator can be asked for fewer (a call
         that will not walk), else a full page."""
         resizable = limit is not None and self.resize and self.paginator.resizable
-        return self.paginator.first(min(limit, self.page_size) if resizable else self.page_size)  # type: ignore[type-var]
+        return self.paginator.first(min(limit, self.page_size) if limit is not None and resizable else self.page_size)
 
     def resume(self, state: State, skip: int) -> tuple[State, int]:
         return self.paginator.resume(state, skip, self.page_size) if state is not None else (state, skip)
@@ -316,7 +316,9 @@ async def take(
             return out
 
 
-async def every(provider: str, listing: Listing[T], *, max_items: int = 100_000, concurrency: int = 1) -> AsyncIterator[T]:
+async def every(
+    provider: str, listing: Listing[T], *, max_items: int = 100_000, concurrency: int = 1
+) -> AsyncIterator[T]:
     """Every item of a list, in order, for callers that need the whole of it."""
     state = listing.first(None)
     seen: set[str] = set()

@@ -37,6 +37,8 @@ class MalformedBody(Exception):
     def __init__(self, status: int) -> None:
         super().__init__(f"status {status} with a body that is not JSON")
         self.status = status
+
+
 # Transport errors raised before a byte of the request left: the provider cannot have seen it.
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 
@@ -58,7 +60,7 @@ class Decision:
 
 def backoff(attempt: int, policy: RetryPolicy, rand: Callable[[], float]) -> float:
     """Exponential backoff with full jitter."""
-    return rand() * min(policy.max_delay, policy.base_delay * 2 ** (attempt - 1))
+    return rand() * min(policy.max_delay, policy.base_delay * 2.0 ** (attempt - 1))
 
 
 def decide(
@@ -93,5 +95,7 @@ def decide(
         return Decision(False, 0.0, f"{reason}; gave up after {attempt} attempts")
     wait = asked if asked is not None else backoff(attempt, policy, rand)
     if waited + wait > policy.max_total_wait:
-        return Decision(False, wait, f"{reason}; waiting {wait:.1f}s more would pass the {policy.max_total_wait:.0f}s cap")
+        return Decision(
+            False, wait, f"{reason}; waiting {wait:.1f}s more would pass the {policy.max_total_wait:.0f}s cap"
+        )
     return Decision(True, wait, reason)

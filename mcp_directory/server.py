@@ -38,6 +38,7 @@ logger = logging.getLogger("mcp_directory")
 audit_log = logging.getLogger("mcp_directory.audit")
 audit_log.setLevel(logging.INFO)  # writes are always recorded, whatever the general log level
 
+
 def instructions(titles: list[str]) -> str:
     return (
         f"Read the user directories of {joined(titles, 'and')} in one normalized shape. Call list_providers "

@@ -103,18 +103,12 @@ def transport_security(
     Origins are full (`https://app.example.com`). A request without an Origin header (every
     non-browser client) passes the Origin check; a browser page on another site does not.
     """
-    hosts = [
-        h for name in ("127.0.0.1", "localhost", "::1") for h in host_entries(name)
-    ]
+    hosts = [h for name in ("127.0.0.1", "localhost", "::1") for h in host_entries(name)]
     if bind_host not in ("0.0.0.0", "::", ""):
         hosts += host_entries(bind_host)
     for entry in allowed_hosts:
         hosts += host_entries(entry)
-    origins = [
-        o
-        for name in ("127.0.0.1", "localhost", "[::1]")
-        for o in (f"http://{name}", f"http://{name}:*")
-    ]
+    origins = [o for name in ("127.0.0.1", "localhost", "[::1]") for o in (f"http://{name}", f"http://{name}:*")]
     origins += [o.rstrip("/") for o in allowed_origins]
     return TransportSecuritySettings(
         enable_dns_rebinding_protection=True,
@@ -157,9 +151,7 @@ class BearerAuth:
         self.expected = f"Bearer {token}".encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan" or (
-            scope["type"] == "http" and scope["path"] in OPEN_PATHS
-        ):
+        if scope["type"] == "lifespan" or (scope["type"] == "http" and scope["path"] in OPEN_PATHS):
             await self.app(scope, receive, send)
             return
         if scope["type"] != "http":  # fail closed on its own, not only behind `HttpOnly`
@@ -178,9 +170,7 @@ class BearerAuth:
             json.dumps(body),
             status_code=401,
             media_type="application/json",
-            headers={
-                "WWW-Authenticate": f'Bearer realm="mcp-directory", error="{error}"'
-            },
+            headers={"WWW-Authenticate": f'Bearer realm="mcp-directory", error="{error}"'},
         )
         await response(scope, receive, send)
 
@@ -202,9 +192,7 @@ class EndStreams:
         async def watched(message: Message) -> None:
             nonlocal started, finished
             started |= message["type"] == "http.response.start"
-            finished |= message["type"] == "http.response.body" and not message.get(
-                "more_body", False
-            )
+            finished |= message["type"] == "http.response.body" and not message.get("more_body", False)
             await send(message)
 
         try:
@@ -212,14 +200,10 @@ class EndStreams:
         finally:
             if started and not finished:
                 with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
-                    await send(
-                        {"type": "http.response.body", "body": b"", "more_body": False}
-                    )
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
-def sse_routes(
-    lowlevel: Server[None], security: TransportSecuritySettings
-) -> list[Route | Mount]:
+def sse_routes(lowlevel: Server[None], security: TransportSecuritySettings) -> list[Route | Mount]:
     """Legacy SSE: `GET /sse` opens the stream, `POST /messages/` carries the client's messages."""
     transport = SseServerTransport("/messages/", security_settings=security)
 

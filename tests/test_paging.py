@@ -1,12 +1,11 @@
 """The paging loop and cursors, over fetch functions with known contents (no I/O)."""
 
-import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from dataclasses import dataclass, field
 
 import anyio
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mcp_directory.errors import InvalidArgument, UpstreamError
 from mcp_directory.paging import Chunk, CursorCodec, Listing, PageCache, Position, every, take

@@ -9,7 +9,9 @@ def test_names_are_unique_and_every_operation_has_a_provider():
     assert len({t.name for t in TOOLS}) == len(TOOLS)
     for tool in TOOLS:
         if tool.operation:
-            assert any(p.supports(tool.operation) for p in PROVIDERS), f"{tool.name}: no provider implements {tool.operation}"
+            assert any(p.supports(tool.operation) for p in PROVIDERS), (
+                f"{tool.name}: no provider implements {tool.operation}"
+            )
 
 
 def test_destructive_admin_tools_default_to_a_dry_run():

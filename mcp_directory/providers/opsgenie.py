@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 from ..aio import gather
@@ -25,6 +25,7 @@ from ..models import Deactivation, Group, License, Member, Role, RoleRef, Status
 from ..paging import Chunk, Listing
 from ..spec import WHOLE, Offset, ProviderSpec, Setting, Step, seconds
 from .base import Adapter, Provider
+
 
 def error_text(data: dict[str, Any]) -> str | None:
     """`{"message", "took", "requestId"}`, with a field -> problem map under `errors` on 422."""
@@ -44,7 +45,13 @@ def throttled_wait(headers: Mapping[str, str]) -> float | None:
 
 
 BUILT_IN_ROLES = (
-    Role(id="admin", provider="opsgenie", name="admin", description="Built-in account role: administrator.", kind="account"),
+    Role(
+        id="admin",
+        provider="opsgenie",
+        name="admin",
+        description="Built-in account role: administrator.",
+        kind="account",
+    ),
     Role(id="user", provider="opsgenie", name="user", description="Built-in account role: user.", kind="account"),
 )
 ADMIN_ROLES = frozenset({"admin", "owner"})
@@ -101,7 +108,9 @@ def map_team(record: dict[str, Any]) -> Group:
 
 
 def map_custom_role(record: dict[str, Any]) -> Role:
-    return Role(id=str(record["id"]), provider="opsgenie", name=record.get("name") or "", description=None, kind="custom")
+    return Role(
+        id=str(record["id"]), provider="opsgenie", name=record.get("name") or "", description=None, kind="custom"
+    )
 
 
 def map_account(record: dict[str, Any]) -> License:
@@ -137,8 +146,11 @@ SPEC = ProviderSpec(
     settings=(
         Setting("credential", "OPSGENIE_API_KEY", "Opsgenie API key (sent as GenieKey)", secret=True),
         Setting(
-            "base_url", "OPSGENIE_BASE_URL", "API base URL (EU: https://api.eu.opsgenie.com); paths /v2/...",
-            "https://api.opsgenie.com", url=True,
+            "base_url",
+            "OPSGENIE_BASE_URL",
+            "API base URL (EU: https://api.eu.opsgenie.com); paths /v2/...",
+            "https://api.opsgenie.com",
+            url=True,
         ),
     ),
     api_root="",
@@ -160,7 +172,7 @@ SPEC = ProviderSpec(
 
 
 class Opsgenie(Adapter):
-    missing = {
+    missing: ClassVar[dict[str, str]] = {
         "me": "Opsgenie API keys belong to integrations, not users, so there is no 'me'",
         "incident_roles": "Opsgenie has no incident roles",
         "assign_incident_role": "Opsgenie has no incident roles",
@@ -172,7 +184,9 @@ class Opsgenie(Adapter):
         found = self.listing("/v2/users", {"query": query}, lambda d: map_user)
         if email and search:  # one query only: the email upstream, the search here
             needle = search.casefold()
-            return self.matching(found, lambda u: needle in (u.name or "").casefold() or needle in (u.email or "").casefold())
+            return self.matching(
+                found, lambda u: needle in (u.name or "").casefold() or needle in (u.email or "").casefold()
+            )
         return found
 
     async def user(self, user_id: str) -> User:

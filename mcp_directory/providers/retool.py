@@ -13,7 +13,7 @@ Quirks handled here:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from ..errors import InvalidArgument
 from ..http import segment
@@ -21,6 +21,7 @@ from ..models import Deactivation, Group, Member, Role, User
 from ..paging import Listing
 from ..spec import WHOLE, ProviderSpec, Setting, Token
 from .base import Adapter, Provider
+
 
 def _full_name(first: str | None, last: str | None) -> str | None:
     return " ".join(p for p in (first, last) if p) or None
@@ -93,7 +94,9 @@ SPEC = ProviderSpec(
     title="Retool",
     settings=(
         Setting("credential", "RETOOL_API_TOKEN", "Retool API token", secret=True),
-        Setting("base_url", "RETOOL_BASE_URL", "the instance, e.g. https://acme.retool.com; paths /api/v2/...", url=True),
+        Setting(
+            "base_url", "RETOOL_BASE_URL", "the instance, e.g. https://acme.retool.com; paths /api/v2/...", url=True
+        ),
     ),
     api_root="/api/v2",
     auth_scheme="Bearer",
@@ -112,7 +115,7 @@ SPEC = ProviderSpec(
 
 
 class Retool(Adapter):
-    missing = {
+    missing: ClassVar[dict[str, str]] = {
         "me": "Retool's v2 API has no 'me' endpoint",
         "licenses": "Retool's v2 API exposes no seat or license counts",
         "incident_roles": "Retool has no incident roles",
@@ -163,7 +166,9 @@ class Retool(Adapter):
 
     async def deactivate_user(self, user_id: str) -> Deactivation:
         await self.http.write("DELETE", f"/users/{segment(user_id)}")  # 204: Retool disables the user
-        return Deactivation(user_id=user_id, action="deactivated", user=await self.read_back(lambda: self.user(user_id)))
+        return Deactivation(
+            user_id=user_id, action="deactivated", user=await self.read_back(lambda: self.user(user_id))
+        )
 
 
 RETOOL = Provider(SPEC, Retool)

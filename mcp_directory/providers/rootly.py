@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 import anyio
 
@@ -56,6 +56,7 @@ from .rootly_mapping import (
     with_member,
 )
 
+
 def error_text(data: dict[str, Any]) -> str | None:
     """JSON:API `errors_list` (title, detail); the 429 body is `{"error": "..."}` instead."""
     errors = data.get("errors")
@@ -84,7 +85,13 @@ SPEC = ProviderSpec(
     title="Rootly",
     settings=(
         Setting("credential", "ROOTLY_API_TOKEN", "Rootly API token", secret=True),
-        Setting("base_url", "ROOTLY_BASE_URL", "API base URL; paths are /v1/... below it", "https://api.rootly.com", url=True),
+        Setting(
+            "base_url",
+            "ROOTLY_BASE_URL",
+            "API base URL; paths are /v1/... below it",
+            "https://api.rootly.com",
+            url=True,
+        ),
     ),
     api_root="",
     auth_scheme="Bearer",
@@ -115,7 +122,7 @@ ROLE_LISTS = ("/v1/roles", "/v1/on_call_roles")
 
 class Rootly(Adapter):
     spec = SPEC
-    missing = {
+    missing: ClassVar[dict[str, str]] = {
         "licenses": "Rootly's API has no licenses or seats",
         "create_user": "Rootly's API cannot create users (there is no POST /v1/users); invite them in Rootly's web app",
     }
@@ -143,7 +150,9 @@ class Rootly(Adapter):
         return map_user(self.record(document), index_included(document), with_groups=True)
 
     def groups(self, *, search: str | None) -> Listing[Group]:
-        return self.listing("/v1/teams", {"filter[search]": search}, lambda d: lambda r: map_team(r, with_members=False))
+        return self.listing(
+            "/v1/teams", {"filter[search]": search}, lambda d: lambda r: map_team(r, with_members=False)
+        )
 
     async def group(self, group_id: str) -> Group:
         document = await self.http.get(f"/v1/teams/{segment(group_id)}")
@@ -223,7 +232,9 @@ class Rootly(Adapter):
             raise NotFound(f"no Rootly user has the email {ref!r}; check it with find_users", provider="rootly")
         if len(found) > 1:
             ids = ", ".join(u.id for u in found)
-            raise InvalidArgument(f"several Rootly users have the email {ref!r} (ids {ids}); pass an id", provider="rootly")
+            raise InvalidArgument(
+                f"several Rootly users have the email {ref!r} (ids {ids}); pass an id", provider="rootly"
+            )
         return found[0]
 
     async def resolve_incident_role(self, ref: str) -> IncidentRole:
@@ -237,10 +248,14 @@ class Rootly(Adapter):
         document = await self.http.get("/v1/incidents", {"filter[sequential_id]": ref, "page[size]": 1})
         found = self.records(document)
         if not found:
-            raise NotFound(f"Rootly has no incident number {ref}; check the number or pass the incident id", provider="rootly")
+            raise NotFound(
+                f"Rootly has no incident number {ref}; check the number or pass the incident id", provider="rootly"
+            )
         return str(found[0]["id"])
 
-    async def _assignment(self, method: str, action: str, incident_ref: str, user_ref: str, role_ref: str) -> Assignment:
+    async def _assignment(
+        self, method: str, action: Literal["assigned", "unassigned"], incident_ref: str, user_ref: str, role_ref: str
+    ) -> Assignment:
         incident_id, user, role = await gather(
             self.resolve_incident(incident_ref), self.resolve_user(user_ref), self.resolve_incident_role(role_ref)
         )

@@ -3,12 +3,13 @@ membership and incident-role rules the Rootly adapter (rootly.py) applies. No I/
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from ..errors import InvalidArgument, NotFound
 from ..models import Group, IncidentRole, Member, Role, RoleRef, User
 
 ADMIN_ROLE_SLUGS = frozenset({"owner", "admin"})
+
 
 class Included:
     """A document's `included` resources by (type, id), and which included teams each user is in.
@@ -30,7 +31,9 @@ class Included:
 
 def index_included(document: dict[str, Any]) -> Included:
     data = document.get("data")
-    users = [str(r["id"]) for r in data] if isinstance(data, list) else [str(data["id"])] if isinstance(data, dict) else []
+    users = (
+        [str(r["id"]) for r in data] if isinstance(data, list) else [str(data["id"])] if isinstance(data, dict) else []
+    )
     return Included(document.get("included") or [], users)
 
 
@@ -85,8 +88,10 @@ def map_team(resource: dict[str, Any], *, with_members: bool) -> Group:
 
 def map_role(resource: dict[str, Any]) -> Role:
     a = resource.get("attributes") or {}
-    kind = "on_call" if resource.get("type") == "on_call_roles" else "account"
-    return Role(id=str(resource["id"]), provider="rootly", name=a.get("name") or "", description=a.get("description"), kind=kind)
+    kind: Literal["on_call", "account"] = "on_call" if resource.get("type") == "on_call_roles" else "account"
+    return Role(
+        id=str(resource["id"]), provider="rootly", name=a.get("name") or "", description=a.get("description"), kind=kind
+    )
 
 
 def map_incident_role(resource: dict[str, Any]) -> IncidentRole:
@@ -133,5 +138,7 @@ def is_number(text: str) -> bool:
 
 def numeric_user_id(user_id: str) -> int:
     if not is_number(user_id):
-        raise InvalidArgument(f"Rootly user ids are numbers; {user_id!r} is not one (use list_users)", provider="rootly")
+        raise InvalidArgument(
+            f"Rootly user ids are numbers; {user_id!r} is not one (use list_users)", provider="rootly"
+        )
     return int(user_id)

@@ -16,7 +16,9 @@ from .base import Args, Call, ProviderArg, tool
 
 W = TypeVar("W", bound=Written)  # type: ignore[type-arg]
 
-UserIdArg = Annotated[str, Field(min_length=1, max_length=200, description="User id at the provider (from list_users).")]
+UserIdArg = Annotated[
+    str, Field(min_length=1, max_length=200, description="User id at the provider (from list_users).")
+]
 GroupIdArg = Annotated[str, Field(min_length=1, max_length=200, description="Group (team) id (from list_groups).")]
 ConfirmArg = Annotated[
     bool, Field(description="true to do it; false (default) only returns the plan and changes nothing.")
@@ -39,11 +41,17 @@ class RemoveMemberArgs(Args):
 
 class CreateUserArgs(Args):
     provider: ProviderArg
-    email: Annotated[str, Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$", description="Email address (login).")]
+    email: Annotated[
+        str, Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$", description="Email address (login).")
+    ]
     first_name: Annotated[str, Field(min_length=1, max_length=100, description="First name.")]
     last_name: Annotated[str, Field(min_length=1, max_length=100, description="Last name.")]
     role: Annotated[
-        str | None, Field(max_length=100, description="Account role, where the provider sets one at creation (e.g. admin or user; see list_roles).")
+        str | None,
+        Field(
+            max_length=100,
+            description="Account role, where the provider sets one at creation (e.g. admin or user; see list_roles).",
+        ),
     ] = None
 
 
@@ -51,9 +59,6 @@ class DeactivateArgs(Args):
     provider: ProviderArg
     user_id: UserIdArg
     confirm: ConfirmArg = False
-
-
-WRITE = {"read_only": False}
 
 
 def applied(kind: type[W], provider: str, result: Any, what: str, reader: str) -> W:
@@ -68,8 +73,15 @@ def applied(kind: type[W], provider: str, result: Any, what: str, reader: str) -
     return kind(provider=provider, result=result, note=note)
 
 
-@tool(title="Add group member", toolset="admin", args=AddMemberArgs, result=Written[Group],
-      operation="add_group_member", idempotent=True, **WRITE)
+@tool(
+    title="Add group member",
+    toolset="admin",
+    args=AddMemberArgs,
+    result=Written[Group],
+    operation="add_group_member",
+    idempotent=True,
+    read_only=False,
+)
 async def add_group_member(call: Call, args: AddMemberArgs) -> Written[Group]:
     """Add a user to a group (team) as member or admin, or change the role of a present member.
     Adding a present member changes nothing. Returns the group with its members."""
@@ -77,8 +89,16 @@ async def add_group_member(call: Call, args: AddMemberArgs) -> Written[Group]:
     return applied(Written[Group], args.provider, group, f"group {args.group_id}", "get_group")
 
 
-@tool(title="Remove group member", toolset="admin", args=RemoveMemberArgs, result=Written[Group],
-      operation="remove_group_member", destructive=True, idempotent=True, **WRITE)
+@tool(
+    title="Remove group member",
+    toolset="admin",
+    args=RemoveMemberArgs,
+    result=Written[Group],
+    operation="remove_group_member",
+    destructive=True,
+    idempotent=True,
+    read_only=False,
+)
 async def remove_group_member(call: Call, args: RemoveMemberArgs) -> Written[Group]:
     """Remove a user from a group (team). Without confirm=true it only returns the plan."""
     adapter = call.adapter(args.provider)
@@ -92,8 +112,15 @@ async def remove_group_member(call: Call, args: RemoveMemberArgs) -> Written[Gro
     return applied(Written[Group], args.provider, group, f"group {args.group_id}", "get_group")
 
 
-@tool(title="Create user", toolset="admin", args=CreateUserArgs, result=Written[User],
-      operation="create_user", idempotent=False, **WRITE)
+@tool(
+    title="Create user",
+    toolset="admin",
+    args=CreateUserArgs,
+    result=Written[User],
+    operation="create_user",
+    idempotent=False,
+    read_only=False,
+)
 async def create_user(call: Call, args: CreateUserArgs) -> Written[User]:
     """Create a user account where the provider's API can. Returns the new user."""
     adapter = call.adapter(args.provider)
@@ -101,14 +128,24 @@ async def create_user(call: Call, args: CreateUserArgs) -> Written[User]:
     return applied(Written[User], args.provider, user, f"the new user {args.email}", "find_users")
 
 
-@tool(title="Deactivate user", toolset="admin", args=DeactivateArgs, result=Written[Deactivation],
-      operation="deactivate_user", destructive=True, idempotent=True, **WRITE)
+@tool(
+    title="Deactivate user",
+    toolset="admin",
+    args=DeactivateArgs,
+    result=Written[Deactivation],
+    operation="deactivate_user",
+    destructive=True,
+    idempotent=True,
+    read_only=False,
+)
 async def deactivate_user(call: Call, args: DeactivateArgs) -> Written[Deactivation]:
     """Take a user's access away: $DEACTIVATION. The plan and the result say which. Without
     confirm=true it only returns the plan."""
     adapter = call.adapter(args.provider)
     if not args.confirm:
-        return Written[Deactivation](provider=args.provider, dry_run=True, plan=deactivation_plan(adapter.spec, args.user_id))
+        return Written[Deactivation](
+            provider=args.provider, dry_run=True, plan=deactivation_plan(adapter.spec, args.user_id)
+        )
     done = await adapter.deactivate_user(args.user_id)
     return Written[Deactivation](provider=args.provider, result=done)
 
@@ -117,8 +154,5 @@ def deactivation_plan(spec: ProviderSpec, user_id: str) -> str:
     if spec.user_delete == "deactivated":
         effect = f"{spec.title} disables the account: it stays listed as inactive and can be re-enabled"
     else:
-        effect = (
-            f"{spec.title} has no deactivation, so the account is permanently deleted "
-            "and removed from every group"
-        )
+        effect = f"{spec.title} has no deactivation, so the account is permanently deleted and removed from every group"
     return f"Would deactivate {spec.title} user {user_id}: {effect}. Call again with confirm=true to do it."

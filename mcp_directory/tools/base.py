@@ -103,11 +103,15 @@ class Tool:
 
     @cached_property
     def _input_schema(self) -> dict[str, Any]:
-        return compact_schema(self.args.model_json_schema(), optional_null=False)
+        schema: dict[str, Any] = compact_schema(self.args.model_json_schema(), optional_null=False)
+        return schema
 
     @cached_property
     def _output_schema(self) -> dict[str, Any]:
-        return flat_nullable(inline_refs(compact_schema(self.result.model_json_schema(), optional_null=True)))
+        schema: dict[str, Any] = flat_nullable(
+            inline_refs(compact_schema(self.result.model_json_schema(), optional_null=True))
+        )
+        return schema
 
     def input_schema(self, providers: Sequence[Provider]) -> dict[str, Any]:
         return for_providers(self._input_schema, providers)
@@ -186,7 +190,8 @@ def for_providers(schema: dict[str, Any], providers: Sequence[Provider]) -> dict
                 out[key] = walk(value)
         return out
 
-    return walk(schema)
+    filled: dict[str, Any] = walk(schema)
+    return filled
 
 
 def compact_schema(node: Any, *, optional_null: bool) -> Any:
@@ -227,7 +232,8 @@ def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
             return {**target, **{k: walk(v) for k, v in node.items() if k != "$ref"}}
         return {k: walk(v) for k, v in node.items() if k != "$defs"}
 
-    return walk(schema)
+    inlined: dict[str, Any] = walk(schema)
+    return inlined
 
 
 def flat_nullable(node: Any) -> Any:
@@ -286,6 +292,8 @@ ProviderArg = Annotated[ProviderName, Field(description="Which provider: $PROVID
 LimitArg = Annotated[int, Field(ge=1, le=200, description="Items per page, 1-200.")]
 CursorArg = Annotated[
     str | None,
-    Field(max_length=4096, description="next_cursor from the previous page of this same call; omit for the first page."),
+    Field(
+        max_length=4096, description="next_cursor from the previous page of this same call; omit for the first page."
+    ),
 ]
 IdArg = Annotated[str, Field(min_length=1, max_length=200, description="Id at the provider.")]

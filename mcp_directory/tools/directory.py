@@ -79,7 +79,10 @@ class FindUsersArgs(Args):
     ]
     providers: Annotated[
         list[ProviderArg] | None,
-        Field(description="Providers to search; default: every configured provider.", json_schema_extra={PROVIDERS_MARK: True}),
+        Field(
+            description="Providers to search; default: every configured provider.",
+            json_schema_extra={PROVIDERS_MARK: True},
+        ),
     ] = None
 
 
@@ -127,7 +130,9 @@ async def list_groups(call: Call, args: ListGroupsArgs) -> Page[Group]:
     """List groups (teams) of one provider, optionally filtered by part of the name. Use
     get_group for the members."""
     listing = call.adapter(args.provider).groups(search=args.search)
-    return await call.page(args.provider, listing, limit=args.limit, cursor=args.cursor, filters={"search": args.search})
+    return await call.page(
+        args.provider, listing, limit=args.limit, cursor=args.cursor, filters={"search": args.search}
+    )
 
 
 @tool(title="Get group", toolset="directory", args=GetGroupArgs, result=One[Group], operation="group")

@@ -34,7 +34,8 @@ class AssignArgs(Args):
         str, Field(min_length=1, max_length=200, description="Incident id, slug, or number (e.g. 42).")
     ]
     user: Annotated[
-        str, Field(min_length=1, max_length=320, description="The user: a user id at the provider, or an email address.")
+        str,
+        Field(min_length=1, max_length=320, description="The user: a user id at the provider, or an email address."),
     ]
     incident_role: Annotated[
         str,
@@ -42,8 +43,15 @@ class AssignArgs(Args):
     ]
 
 
-@tool(title="Assign incident role", toolset="incidents", args=AssignArgs, result=Written[Assignment],
-      operation="assign_incident_role", read_only=False, idempotent=True)
+@tool(
+    title="Assign incident role",
+    toolset="incidents",
+    args=AssignArgs,
+    result=Written[Assignment],
+    operation="assign_incident_role",
+    read_only=False,
+    idempotent=True,
+)
 async def assign_incident_role(call: Call, args: AssignArgs) -> Written[Assignment]:
     """Put a user in an incident role on an incident, e.g. make bob@acme.com the Commander of
     incident 42. Takes the user by id or email and the role by id, slug or name."""
@@ -52,8 +60,16 @@ async def assign_incident_role(call: Call, args: AssignArgs) -> Written[Assignme
     return Written[Assignment](provider=adapter.name, result=done)
 
 
-@tool(title="Unassign incident role", toolset="incidents", args=AssignArgs, result=Written[Assignment],
-      operation="unassign_incident_role", read_only=False, destructive=True, idempotent=True)
+@tool(
+    title="Unassign incident role",
+    toolset="incidents",
+    args=AssignArgs,
+    result=Written[Assignment],
+    operation="unassign_incident_role",
+    read_only=False,
+    destructive=True,
+    idempotent=True,
+)
 async def unassign_incident_role(call: Call, args: AssignArgs) -> Written[Assignment]:
     """Take a user out of an incident role on an incident. Same arguments as
     assign_incident_role."""
