@@ -119,7 +119,8 @@ class DirectoryServer(MCPServer[Any]):
                 args = tool.args.model_validate(arguments or {})
             except ValidationError as exc:
                 raise InvalidArgument(describe_validation(exc)) from exc
-            result: BaseModel = await tool.handler(Call(self.directory, tool, context), args)
+            call = Call(self.directory, tool, context, tuple(self.registry.values()))
+            result: BaseModel = await tool.handler(call, args)
         except anyio.get_cancelled_exc_class():
             # notifications/cancelled (or shutdown) interrupted the call: a write may still have
             # reached the provider, so it is recorded all the same before the cancellation goes on.

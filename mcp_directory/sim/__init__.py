@@ -7,6 +7,7 @@ and one module per provider for its records (`*_seed`) and its wire format.
 
 from mcp_directory.sim.common import RequestRecord, SimError, SimOptions
 from mcp_directory.sim.faults import FaultPlan
+from mcp_directory.sim.registry import SIMULATORS, Simulator, build_world
 from mcp_directory.sim.serve import (
     DEMO_TOKENS,
     build_app,
@@ -14,16 +15,18 @@ from mcp_directory.sim.serve import (
     env_for,
     serve_on_loopback,
 )
-from mcp_directory.sim.world import PROVIDERS, SeedPerson, World, build_world
+from mcp_directory.sim.world import PROVIDERS, SeedPerson, World
 
 __all__ = [
     "DEMO_TOKENS",
     "PROVIDERS",
+    "SIMULATORS",
     "FaultPlan",
     "RequestRecord",
     "SeedPerson",
     "SimError",
     "SimOptions",
+    "Simulator",
     "World",
     "build_app",
     "build_apps",

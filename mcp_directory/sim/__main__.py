@@ -8,6 +8,7 @@ import sys
 import threading
 
 from mcp_directory.sim.faults import FaultPlan
+from mcp_directory.sim.registry import build_world
 from mcp_directory.sim.serve import (
     DEMO_TOKENS,
     build_apps,
@@ -15,7 +16,6 @@ from mcp_directory.sim.serve import (
     env_for,
     serve_on_loopback,
 )
-from mcp_directory.sim.world import build_world
 
 
 def export_lines(urls: dict[str, str], tokens: dict[str, str]) -> list[str]:

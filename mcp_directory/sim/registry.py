@@ -21,7 +21,7 @@ from mcp_directory.sim.retool import build_retool_app
 from mcp_directory.sim.retool_seed import seed_retool
 from mcp_directory.sim.rootly import build_rootly_app
 from mcp_directory.sim.rootly_seed import seed_rootly
-from mcp_directory.sim.world import SeedPerson
+from mcp_directory.sim.world import PROVIDERS, SeedPerson, World, assign_accounts, make_people
 
 
 @dataclass(frozen=True)
@@ -40,3 +40,19 @@ SIMULATORS: dict[str, Simulator] = {
         Simulator("retool", seed_retool, build_retool_app, "demo-retool-token"),
     )
 }
+
+
+def build_world(seed: int = 1, people: int = 60) -> World:
+    """The deterministic directory for (seed, people): the people, then each provider's records
+    of those who hold an account with it, seeded by its simulator."""
+    if people < 1:
+        raise ValueError("people must be at least 1")
+    rng = random.Random(f"people:{seed}")
+    persons = make_people(rng, people)
+    assign_accounts(rng, persons)
+
+    def members(provider: str) -> list[SeedPerson]:
+        return [p for p in persons if provider in p.provider_emails]
+
+    directories = {name: SIMULATORS[name].seed(random.Random(f"{name}:{seed}"), members(name)) for name in PROVIDERS}
+    return World(seed=seed, people=persons, directories=directories)

@@ -1,6 +1,6 @@
 """The seeded directory the simulated providers serve.
 
-`build_world(seed, people)` is a pure function of its arguments: every random choice comes from
+`build_world(seed, people)` (registry.py) is a pure function of its arguments: every random choice comes from
 `random.Random` instances derived from the seed, and every timestamp is an offset from a fixed
 epoch, so two worlds built from the same arguments compare equal.
 
@@ -175,7 +175,7 @@ def _case_variant(email: str, style: str) -> str:
     return ".".join(part[:1].upper() + part[1:] for part in local.split(".")) + "@" + domain
 
 
-def _people(rng: random.Random, count: int) -> list[SeedPerson]:
+def make_people(rng: random.Random, count: int) -> list[SeedPerson]:
     non_ascii = list(NON_ASCII_NAMES)
     rng.shuffle(non_ascii)
     wanted = min(count, len(non_ascii), max(3, count // 8))
@@ -197,7 +197,7 @@ def _people(rng: random.Random, count: int) -> list[SeedPerson]:
     return people
 
 
-def _assign_accounts(rng: random.Random, people: list[SeedPerson]) -> None:
+def assign_accounts(rng: random.Random, people: list[SeedPerson]) -> None:
     """40% in all three providers, 35% in two, 25% in one (pairs and singles rotate so each
     provider holds ~70%); some emails change letter case between providers."""
     count = len(people)
@@ -220,20 +220,3 @@ def _assign_accounts(rng: random.Random, people: list[SeedPerson]) -> None:
     for provider in PROVIDERS:  # tiny worlds: every provider still has someone
         if not any(provider in p.provider_emails for p in people):
             people[0].provider_emails[provider] = people[0].email
-
-
-def build_world(seed: int = 1, people: int = 60) -> World:
-    """The deterministic directory for (seed, people)."""
-    from mcp_directory.sim.registry import SIMULATORS  # the seed modules import this one
-
-    if people < 1:
-        raise ValueError("people must be at least 1")
-    rng = random.Random(f"people:{seed}")
-    persons = _people(rng, people)
-    _assign_accounts(rng, persons)
-
-    def members(provider: str) -> list[SeedPerson]:
-        return [p for p in persons if provider in p.provider_emails]
-
-    directories = {name: SIMULATORS[name].seed(random.Random(f"{name}:{seed}"), members(name)) for name in PROVIDERS}
-    return World(seed=seed, people=persons, directories=directories)

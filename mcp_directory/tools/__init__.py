@@ -7,7 +7,6 @@ over its `toolset`, so there is no second list that could drift.
 from __future__ import annotations
 
 from ..config import Settings
-from ..providers import Provider
 from . import admin, directory, incidents, proxy
 from .base import Call, Tool
 
@@ -43,13 +42,4 @@ def full_set() -> list[Tool]:
     return [t for t in (t.under(True) for t in TOOLS) if t is not None]
 
 
-def supported_tools(provider: Provider, settings: Settings) -> dict[str, list[str]]:
-    """The registered tools a provider can serve, split into read and write tools."""
-    usable = [t for t in select(settings) if t.operation and provider.supports(t.operation)]
-    return {
-        "resources": [t.name for t in usable if t.read_only],
-        "write_tools": [t.name for t in usable if not t.read_only],
-    }
-
-
-__all__ = ["TOOLS", "Call", "Tool", "full_set", "select", "supported_tools"]
+__all__ = ["TOOLS", "Call", "Tool", "full_set", "select"]

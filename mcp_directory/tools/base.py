@@ -40,6 +40,15 @@ class Call:
     directory: Directory
     tool: Tool
     context: Context[Any, Any] | None = None
+    registered: Sequence[Tool] = ()  # every tool the server registered
+
+    def supported(self, provider: Provider) -> dict[str, list[str]]:
+        """The registered tools `provider` can serve, split into read and write tools."""
+        usable = [t for t in self.registered if t.operation and provider.supports(t.operation)]
+        return {
+            "resources": [t.name for t in usable if t.read_only],
+            "write_tools": [t.name for t in usable if not t.read_only],
+        }
 
     async def report(self, done: int, total: int) -> None:
         """MCP progress for multi-page fetches; the SDK drops it when the client sent no token."""

@@ -89,13 +89,9 @@ class FindUsersArgs(Args):
 @tool(title="List providers", toolset="directory", args=NoArgs, result=ProviderList, open_world=False)
 async def list_providers(call: Call, args: NoArgs) -> ProviderList:
     """List the configured providers, their base URLs and which tools each supports. Start here."""
-    from . import supported_tools
-
     directory = call.directory
     items = [
-        ProviderInfo(
-            provider=p.name, base_url=directory.adapters[p.name].http.base_url, **supported_tools(p, directory.settings)
-        )
+        ProviderInfo(provider=p.name, base_url=directory.adapters[p.name].http.base_url, **call.supported(p))
         for p in directory.configured()
     ]
     return ProviderList(result=items)
