@@ -13,7 +13,7 @@ from typing import Any
 import anyio
 
 from . import __version__
-from .config import Settings
+from .config import TOOLSETS, Settings
 from .directory import Directory
 from .errors import DirectoryError, Redactor
 from .providers import PROVIDERS
@@ -60,11 +60,10 @@ def make_directory(settings: Settings) -> Directory:
     return Directory(settings)
 
 
-def _common(parser: argparse.ArgumentParser, *, toolsets: bool = True) -> None:
+def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--demo", action="store_true", default=None, help="use built-in simulated providers")
     parser.add_argument("--allow-writes", action="store_true", default=None, help="register the write tools")
-    if toolsets:
-        parser.add_argument("--toolsets", help="comma list of toolsets: directory,incidents,admin,proxy")
+    parser.add_argument("--toolsets", help=f"comma list of toolsets: {','.join(TOOLSETS)}")
 
 
 def parser() -> argparse.ArgumentParser:
