@@ -50,6 +50,8 @@ class User(_Model):
 class Member(_Model):
     user_id: str = Field(description="User id of the member.")
     role: Literal["member", "admin"] = Field(description="member or admin of the group.")
+    email: str | None = Field(description="The member's email, as the provider's group answer gives it.")
+    name: str | None = Field(description="The member's display name; null where the provider's group answer has none.")
 
 
 class Group(_Model):

@@ -48,7 +48,7 @@ def map_user(record: dict[str, Any]) -> User:
 
 
 def map_group(record: dict[str, Any], *, with_members: bool) -> Group:
-    members = [Member(user_id=m, role="member") for m in record["members"]]
+    members = [Member(user_id=m["uid"], role="member", email=m["mail"], name=None) for m in record["members"]]
     return Group(
         id=record["gid"],
         provider="toy",
@@ -105,7 +105,7 @@ USERS = [
     for i in range(1, 12)
 ]
 GROUPS = [
-    {"gid": "g1", "title": "Payments", "members": ["u1", "u2", "u5"]},
+    {"gid": "g1", "title": "Payments", "members": [{"uid": f"u{i}", "mail": f"person{i}@toy.test"} for i in (1, 2, 5)]},
     {"gid": "g2", "title": "Ops", "members": []},
 ]
 
@@ -182,6 +182,7 @@ async def test_get_group_and_find_users(toy_client):
     client, _ = toy_client
     group = (await ok(client, "get_group", {"provider": "toy", "group_id": "g1"}))["result"]
     assert group["name"] == "Payments" and [m["user_id"] for m in group["members"]] == ["u1", "u2", "u5"]
+    assert [m["email"] for m in group["members"]] == ["person1@toy.test", "person2@toy.test", "person5@toy.test"]
     found = await ok(client, "find_users", {"query": "person1", "providers": ["toy"]})
     assert [p["email"] for p in found["result"]] == ["person10@toy.test", "person11@toy.test", "person1@toy.test"]
     assert found["errors"] == [] and found["truncated"] is False

@@ -149,6 +149,13 @@ def member_roles(world, provider, group_id):
     }
 
 
+def stored_email(world, provider, user_id):
+    record = getattr(world, provider).users[user_id]
+    return {"rootly": lambda: record["attributes"]["email"], "opsgenie": lambda: record["username"]}.get(
+        provider, lambda: record["email"]
+    )()
+
+
 def outsider(world, provider, group_id):
     members = member_roles(world, provider, group_id)
     users = getattr(world, provider).users
@@ -164,7 +171,9 @@ async def test_add_and_remove_group_member(session, world, provider):
     user_id = outsider(world, provider, group_id)
     data = await ok(c, "add_group_member", {"provider": provider, "group_id": group_id, "user_id": user_id})
     assert member_roles(world, provider, group_id)[user_id] == "member"
-    assert {"user_id": user_id, "role": "member"} in data["result"]["members"]
+    (added,) = [m for m in data["result"]["members"] if m["user_id"] == user_id]
+    # the changed group's members carry their emails, from the provider's own answer (SPEC §4)
+    assert added["role"] == "member" and added["email"] == stored_email(world, provider, user_id)
     size = len(member_roles(world, provider, group_id))
     await ok(c, "add_group_member", {"provider": provider, "group_id": group_id, "user_id": user_id})
     assert len(member_roles(world, provider, group_id)) == size  # no duplicate

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 from urllib.parse import parse_qs, urlsplit
 
 from ..aio import gather
@@ -87,14 +87,18 @@ def map_user(record: dict[str, Any], group_ids: list[str] | None = None) -> User
     )
 
 
+def map_member(record: dict[str, Any]) -> Member:
+    """`{"user": {"id", "username"}, "role"}`: the username is the email; a team answer has no names."""
+    user = record.get("user") or {}
+    role: Literal["admin", "member"] = "admin" if record.get("role") == "admin" else "member"
+    return Member(user_id=str(user.get("id")), role=role, email=user.get("username"), name=None)
+
+
 def map_team(record: dict[str, Any]) -> Group:
     raw_members = record.get("members")
     members = None
     if raw_members is not None:
-        members = [
-            Member(user_id=str((m.get("user") or {}).get("id")), role="admin" if m.get("role") == "admin" else "member")
-            for m in raw_members
-        ]
+        members = [map_member(m) for m in raw_members]
     return Group(
         id=str(record["id"]),
         provider="opsgenie",

@@ -13,7 +13,7 @@ Quirks handled here:
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from ..errors import InvalidArgument
 from ..http import segment
@@ -48,9 +48,15 @@ def map_user(record: dict[str, Any]) -> User:
     )
 
 
+def map_member(record: dict[str, Any]) -> Member:
+    """`{"id", "email", "is_group_admin"}`: a group answer carries no member names."""
+    role: Literal["admin", "member"] = "admin" if record.get("is_group_admin") else "member"
+    return Member(user_id=str(record["id"]), role=role, email=record.get("email"), name=None)
+
+
 def map_group(record: dict[str, Any], *, with_members: bool) -> Group:
     raw = record.get("members")
-    members = [Member(user_id=str(m["id"]), role="admin" if m.get("is_group_admin") else "member") for m in raw or []]
+    members = [map_member(m) for m in raw or []]
     return Group(
         id=str(record["id"]),
         provider="retool",

@@ -155,8 +155,8 @@ class Rootly(Adapter):
         )
 
     async def group(self, group_id: str) -> Group:
-        document = await self.http.get(f"/v1/teams/{segment(group_id)}")
-        return map_team(self.record(document), with_members=True)
+        team, included = await self._team(group_id)
+        return map_team(team, with_members=True, included=included)
 
     def roles(self) -> Listing[Role]:
         """Account roles, then on-call roles, one list after the other."""
@@ -167,8 +167,14 @@ class Rootly(Adapter):
 
     # Writes.
 
-    async def _team(self, group_id: str) -> dict[str, Any]:
-        return self.record(await self.http.get(f"/v1/teams/{segment(group_id)}"))
+    async def _team(self, group_id: str) -> tuple[dict[str, Any], Included]:
+        """A team and its members' user resources (`include=users`: their emails, in the same request)."""
+        document = await self.http.get(f"/v1/teams/{segment(group_id)}", {"include": "users"})
+        team = self.record(document)
+        included = document.get("included") or []
+        if not isinstance(included, list) or not all(isinstance(r, dict) for r in included):
+            raise self.malformed("a list of resources under included")
+        return team, Included(included)
 
     async def _change_members(self, group_id: str, user: int, change: Any, holds: Any) -> Group:
         """Read the team, PUT `change(users, admins)` (None: nothing to change), read it back.
@@ -177,21 +183,21 @@ class Rootly(Adapter):
         catches a writer elsewhere that replaced the lists in between."""
         lock = self._team_locks.get(group_id) or self._team_locks.setdefault(group_id, anyio.Lock())
         async with lock:
-            team = await self._team(group_id)
+            team, included = await self._team(group_id)
             changed = change(*team_members(team))
             if changed is None:
-                return map_team(team, with_members=True)  # already so: nothing to send
+                return map_team(team, with_members=True, included=included)  # already so: nothing to send
             new_users, new_admins = changed
             body = {"data": {"type": "groups", "attributes": {"user_ids": new_users, "admin_ids": new_admins}}}
             await self.http.write("PUT", f"/v1/teams/{segment(group_id)}", body)
-            after = await self._team(group_id)
+            after, included = await self._team(group_id)
         if not holds(*team_members(after)):
             raise Conflict(
                 f"Rootly team {group_id} was changed by someone else at the same time, and user {user}'s "
                 "membership is not as asked; read the team with get_group and retry",
                 provider="rootly",
             )
-        return map_team(after, with_members=True)
+        return map_team(after, with_members=True, included=included)
 
     async def add_group_member(self, group_id: str, user_id: str, role: str) -> Group:
         user = numeric_user_id(user_id)

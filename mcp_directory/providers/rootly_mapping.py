@@ -42,6 +42,12 @@ def _related_id(resource: dict[str, Any], name: str) -> str | None:
     return str(data["id"]) if isinstance(data, dict) and data.get("id") is not None else None
 
 
+def full_name(attributes: dict[str, Any]) -> str | None:
+    a = attributes
+    full = a.get("full_name") or a.get("name") or " ".join(p for p in (a.get("first_name"), a.get("last_name")) if p)
+    return full or None
+
+
 def map_user(resource: dict[str, Any], included: Included, *, with_groups: bool) -> User:
     a = resource.get("attributes") or {}
     uid = str(resource["id"])
@@ -49,12 +55,11 @@ def map_user(resource: dict[str, Any], included: Included, *, with_groups: bool)
     role = included.get(("roles", role_id)) if role_id else None
     role_attrs = (role or {}).get("attributes") or {}
     roles = [RoleRef(id=role_id, name=role_attrs["name"])] if role_id and role_attrs.get("name") else []
-    full = a.get("full_name") or a.get("name") or " ".join(p for p in (a.get("first_name"), a.get("last_name")) if p)
     return User(
         id=uid,
         provider="rootly",
         email=a.get("email"),
-        name=full or None,
+        name=full_name(a),
         first_name=a.get("first_name"),
         last_name=a.get("last_name"),
         username=None,
@@ -69,11 +74,18 @@ def map_user(resource: dict[str, Any], included: Included, *, with_groups: bool)
     )
 
 
-def map_team(resource: dict[str, Any], *, with_members: bool) -> Group:
+def map_team(resource: dict[str, Any], *, with_members: bool, included: Included | None = None) -> Group:
+    """A team; its members' emails and names come from the users resources in `included`
+    (`include=users`), and are null for a member the document does not include."""
     a = resource.get("attributes") or {}
     user_ids = [str(u) for u in a.get("user_ids") or []]
     admins = {str(u) for u in a.get("admin_ids") or []}
-    members = [Member(user_id=u, role="admin" if u in admins else "member") for u in user_ids]
+    members = []
+    for u in user_ids:
+        user = (included.get(("users", u)) if included else None) or {}
+        attrs = user.get("attributes") or {}
+        role: Literal["admin", "member"] = "admin" if u in admins else "member"
+        members.append(Member(user_id=u, role=role, email=attrs.get("email"), name=full_name(attrs)))
     return Group(
         id=str(resource["id"]),
         provider="rootly",
