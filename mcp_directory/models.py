@@ -6,9 +6,10 @@ result envelopes. Unknown values are None, never invented.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SerializerFunctionWrapHandler, model_serializer
 
 # A provider's name. Which names exist is the provider list's to say (providers/__init__.py):
 # the marker is replaced by their enum wherever a schema is built (tools/base.py), so models,
@@ -45,6 +46,51 @@ class User(_Model):
     created_at: str | None = Field(description="ISO 8601 creation time.")
     updated_at: str | None = Field(description="ISO 8601 last update time.")
     last_active_at: str | None = Field(description="ISO 8601 time of last activity.")
+
+
+# The User fields a list_users call may ask for (`fields`, SPEC §8): every field but `id`, which
+# every item holds (a test keeps this in step with User).
+UserField = Literal[
+    "provider",
+    "email",
+    "name",
+    "first_name",
+    "last_name",
+    "username",
+    "status",
+    "is_admin",
+    "roles",
+    "group_ids",
+    "time_zone",
+    "created_at",
+    "updated_at",
+    "last_active_at",
+]
+
+
+def _only_id_required(schema: dict[str, Any]) -> None:
+    schema["required"] = ["id"]
+
+
+class ListedUser(User):
+    """A user of a list_users page: the whole User, or, when the call named fields, its id and those fields only."""
+
+    # Every property keeps its description, but only `id` is required, so both a whole User and
+    # a projected one validate against the tool's outputSchema.
+    model_config = ConfigDict(json_schema_extra=_only_id_required)
+    _shown: frozenset[str] | None = PrivateAttr(default=None)
+
+    @classmethod
+    def of(cls, user: User, fields: Collection[str] | None = None) -> ListedUser:
+        """`user` as listed: whole (fields None), else `id` and `fields` only."""
+        item = cls.model_construct(**dict(user))  # `user` is already validated
+        item._shown = None if fields is None else frozenset({"id", *fields})
+        return item
+
+    @model_serializer(mode="wrap")
+    def _project(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        return data if self._shown is None else {k: v for k, v in data.items() if k in self._shown}
 
 
 class Member(_Model):

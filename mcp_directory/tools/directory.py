@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, get_args
 
 import anyio
 from pydantic import Field, StringConstraints
@@ -15,6 +15,7 @@ from ..models import (
     FoundPeople,
     Group,
     License,
+    ListedUser,
     Many,
     One,
     Page,
@@ -23,12 +24,23 @@ from ..models import (
     ProviderList,
     Role,
     User,
+    UserField,
 )
 from ..paging import every
 from .base import Args, Call, CursorArg, LimitArg, ProviderArg, tool
 
 SearchArg = Annotated[
     str | None, Field(max_length=200, description="Case-insensitive part of a name or email to filter by.")
+]
+
+
+USER_FIELDS = get_args(UserField)
+FieldsArg = Annotated[
+    Annotated[list[UserField], Field(max_length=len(USER_FIELDS))] | None,
+    Field(
+        description='Only these User fields in each item, besides id (e.g. ["email", "status"]): a page costs '
+        "far fewer tokens. Omit for whole users. A next_cursor may be followed with other fields."
+    ),
 ]
 
 
@@ -44,6 +56,7 @@ class ListUsersArgs(Args):
     provider: ProviderArg
     search: SearchArg = None
     email: Annotated[str | None, Field(max_length=320, description="Exact email address (any letter case).")] = None
+    fields: FieldsArg = None
     limit: LimitArg = 50
     cursor: CursorArg = None
 
@@ -97,13 +110,18 @@ async def list_providers(call: Call, args: NoArgs) -> ProviderList:
     return ProviderList(result=items)
 
 
-@tool(title="List users", toolset="directory", args=ListUsersArgs, result=Page[User], operation="users")
-async def list_users(call: Call, args: ListUsersArgs) -> Page[User]:
+@tool(title="List users", toolset="directory", args=ListUsersArgs, result=Page[ListedUser], operation="users")
+async def list_users(call: Call, args: ListUsersArgs) -> Page[ListedUser]:
     """List user accounts of one provider, one page at a time; filter by part of a name or email
-    (search) or by exact email. Follow next_cursor to get every user."""
+    (search) or by exact email, and ask only for the fields you need (fields). Follow next_cursor
+    to get every user."""
     listing = call.adapter(args.provider).users(search=args.search, email=args.email)
+    # `fields` only shapes the items served, never which items: the cursor is not bound to it, so
+    # a walk may change the fields it asks for from one page to the next.
     filters = {"search": args.search, "email": args.email}
-    return await call.page(args.provider, listing, limit=args.limit, cursor=args.cursor, filters=filters)
+    page = await call.page(args.provider, listing, limit=args.limit, cursor=args.cursor, filters=filters)
+    items = [ListedUser.of(user, args.fields) for user in page.result]
+    return Page[ListedUser](provider=page.provider, result=items, next_cursor=page.next_cursor, total=page.total)
 
 
 @tool(title="Get user", toolset="directory", args=GetUserArgs, result=One[User], operation="user")
@@ -133,7 +151,8 @@ async def list_groups(call: Call, args: ListGroupsArgs) -> Page[Group]:
 
 @tool(title="Get group", toolset="directory", args=GetGroupArgs, result=One[Group], operation="group")
 async def get_group(call: Call, args: GetGroupArgs) -> One[Group]:
-    """Get one group (team) by id with its members and each member's role (member or admin)."""
+    """Get one group (team) by id with its members: each member's user id, role (member or admin)
+    and email (and name, where the provider's group answer has one)."""
     group = await call.adapter(args.provider).group(args.group_id)
     return One[Group](provider=args.provider, result=group)
 
