@@ -1,7 +1,8 @@
 """Retool: `/api/v2` below the instance URL, bearer token, `next_token` pagination.
 
 Quirks handled here:
-- `GET /users` returns *every* user when no `limit` is sent, so one is always sent;
+- `GET /users` returns *every* user when no `limit` is sent: pages send one, and `everyone()`
+  sends none, reading the whole directory in one request;
 - `next_token` is the only way forward (no page numbers), so paging is sequential;
 - there is no name search: `email` is filtered upstream, a search term here;
 - `DELETE /users/{id}` disables rather than deletes, so inactive users still list;
@@ -133,6 +134,10 @@ class Retool(Adapter):
         found = self.listing("/users", {"email": email}, lambda d: map_user)
         # there is no name search: `email` is filtered upstream, a search term here
         return self.matching(found, lambda u: _matches(u, search.casefold())) if search else found
+
+    def everyone(self) -> Listing[User]:
+        """Every user in one request: without `limit`, `GET /users` returns them all (FACTS §3)."""
+        return self.listing("/users", {}, lambda d: map_user, paginator=WHOLE)
 
     async def user(self, user_id: str) -> User:
         document = await self.http.get(f"/users/{segment(user_id)}", {"includeGroups": "true"})
