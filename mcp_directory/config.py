@@ -18,7 +18,16 @@ from .spec import ProviderConfig, Setting
 
 TOOLSETS: tuple[str, ...] = ("directory", "incidents", "admin", "proxy")
 
-__all__ = ["TOOLSETS", "ClientOptions", "ProviderConfig", "Settings", "env_names", "parse_toolsets", "read_provider"]
+__all__ = [
+    "TOOLSETS",
+    "ClientOptions",
+    "ProviderConfig",
+    "Settings",
+    "env_names",
+    "parse_elicit",
+    "parse_toolsets",
+    "read_provider",
+]
 
 
 def _flag(value: str | None) -> bool:
@@ -35,6 +44,9 @@ class Settings:
     warnings: tuple[str, ...] = ()
     cursor_secret: str | None = field(default=None, repr=False)
     client: ClientOptions = field(default_factory=ClientOptions)
+    # Ask the human before a destructive write when the client can show a form (SPEC §9);
+    # MCP_DIRECTORY_ELICIT=never is for clients that declare elicitation but cannot show it.
+    elicit: bool = True
 
     @classmethod
     def from_env(
@@ -65,6 +77,7 @@ class Settings:
             warnings=tuple(warnings),
             cursor_secret=env.get("MCP_DIRECTORY_CURSOR_SECRET") or None,
             client=ClientOptions.from_env(env, [p.name for p in providers]),
+            elicit=parse_elicit(env.get("MCP_DIRECTORY_ELICIT")),
         )
 
     @property
@@ -133,6 +146,15 @@ def parse_toolsets(value: str | None) -> tuple[str, ...]:
     if unknown:
         raise ValueError(f"unknown toolset(s) {', '.join(unknown)}; choose from {', '.join(TOOLSETS)}")
     return names
+
+
+def parse_elicit(value: str | None) -> bool:
+    """MCP_DIRECTORY_ELICIT: `auto` (the default: ask when the client can answer) or `never`.
+    Anything else is refused rather than guessed at: it decides whether a human is asked."""
+    choice = (value or "auto").strip().lower() or "auto"
+    if choice not in ("auto", "never"):
+        raise ValueError("MCP_DIRECTORY_ELICIT must be auto (the default) or never")
+    return choice == "auto"
 
 
 def env_names(provider: Provider) -> dict[str, str]:

@@ -13,7 +13,8 @@ Exception tree::
     ├── RateLimited                rate_limited
     ├── UpstreamError              upstream_error
     ├── Timeout                    timeout
-    └── WritesDisabled             writes_disabled
+    ├── WritesDisabled             writes_disabled
+    └── Cancelled                  cancelled       (SPEC §9: the human said no)
 
 Upstream HTTP statuses become these in `from_status`; httpx transport exceptions in
 `from_transport`. Nothing else in the package looks at a status code to decide
@@ -104,6 +105,12 @@ class Timeout(DirectoryError):
 
 class WritesDisabled(DirectoryError):
     code = "writes_disabled"
+
+
+class Cancelled(DirectoryError):
+    """The human was asked to confirm a write (SPEC §9) and did not: nothing was sent."""
+
+    code = "cancelled"
 
 
 _BY_STATUS: dict[int, type[DirectoryError]] = {

@@ -3,11 +3,14 @@
 `list_tools` and `call_tool` are served from `tools.select(settings)` so that a tool's
 schema and its dispatch come from the same value. `call_tool` is the error boundary of
 SPEC §6: argument errors, provider errors and crashes all become a tool error whose
-text is exactly the contract's JSON, with every secret redacted.
+text is exactly the contract's JSON, with every secret redacted. A handler waiting for the
+human's answer on the 2026-07-28 protocol (`Call.confirm`, SPEC §9) ends the round with the
+SDK's `InputRequiredResult` instead.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,13 +18,14 @@ from typing import Any, Literal
 
 import anyio
 import pydantic_core
-from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver import Context, MCPServer, RequestStateSecurity
 from mcp.types import (
     CallToolResult,
     CompleteRequestParams,
     CompleteResult,
     Completion,
     EmptyResult,
+    InputRequiredResult,
     SetLevelRequestParams,
     TextContent,
 )
@@ -29,10 +33,11 @@ from mcp.types import Tool as MCPTool
 from pydantic import BaseModel, ValidationError
 
 from . import __version__
+from .config import Settings
 from .directory import Directory
 from .errors import DirectoryError, InvalidArgument, UpstreamError, WritesDisabled
 from .tools import TOOLS, Call, Tool, select
-from .tools.base import joined
+from .tools.base import InputRequired, joined
 
 logger = logging.getLogger("mcp_directory")
 audit_log = logging.getLogger("mcp_directory.audit")
@@ -60,6 +65,17 @@ def describe_validation(exc: ValidationError) -> str:
     return "invalid arguments - " + "; ".join(parts)
 
 
+def request_state_security(settings: Settings) -> RequestStateSecurity | None:
+    """How the SDK seals the 2026-07-28 `request_state` that carries a pending question to the
+    human (`Call.confirm`): encrypted and bound to the tool, its arguments and this server. With
+    MCP_DIRECTORY_CURSOR_SECRET set (every replica shares it, SPEC §10), under a key derived from
+    it, so the answer may reach any replica; else (None) under the SDK's key of this process."""
+    if not settings.cursor_secret:
+        return None
+    key = hashlib.sha256(b"mcp-directory/request-state\0" + settings.cursor_secret.encode()).digest()
+    return RequestStateSecurity(keys=[key])
+
+
 class DirectoryServer(MCPServer[Any]):
     def __init__(self, directory: Directory, tools: list[Tool]) -> None:
         super().__init__(
@@ -67,6 +83,7 @@ class DirectoryServer(MCPServer[Any]):
             version=__version__,
             instructions=instructions([p.title for p in directory.providers.values()]),
             lifespan=self._lifespan,
+            request_state_security=request_state_security(directory.settings),
         )
         self.directory = directory
         self.registry = {t.name: t for t in tools}
@@ -109,7 +126,7 @@ class DirectoryServer(MCPServer[Any]):
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
-    ) -> CallToolResult:
+    ) -> CallToolResult | InputRequiredResult:
         tool = self.registry.get(name)
         args: BaseModel | None = None
         try:
@@ -121,6 +138,11 @@ class DirectoryServer(MCPServer[Any]):
                 raise InvalidArgument(describe_validation(exc)) from exc
             call = Call(self.directory, tool, context, tuple(self.registry.values()))
             result: BaseModel = await tool.handler(call, args)
+        except InputRequired as asking:
+            # 2026-07-28: this round ends with the human's question (`Call.confirm`); nothing was
+            # sent, so nothing is audited until the client calls again with the answer. The SDK's
+            # request-state boundary seals the result's `request_state` on its way out.
+            return asking.result
         except anyio.get_cancelled_exc_class():
             # notifications/cancelled (or shutdown) interrupted the call: a write may still have
             # reached the provider, so it is recorded all the same before the cancellation goes on.

@@ -1,7 +1,8 @@
 """Write tools over group membership and user lifecycle (toolset `admin`).
 
 Registered only when writes are allowed. The destructive ones change nothing without
-confirm=true: they return the plan, and send nothing upstream.
+confirm=true: they return the plan, and send nothing upstream. With confirm=true the same
+plan is the question the human is asked (`Call.confirm`, SPEC §9) right before the write.
 """
 
 from __future__ import annotations
@@ -102,12 +103,13 @@ async def add_group_member(call: Call, args: AddMemberArgs) -> Written[Group]:
 async def remove_group_member(call: Call, args: RemoveMemberArgs) -> Written[Group]:
     """Remove a user from a group (team). Without confirm=true it only returns the plan."""
     adapter = call.adapter(args.provider)
+    plan = (
+        f"Would remove {adapter.spec.title} user {args.user_id} from group {args.group_id}; "
+        "the user account itself is kept."
+    )
     if not args.confirm:
-        plan = (
-            f"Would remove {adapter.spec.title} user {args.user_id} from group {args.group_id}; "
-            "the user account itself is kept. Call again with confirm=true to do it."
-        )
         return Written[Group](provider=args.provider, dry_run=True, plan=plan)
+    await call.confirm(plan)
     group = await adapter.remove_group_member(args.group_id, args.user_id)
     return applied(Written[Group], args.provider, group, f"group {args.group_id}", "get_group")
 
@@ -142,10 +144,10 @@ async def deactivate_user(call: Call, args: DeactivateArgs) -> Written[Deactivat
     """Take a user's access away: $DEACTIVATION. The plan and the result say which. Without
     confirm=true it only returns the plan."""
     adapter = call.adapter(args.provider)
+    plan = deactivation_plan(adapter.spec, args.user_id)
     if not args.confirm:
-        return Written[Deactivation](
-            provider=args.provider, dry_run=True, plan=deactivation_plan(adapter.spec, args.user_id)
-        )
+        return Written[Deactivation](provider=args.provider, dry_run=True, plan=plan)
+    await call.confirm(plan)
     done = await adapter.deactivate_user(args.user_id)
     return Written[Deactivation](provider=args.provider, result=done)
 
@@ -155,4 +157,4 @@ def deactivation_plan(spec: ProviderSpec, user_id: str) -> str:
         effect = f"{spec.title} disables the account: it stays listed as inactive and can be re-enabled"
     else:
         effect = f"{spec.title} has no deactivation, so the account is permanently deleted and removed from every group"
-    return f"Would deactivate {spec.title} user {user_id}: {effect}. Call again with confirm=true to do it."
+    return f"Would deactivate {spec.title} user {user_id}: {effect}."

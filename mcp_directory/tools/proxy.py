@@ -1,4 +1,8 @@
-"""proxy_request (toolset `proxy`): what the other tools do not cover, safely (SPEC §5)."""
+"""proxy_request (toolset `proxy`): what the other tools do not cover, safely (SPEC §5).
+
+Any method but GET may change anything at the provider, so with writes allowed it is asked of
+the human first (`Call.confirm`, SPEC §9), once the path has been checked.
+"""
 
 from __future__ import annotations
 
@@ -49,6 +53,8 @@ async def proxy_request(call: Call, args: ProxyArgs) -> ProxyResponse:
     query = check_query(args.query)
     content = encode_body(args.body)
     url = target_url(adapter.http.api_url, path)
+    if args.method != "GET":
+        await call.confirm(proxy_plan(args.method, adapter.spec.title, path))
     response = await adapter.http.send(args.method, str(url), params=query, content=content)
     keep = {"content-type", "retry-after", *adapter.spec.rate_limit_headers}
     body, truncated = response_body(response, call.directory.redact)
@@ -59,3 +65,8 @@ async def proxy_request(call: Call, args: ProxyArgs) -> ProxyResponse:
         body=body,
         truncated=truncated,
     )
+
+
+def proxy_plan(method: str, title: str, path: str) -> str:
+    """The question for a proxied write: what goes where, with whose credential."""
+    return f"Would send {method} {path} to {title} with the server's credential; it may change or delete data there."
