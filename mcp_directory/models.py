@@ -73,7 +73,7 @@ def _only_id_required(schema: dict[str, Any]) -> None:
 
 
 class ListedUser(User):
-    """A user of a list_users page: the whole User, or, when the call named fields, its id and those fields only."""
+    """A User; with fields, only id and those fields."""
 
     # Every property keeps its description, but only `id` is required, so both a whole User and
     # a projected one validate against the tool's outputSchema.
@@ -96,8 +96,8 @@ class ListedUser(User):
 class Member(_Model):
     user_id: str = Field(description="User id of the member.")
     role: Literal["member", "admin"] = Field(description="member or admin of the group.")
-    email: str | None = Field(description="The member's email, as the provider's group answer gives it.")
-    name: str | None = Field(description="The member's display name; null where the provider's group answer has none.")
+    email: str | None = Field(description="Member's email, as the provider stores it.")
+    name: str | None = Field(description="Member's name; null where the group answer has none.")
 
 
 class Group(_Model):

@@ -38,8 +38,8 @@ USER_FIELDS = get_args(UserField)
 FieldsArg = Annotated[
     Annotated[list[UserField], Field(max_length=len(USER_FIELDS))] | None,
     Field(
-        description='Only these User fields in each item, besides id (e.g. ["email", "status"]): a page costs '
-        "far fewer tokens. Omit for whole users. A next_cursor may be followed with other fields."
+        description='Only these User fields (besides id) in each item, e.g. ["email", "status"]: far fewer '
+        "tokens. Omit for whole users. A next_cursor may be followed with other fields."
     ),
 ]
 
