@@ -117,3 +117,46 @@ def test_opsgenie_and_retool_shapes(world):
 def test_tiny_worlds_still_have_someone_everywhere(people):
     world = build_world(seed=2, people=people)
     assert world.rootly.me_id and world.opsgenie.users and world.retool.users
+
+
+def account_statuses(world, person):
+    """provider -> the status its record says (Rootly has none: an account that lists is active)."""
+    out = {}
+    for provider, user_id in person.accounts.items():
+        record = getattr(world, provider).users[user_id]
+        if provider == "opsgenie":
+            out[provider] = "blocked" if record["blocked"] else "active" if record["verified"] else "invited"
+        elif provider == "retool":
+            out[provider] = "active" if record["active"] else "inactive"
+        else:
+            out[provider] = "active"
+    return out
+
+
+@pytest.mark.parametrize("seed", [1, 2, 9])
+def test_people_active_in_one_provider_and_off_in_another(seed):
+    """What `access_review mixed_status=true` shows in the demo: at least four such people, one of
+    them with emails that differ in letter case, switched off in each provider that can do it."""
+    world = build_world(seed=seed, people=60)
+    mixed = []
+    for person in world.people:
+        statuses = account_statuses(world, person)
+        if "active" in statuses.values() and {"inactive", "blocked"} & set(statuses.values()):
+            mixed.append((person, statuses))
+    assert len(mixed) >= 4
+    assert all(len(person.accounts) >= 2 for person, _ in mixed)
+    assert any(len(set(person.provider_emails.values())) > 1 for person, _ in mixed)
+    off = {status for _, statuses in mixed for status in statuses.values()}
+    assert {"inactive", "blocked"} <= off
+    for person in world.people:  # the world's plan is what the providers' records say
+        statuses = account_statuses(world, person)
+        assert {p for p, s in statuses.items() if s in ("inactive", "blocked")} == person.disabled
+
+
+def test_retool_activity_spreads_over_2025_and_2026_and_admins_exist(world):
+    users = list(world.retool.users.values())
+    seen = sorted(u["last_active"] for u in users if u["last_active"])
+    assert {s[:4] for s in seen} == {"2025", "2026"} and len({s[:7] for s in seen}) >= 12
+    assert all(u["created_at"] < u["last_active"] for u in users if u["last_active"])
+    assert sum(u["is_admin"] for u in users) >= 2
+    assert sum(not u["active"] for u in users) >= 2

@@ -60,9 +60,12 @@ def _roles(rng: random.Random, out: OpsgenieDirectory) -> None:
 
 def _users(rng: random.Random, people: list[SeedPerson], out: OpsgenieDirectory) -> None:
     custom = [{"id": r["id"], "name": r["name"]} for r in out.roles.values()]
-    owner_index = rng.randrange(len(people))
-    blocked = set(rng.sample(range(len(people)), min(len(people), 2)))
-    unverified = set(rng.sample(range(len(people)), min(len(people), 3)))
+    # Blocked: the accounts the world switched off here. The owner is never blocked, and only
+    # people switched off nowhere are still invited, so whoever the world left active elsewhere
+    # stays so (an invited account would not be active either).
+    owner_index = rng.choice([i for i, p in enumerate(people) if "opsgenie" not in p.disabled] or [0])
+    untouched = [i for i, p in enumerate(people) if not p.disabled and i != owner_index]
+    unverified = set(rng.sample(untouched, min(len(untouched), 3)))
     for index, person in enumerate(people):
         user_id = seeded_uuid(rng)
         person.accounts["opsgenie"] = user_id
@@ -84,7 +87,7 @@ def _users(rng: random.Random, people: list[SeedPerson], out: OpsgenieDirectory)
             "userAddress": {"country": country, "state": state, "city": city, "line": "", "zipCode": zip_code},
             "tags": rng.sample(["oncall", "ITManager", "backend", "frontend"], rng.randint(0, 2)),
             "details": {},
-            "blocked": index in blocked and index != owner_index,
+            "blocked": "opsgenie" in person.disabled and index != owner_index,
             "verified": index not in unverified,
             "createdAt": iso_z(instant(rng, span_days=500)),
         }

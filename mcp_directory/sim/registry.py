@@ -21,7 +21,7 @@ from mcp_directory.sim.retool import build_retool_app
 from mcp_directory.sim.retool_seed import seed_retool
 from mcp_directory.sim.rootly import build_rootly_app
 from mcp_directory.sim.rootly_seed import seed_rootly
-from mcp_directory.sim.world import PROVIDERS, SeedPerson, World, assign_accounts, make_people
+from mcp_directory.sim.world import PROVIDERS, SeedPerson, World, assign_accounts, disable_accounts, make_people
 
 
 @dataclass(frozen=True)
@@ -30,14 +30,17 @@ class Simulator:
     seed: Callable[[random.Random, list[SeedPerson]], Any]  # the people with an account -> its records
     app: Callable[[Any, SimOptions], Starlette]  # its records -> its API
     demo_token: str
+    # Whether its accounts can be switched off (inactive, blocked) rather than only deleted: the
+    # world then switches some off there (`SeedPerson.disabled`), and its seeder says so its own way.
+    can_disable: bool = False
 
 
 SIMULATORS: dict[str, Simulator] = {
     s.name: s
     for s in (
         Simulator("rootly", seed_rootly, build_rootly_app, "demo-rootly-token"),
-        Simulator("opsgenie", seed_opsgenie, build_opsgenie_app, "demo-opsgenie-key"),
-        Simulator("retool", seed_retool, build_retool_app, "demo-retool-token"),
+        Simulator("opsgenie", seed_opsgenie, build_opsgenie_app, "demo-opsgenie-key", can_disable=True),
+        Simulator("retool", seed_retool, build_retool_app, "demo-retool-token", can_disable=True),
     )
 }
 
@@ -50,6 +53,7 @@ def build_world(seed: int = 1, people: int = 60) -> World:
     rng = random.Random(f"people:{seed}")
     persons = make_people(rng, people)
     assign_accounts(rng, persons)
+    disable_accounts(rng, persons, [name for name in PROVIDERS if SIMULATORS[name].can_disable])
 
     def members(provider: str) -> list[SeedPerson]:
         return [p for p in persons if provider in p.provider_emails]

@@ -70,13 +70,15 @@ class RetoolDirectory:
 
 def _users(rng: random.Random, people: list[SeedPerson], out: RetoolDirectory) -> None:
     legacy_id = rng.randint(3, 30)
-    inactive = set(rng.sample(range(len(people)), min(len(people), 3)))
     admins = set(rng.sample(range(len(people)), min(len(people), 3)))
     for index, person in enumerate(people):
         user_id = f"user_{rng.getrandbits(128):032x}"
         person.accounts["retool"] = user_id
-        created = instant(rng, span_days=400)
-        last_active = None if rng.random() < 0.2 else iso_z(instant(rng, start_days=400, span_days=100))
+        active = "retool" not in person.disabled  # DELETE /users/{id} disables: the user stays, inactive
+        created = instant(rng, span_days=365)  # during 2024
+        # Last seen during 2025-2026 (the disabled ones before 2025-09), or never.
+        seen = instant(rng, start_days=366, span_days=698 if active else 240)
+        last_active = None if rng.random() < 0.2 else iso_z(seen)
         out.users[user_id] = {
             "id": user_id,
             "legacy_id": legacy_id,
@@ -85,7 +87,7 @@ def _users(rng: random.Random, people: list[SeedPerson], out: RetoolDirectory) -
             "created_at": iso_z(created),
             "last_active": last_active,
             "email": person.provider_emails["retool"],
-            "active": index not in inactive,
+            "active": active,
             "metadata": rng.choice(({}, {}, {"department": "engineering"}, {"department": "support"})),
             "is_admin": index in admins,
             "two_factor_auth_enabled": rng.random() < 0.3,

@@ -114,13 +114,16 @@ NON_ASCII_NAMES = (
 @dataclass
 class SeedPerson:
     """One human. `email` is the lowercase canonical form; `provider_emails` holds the letter case
-    each provider stores; `accounts` maps provider -> that provider's user id."""
+    each provider stores; `accounts` maps provider -> that provider's user id; `disabled` names the
+    providers where the account is switched off (each says it its own way: Retool `active: false`,
+    Opsgenie `blocked: true`)."""
 
     email: str
     first_name: str
     last_name: str
     accounts: dict[str, str] = field(default_factory=dict)
     provider_emails: dict[str, str] = field(default_factory=dict)
+    disabled: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -220,3 +223,26 @@ def assign_accounts(rng: random.Random, people: list[SeedPerson]) -> None:
     for provider in PROVIDERS:  # tiny worlds: every provider still has someone
         if not any(provider in p.provider_emails for p in people):
             people[0].provider_emails[provider] = people[0].email
+
+
+def disable_accounts(rng: random.Random, people: list[SeedPerson], switchable: list[str], *, mixed: int = 5) -> None:
+    """Switch some accounts off, in the providers whose accounts can be off rather than only gone.
+
+    `mixed` people with accounts in two or more providers lose exactly one switchable account and
+    stay active elsewhere (what `access_review mixed_status=true` finds), the first of them one
+    whose emails differ in letter case between providers, and the switched-off providers take
+    turns so each of them has some. Two more people, each with one account, are off there: the
+    disabled who are disabled everywhere they are."""
+    if not switchable:
+        return
+    several = [p for p in people if len(p.provider_emails) > 1 and any(s in p.provider_emails for s in switchable)]
+    variants = [p for p in several if len(set(p.provider_emails.values())) > 1]
+    chosen = rng.sample(variants, min(1, len(variants)))
+    others = [p for p in several if p not in chosen]
+    chosen += rng.sample(others, min(mixed - len(chosen), len(others)))
+    for turn, person in enumerate(chosen):
+        options = [s for s in switchable if s in person.provider_emails]
+        person.disabled = {next((s for s in options if s == switchable[turn % len(switchable)]), options[0])}
+    alone = [p for p in people if len(p.provider_emails) == 1 and set(p.provider_emails) <= set(switchable)]
+    for person in rng.sample(alone, min(2, len(alone))):
+        person.disabled = set(person.provider_emails)
