@@ -9,16 +9,22 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import httpx2 as httpx
+import pydantic_core
 
 from .config import Settings
 from .errors import InvalidArgument, NotConfigured, Redactor, Unsupported
 from .models import Page
 from .paging import CursorCodec, Listing, PageCache, Position, Progress, take
 from .providers import PROVIDERS, Adapter, Provider
+from .review import Snapshots
+
+audit_log = logging.getLogger("mcp_directory.audit")
+audit_log.setLevel(logging.INFO)  # writes are always recorded, whatever the general log level
 
 
 class Directory:
@@ -42,6 +48,7 @@ class Directory:
             )
         self.redact = Redactor(settings.secrets)
         self.pages = PageCache()  # read-ahead for cursors; emptied for a provider we write to
+        self.reviews = Snapshots()  # access_review snapshots, for continuation cursors and exports
         self.cursors = CursorCodec(settings.cursor_secret or "\0".join(sorted(settings.secrets)) or "mcp-directory")
 
     def known(self, name: str) -> Provider:
@@ -121,6 +128,17 @@ class Directory:
         )
         next_cursor = self.cursors.encode(scope, served.next) if served.next else None
         return Page[Any](provider=provider, result=served.items, next_cursor=next_cursor, total=served.total)
+
+    def record_write(
+        self, tool: str, provider: str | None, target: dict[str, Any], outcome: str, **detail: Any
+    ) -> None:
+        """The audit trail: one JSON line per write that may have reached a provider (tool,
+        provider, target, outcome; never a credential), and no read-ahead page of that provider
+        survives it."""
+        if provider:
+            self.pages.forget(f"{provider}:")
+        entry = {"event": "write", "tool": tool, "provider": provider, "target": target, "outcome": outcome, **detail}
+        audit_log.info(self.redact(pydantic_core.to_json(entry).decode()))
 
     async def aclose(self) -> None:
         for adapter in self.adapters.values():

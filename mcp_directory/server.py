@@ -19,6 +19,7 @@ from typing import Any, Literal
 import anyio
 import pydantic_core
 from mcp.server.mcpserver import Context, MCPServer, RequestStateSecurity
+from mcp.server.mcpserver.exceptions import ResourceError
 from mcp.types import (
     CallToolResult,
     CompleteRequestParams,
@@ -26,6 +27,7 @@ from mcp.types import (
     Completion,
     EmptyResult,
     InputRequiredResult,
+    ResourceLink,
     SetLevelRequestParams,
     TextContent,
 )
@@ -36,6 +38,7 @@ from . import __version__
 from .config import Settings
 from .directory import Directory
 from .errors import DirectoryError, InvalidArgument, UpstreamError, WritesDisabled
+from .review import EXPORT_SCHEME, csv_text
 from .tools import TOOLS, Call, Tool, select
 from .tools.base import InputRequired, joined
 
@@ -90,6 +93,14 @@ class DirectoryServer(MCPServer[Any]):
         # The tools as this server shows them: derived once, from its provider list.
         known = list(directory.providers.values())
         self.listed = [t.to_mcp(known) for t in tools]
+        if "access_review" in self.registry:
+            self.resource(
+                f"{EXPORT_SCHEME}{{review_id}}.csv",
+                name="access_review_export",
+                title="Access review (CSV)",
+                description="The whole of one access_review, one line per account, as its page's `export` names.",
+                mime_type="text/csv",
+            )(self._review_csv)
         self.input_schemas = {t.name: t.input_schema for t in self.listed}
         # Requests every MCP client may send (and the conformance suite checks) that have no
         # high-level hook; registering them also advertises the `logging`/`completions` capabilities.
@@ -164,7 +175,22 @@ class DirectoryServer(MCPServer[Any]):
             # are redacted one by one, so the result stays valid JSON of the same shape.
             structured = self.directory.redact.tree(structured)
             text = dumps(structured)
-        return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
+        content: list[Any] = [TextContent(type="text", text=text)]
+        export = structured.get("export") if isinstance(structured, dict) else None
+        if isinstance(export, str):  # a review's CSV, as a link the client can hand a human (SPEC §8)
+            content.append(
+                ResourceLink(type="resource_link", uri=export, name="access review (CSV)", mime_type="text/csv")
+            )
+        return CallToolResult(content=content, structured_content=structured)
+
+    def _review_csv(self, review_id: str) -> str:
+        """`directory://reviews/<id>.csv`: the whole of one access review, for as long as it is kept."""
+        rows = self.directory.reviews.export_rows(review_id)
+        if rows is None:
+            raise ResourceError(
+                "no such review, or it is no longer kept (reviews last 15 minutes); run access_review again"
+            )
+        return csv_text(rows)
 
     def not_registered(self, name: str) -> DirectoryError:
         """Why a tool is not there: unknown, a write while writes are disabled, or an unused toolset."""
@@ -190,19 +216,16 @@ class DirectoryServer(MCPServer[Any]):
             return
         target = args.model_dump(mode="json", exclude={"confirm", "body", "query"})
         provider = target.pop("provider", None) or getattr(outcome, "provider", None)
-        if provider:
-            self.directory.pages.forget(f"{provider}:")
-        entry: dict[str, Any] = {"event": "write", "tool": tool.name, "provider": provider}
-        entry["target"] = target
+        detail: dict[str, Any] = {}
         if outcome == "cancelled":
-            entry["outcome"] = "cancelled"
+            result = "cancelled"
         elif isinstance(outcome, DirectoryError):
-            entry.update(outcome="error", code=outcome.code, status=outcome.status)
+            result, detail = "error", {"code": outcome.code, "status": outcome.status}
         else:
-            entry["outcome"] = "dry_run" if getattr(outcome, "dry_run", False) else "ok"
+            result = "dry_run" if getattr(outcome, "dry_run", False) else "ok"
             if hasattr(outcome, "status"):
-                entry["status"] = outcome.status
-        audit_log.info(self.directory.redact(dumps(entry)))
+                detail["status"] = outcome.status
+        self.directory.record_write(tool.name, provider, target, result, **detail)
 
     def error_result(self, exc: DirectoryError) -> CallToolResult:
         body = exc.to_dict()

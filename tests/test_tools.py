@@ -66,6 +66,7 @@ async def test_lists_every_read_tool_with_annotations(client):
         "list_roles",
         "list_licenses",
         "find_users",
+        "access_review",
         "list_incident_roles",
         "proxy_request",
     }

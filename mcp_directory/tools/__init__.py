@@ -7,7 +7,7 @@ over its `toolset`, so there is no second list that could drift.
 from __future__ import annotations
 
 from ..config import Settings
-from . import admin, directory, incidents, proxy
+from . import admin, directory, incidents, offboard, proxy, review
 from .base import Call, Tool
 
 TOOLS: tuple[Tool, ...] = (
@@ -20,6 +20,7 @@ TOOLS: tuple[Tool, ...] = (
     directory.list_roles,
     directory.list_licenses,
     directory.find_users,
+    review.access_review,
     incidents.list_incident_roles,
     incidents.assign_incident_role,
     incidents.unassign_incident_role,
@@ -27,6 +28,7 @@ TOOLS: tuple[Tool, ...] = (
     admin.remove_group_member,
     admin.create_user,
     admin.deactivate_user,
+    offboard.offboard_user,
     proxy.proxy_request,
 )
 

@@ -284,7 +284,8 @@ def for_providers(schema: dict[str, Any], providers: Sequence[Provider]) -> dict
         out: dict[str, Any] = {}
         for key, value in node.items():
             if key == PROVIDER_MARK:
-                out["enum"] = names
+                nullable = isinstance(node.get("type"), list) and "null" in node["type"]
+                out["enum"] = [*names, None] if nullable else names
             elif key == PROVIDERS_MARK:
                 out["maxItems"] = len(names)
             elif key == "description" and isinstance(value, str):
@@ -353,6 +354,8 @@ def flat_nullable(node: Any) -> Any:
         if isinstance(other.get("type"), str):
             del out["anyOf"]
             out = {**other, **out, "type": [other["type"], "null"]}
+            if "enum" in other:  # an enum constrains the value too: null must be one of them
+                out["enum"] = [*other["enum"], None]
     return out
 
 

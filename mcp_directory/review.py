@@ -1,0 +1,307 @@
+"""Whole-directory answers (SPEC §8): one snapshot of every listed provider, then filtered pages.
+
+`read_snapshot` reads each provider in full, as fast as it allows: its user list (concurrent
+upstream pages where its paginator lets us know them, or in one request where it has
+`everyone()`), its groups, and each group's members (one request per group, never one per
+user), all providers at once. A provider that fails fails the read: never a review that
+silently left a provider out.
+
+A snapshot is kept compact (tuples, groups shared between accounts), so a 100,000-account
+review costs tens of megabytes, and models are built only for the rows a page serves. The
+`Snapshots` store keeps snapshots for at least `TTL` seconds so that continuation cursors and
+the CSV export read the same directory as the first page.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import secrets
+import time
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+import anyio
+from pydantic import BaseModel, ConfigDict, Field
+
+from .aio import gather
+from .errors import InvalidArgument
+from .models import ProviderName, Status, User
+from .paging import every
+
+TTL = 15 * 60.0  # seconds a review stays readable; SPEC §8 asks for at least 10 minutes
+MAX_SNAPSHOTS = 8  # per process: the oldest goes first
+EXPORT_SCHEME = "directory://reviews/"
+
+
+# --- what a page shows -------------------------------------------------------------------------
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class GroupRef(_Model):
+    id: str = Field(description="Group (team) id.")
+    name: str = Field(description="Group name.")
+
+
+class AccessAccount(_Model):
+    provider: ProviderName = Field(description="Provider of the account.")
+    user_id: str = Field(description="User id at that provider.")
+    status: Status | None = Field(description="active, inactive, blocked or invited.")
+    is_admin: bool | None = Field(description="Whether the account is an administrator; null when unknown.")
+    last_active_at: str | None = Field(description="ISO 8601 time of last activity; null when unknown.")
+    groups: list[GroupRef] = Field(description="Groups (teams) the account is in.")
+
+
+class AccessRow(_Model):
+    email: str = Field(description="Email address, lower-cased.")
+    name: str | None = Field(description="Display name.")
+    accounts: list[AccessAccount] = Field(description="This person's accounts in the providers read.")
+
+
+class ReviewPage(_Model):
+    provider: None = Field(description="Always null: a review spans providers.")
+    result: list[AccessRow] = Field(description="The people of this page, sorted by lower-cased email.")
+    next_cursor: str | None = Field(description="Pass back as cursor for the next page; null at the end.")
+    total: int = Field(description="How many people match the filters in the whole review.")
+    as_of: str = Field(description="ISO 8601 time the directories were read; every page of a review is as of then.")
+    providers: list[str] = Field(description="The providers read.")
+    export: str = Field(description="URI of a text/csv resource holding the whole review, one line per account.")
+
+
+# --- the snapshot ------------------------------------------------------------------------------
+
+# (provider, user_id, status, is_admin, last_active_at, groups) and (email, name, accounts): tuples,
+# not models, so a large directory stays small in memory.
+Account = tuple[str, str, str | None, bool | None, str | None, tuple[tuple[str, str], ...]]
+Row = tuple[str, str | None, tuple[Account, ...]]
+
+
+@dataclass
+class Snapshot:
+    id: str
+    as_of: str
+    providers: list[str]
+    rows: list[Row]
+    left_out: int = 0  # accounts without an email: they cannot be matched to a person
+
+
+async def read_provider(directory: Any, name: str) -> tuple[list[User], dict[str, list[tuple[str, str]]]]:
+    """Every user of one provider, and each user's groups taken from the groups' side."""
+    adapter = directory.adapter(name, "users")
+    concurrency = directory.concurrency(name)
+    listing = adapter.everyone() if hasattr(adapter, "everyone") else adapter.users(search=None, email=None)
+    users = [u async for u in every(name, listing, max_items=10_000_000, concurrency=concurrency)]
+    memberships: dict[str, list[tuple[str, str]]] = {}
+    if hasattr(adapter, "groups") and hasattr(adapter, "group"):
+        groups = [
+            g async for g in every(name, adapter.groups(search=None), max_items=1_000_000, concurrency=concurrency)
+        ]
+        limiter = anyio.Semaphore(concurrency)
+
+        async def members(group_id: str) -> Any:
+            async with limiter:
+                return await adapter.group(group_id)
+
+        for group in await gather(*(members(g.id) for g in groups)):
+            ref = (group.id, group.name)
+            for member in group.members or []:
+                memberships.setdefault(member.user_id, []).append(ref)
+    return users, memberships
+
+
+async def read_snapshot(directory: Any, providers: Sequence[str]) -> Snapshot:
+    as_of = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    read = await gather(*(read_provider(directory, name) for name in providers))
+    people: dict[str, tuple[str | None, list[Account]]] = {}
+    left_out = 0
+    for name, (users, memberships) in zip(providers, read, strict=True):
+        for user in users:
+            if not user.email:
+                left_out += 1
+                continue
+            groups = tuple(memberships.get(user.id, ()))
+            account: Account = (name, user.id, user.status, user.is_admin, user.last_active_at, groups)
+            key = user.email.casefold()
+            shown, accounts = people.setdefault(key, (user.name, []))
+            if shown is None and user.name:
+                people[key] = (user.name, accounts)
+            accounts.append(account)
+    rows = [(email, name, tuple(accounts)) for email, (name, accounts) in sorted(people.items())]
+    return Snapshot(secrets.token_urlsafe(12), as_of, list(providers), rows, left_out)
+
+
+# --- filters -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filters:
+    """SPEC §8's filters, combined with AND; account filters select people, whose rows still
+    show all their accounts."""
+
+    email: str | None = None
+    present_in: tuple[str, ...] = ()
+    absent_from: tuple[str, ...] = ()
+    status: str | None = None
+    mixed_status: bool = False
+    admins_only: bool = False
+    inactive_since: str | None = None  # an ISO 8601 instant, UTC, compared as text after normalizing
+
+    def key(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v not in (None, (), False)}
+
+    def keep(self, row: Row) -> bool:
+        email, _, accounts = row
+        providers = {a[0] for a in accounts}
+        if self.email is not None and email != self.email:
+            return False
+        if not providers.issuperset(self.present_in) or providers.intersection(self.absent_from):
+            return False
+        if self.status is not None and not any(a[2] == self.status for a in accounts):
+            return False
+        if self.mixed_status:
+            active = {a[0] for a in accounts if a[2] == "active"}
+            off = {a[0] for a in accounts if a[2] in ("inactive", "blocked")}
+            if not active or not off or active == off:
+                return False
+        if self.admins_only and not any(a[3] is True for a in accounts):
+            return False
+        if self.inactive_since is not None:
+            cut = self.inactive_since
+            if not any(a[4] is not None and normalized(a[4]) < cut for a in accounts):
+                return False
+        return True
+
+
+def normalized(moment: str) -> str:
+    """An ISO 8601 time as comparable UTC text (providers write offsets and `Z` differently)."""
+    try:
+        parsed = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+    except ValueError:
+        return moment
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+def parse_since(value: str) -> str:
+    """`inactive_since` as a normalized UTC instant: a date (its midnight, UTC) or a date-time."""
+    try:
+        if len(value) == 10:
+            return normalized(date.fromisoformat(value).isoformat() + "T00:00:00+00:00")
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidArgument(
+            f"inactive_since must be an ISO 8601 date like 2026-06-01 (or a date-time), not {value[:40]!r}"
+        ) from None
+    return normalized(value)
+
+
+# --- serving -----------------------------------------------------------------------------------
+
+
+def row_model(row: Row) -> AccessRow:
+    email, name, accounts = row
+    return AccessRow(
+        email=email,
+        name=name,
+        accounts=[
+            AccessAccount(
+                provider=a[0],
+                user_id=a[1],
+                status=a[2],  # type: ignore[arg-type]
+                is_admin=a[3],
+                last_active_at=a[4],
+                groups=[GroupRef(id=g[0], name=g[1]) for g in a[5]],
+            )
+            for a in accounts
+        ],
+    )
+
+
+CSV_HEADER = ("email", "name", "provider", "user_id", "status", "is_admin", "last_active_at", "groups")
+
+
+def _cell(value: str | None) -> str:
+    """A CSV cell an auditor can open safely: a value that a spreadsheet would run as a formula
+    (`=`, `+`, `-`, `@`, tab, CR first) gets a leading apostrophe (OWASP's CSV injection advice)."""
+    text = value or ""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def csv_text(rows: Iterable[Row]) -> str:
+    """The review as RFC 4180 CSV: a header, then one line per account."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_HEADER)
+    for email, name, accounts in rows:
+        for provider, user_id, status, is_admin, last_active_at, groups in accounts:
+            admin = "" if is_admin is None else "true" if is_admin else "false"
+            cells = [email, name, provider, user_id, status, admin, last_active_at, ";".join(g[1] for g in groups)]
+            writer.writerow([_cell(c) for c in cells])
+    return out.getvalue()
+
+
+@dataclass
+class Snapshots:
+    """Reviews kept in this process for `ttl` seconds: snapshots by id, and exports (a snapshot
+    read through filters) by their own unguessable id."""
+
+    ttl: float = TTL
+    max_snapshots: int = MAX_SNAPSHOTS
+    clock: Any = time.monotonic
+    _snapshots: OrderedDict[str, tuple[float, Snapshot]] = field(default_factory=OrderedDict)
+    _exports: dict[str, tuple[float, str, Filters]] = field(default_factory=dict)
+    _views: OrderedDict[tuple[str, Filters], list[int]] = field(default_factory=OrderedDict)
+
+    def put(self, snapshot: Snapshot) -> None:
+        self._expire()
+        self._snapshots[snapshot.id] = (self.clock() + self.ttl, snapshot)
+        while len(self._snapshots) > self.max_snapshots:
+            self._snapshots.popitem(last=False)
+
+    def get(self, snapshot_id: str) -> Snapshot | None:
+        self._expire()
+        held = self._snapshots.get(snapshot_id)
+        return held[1] if held else None
+
+    def view(self, snapshot: Snapshot, filters: Filters) -> list[int]:
+        """The indices of the rows `filters` keeps (computed once per review and filters)."""
+        key = (snapshot.id, filters)
+        if key not in self._views:
+            self._views[key] = [i for i, row in enumerate(snapshot.rows) if filters.keep(row)]
+            while len(self._views) > 4 * self.max_snapshots:
+                self._views.popitem(last=False)
+        return self._views[key]
+
+    def export(self, snapshot: Snapshot, filters: Filters) -> str:
+        """The URI of the CSV of this review; the same for every page of it."""
+        for export_id, (_, snapshot_id, kept) in self._exports.items():
+            if snapshot_id == snapshot.id and kept == filters:
+                return f"{EXPORT_SCHEME}{export_id}.csv"
+        export_id = secrets.token_urlsafe(16)
+        expires = self._snapshots[snapshot.id][0] if snapshot.id in self._snapshots else self.clock() + self.ttl
+        self._exports[export_id] = (expires, snapshot.id, filters)
+        return f"{EXPORT_SCHEME}{export_id}.csv"
+
+    def export_rows(self, export_id: str) -> list[Row] | None:
+        self._expire()
+        held = self._exports.get(export_id)
+        snapshot = self.get(held[1]) if held else None
+        if held is None or snapshot is None:
+            return None
+        return [snapshot.rows[i] for i in self.view(snapshot, held[2])]
+
+    def _expire(self) -> None:
+        now = self.clock()
+        for key in [k for k, (expires, _) in self._snapshots.items() if expires <= now]:
+            del self._snapshots[key]
+        for key in [k for k, (expires, *_) in self._exports.items() if expires <= now]:
+            del self._exports[key]
+        for view in [v for v in self._views if v[0] not in self._snapshots]:
+            del self._views[view]
