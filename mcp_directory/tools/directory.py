@@ -113,8 +113,9 @@ async def list_providers(call: Call, args: NoArgs) -> ProviderList:
 @tool(title="List users", toolset="directory", args=ListUsersArgs, result=Page[ListedUser], operation="users")
 async def list_users(call: Call, args: ListUsersArgs) -> Page[ListedUser]:
     """List user accounts of one provider, one page at a time; filter by part of a name or email
-    (search) or by exact email, and ask only for the fields you need (fields). Follow next_cursor
-    to get every user."""
+    (search) or by exact email, and ask only for the fields you need (fields). For questions about
+    the whole directory (who is where, admins, inactive, mixed status) use access_review instead of
+    paging through every user."""
     listing = call.adapter(args.provider).users(search=args.search, email=args.email)
     # `fields` only shapes the items served, never which items: the cursor is not bound to it, so
     # a walk may change the fields it asks for from one page to the next.
