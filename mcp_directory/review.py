@@ -92,27 +92,35 @@ class Snapshot:
 
 
 async def read_provider(directory: Any, name: str) -> tuple[list[User], dict[str, list[tuple[str, str]]]]:
-    """Every user of one provider, and each user's groups taken from the groups' side."""
+    """Every user of one provider, and each user's groups taken from the groups' side; both
+    sides at once, sharing the provider's page concurrency."""
     adapter = directory.adapter(name, "users")
     concurrency = directory.concurrency(name)
     listing = adapter.everyone() if hasattr(adapter, "everyone") else adapter.users(search=None, email=None)
-    users = [u async for u in every(name, listing, max_items=10_000_000, concurrency=concurrency)]
-    memberships: dict[str, list[tuple[str, str]]] = {}
-    if hasattr(adapter, "groups") and hasattr(adapter, "group"):
-        groups = [
-            g async for g in every(name, adapter.groups(search=None), max_items=1_000_000, concurrency=concurrency)
-        ]
-        limiter = anyio.Semaphore(concurrency)
+    limiter = anyio.Semaphore(concurrency)
+
+    async def users() -> list[User]:
+        return [u async for u in every(name, listing, max_items=10_000_000, concurrency=concurrency)]
+
+    async def memberships() -> dict[str, list[tuple[str, str]]]:
+        found: dict[str, list[tuple[str, str]]] = {}
+        if not (hasattr(adapter, "groups") and hasattr(adapter, "group")):
+            return found
+        groups = adapter.groups(search=None)
+        listed = [g async for g in every(name, groups, max_items=1_000_000, concurrency=concurrency)]
 
         async def members(group_id: str) -> Any:
             async with limiter:
                 return await adapter.group(group_id)
 
-        for group in await gather(*(members(g.id) for g in groups)):
+        for group in await gather(*(members(g.id) for g in listed)):
             ref = (group.id, group.name)
             for member in group.members or []:
-                memberships.setdefault(member.user_id, []).append(ref)
-    return users, memberships
+                found.setdefault(member.user_id, []).append(ref)
+        return found
+
+    everyone, by_user = await gather(users(), memberships())
+    return everyone, by_user
 
 
 async def read_snapshot(directory: Any, providers: Sequence[str]) -> Snapshot:
