@@ -112,6 +112,7 @@ def read_provider(provider: Provider, env: Mapping[str, str]) -> tuple[ProviderC
         )
     extra = {k: v for k, v in values.items() if k not in ("credential", "base_url")}
     secrets = tuple(values[s.key] for s in spec.settings if s.secret and s.key != "credential" and s.key in values)
+    secrets += spec.derived_secrets(values)
     return ProviderConfig(spec.name, values["credential"], values["base_url"].rstrip("/"), extra, secrets), None
 
 

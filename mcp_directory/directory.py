@@ -65,12 +65,16 @@ class Directory:
         if operation and not provider.supports(operation):
             raise self.unsupported(provider, operation)
         try:
-            return self.adapters[name]
+            adapter = self.adapters[name]
         except KeyError:
             needed = " and ".join(provider.spec.required_env())
             raise NotConfigured(
                 f"{name} is not configured: set {needed} in the server's environment", provider=name
             ) from None
+        reason = adapter.unable(operation) if operation else None
+        if reason:  # the provider has it, this configuration cannot do it (an optional setting is missing)
+            raise Unsupported(reason, provider=name)
+        return adapter
 
     def sole(self, operation: str) -> Any:
         """The configured provider that has `operation`, for tools without a provider argument."""

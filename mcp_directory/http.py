@@ -33,6 +33,13 @@ log = logging.getLogger("mcp_directory.http")
 
 
 class ApiClient:
+    """One API of a provider: its root URL and the one credential sent there.
+
+    By default the provider's spec says both (`Authorization: <auth_scheme> <credential>` below
+    `base_url + api_root`). A provider made of several APIs (other hosts, other credentials)
+    gives each its own client with an explicit `authorization` header value and `api_root`, and
+    may share one `throttle` among them (one request budget per provider)."""
+
     def __init__(
         self,
         spec: ProviderSpec,
@@ -41,16 +48,20 @@ class ApiClient:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         options: ClientOptions | None = None,
+        authorization: str | None = None,
+        api_root: str | None = None,
+        throttle: Throttle | None = None,
     ) -> None:
         self.spec = spec
         self.provider = spec.name
         self.base_url = base_url.rstrip("/")
-        self.api_url = self.base_url + spec.api_root
+        self.api_url = self.base_url + (spec.api_root if api_root is None else api_root)
         self.options = options or ClientOptions()
         rate = self.options.requests_per_minute.get(spec.name, spec.requests_per_minute)
-        self.throttle = Throttle(rate)
-        self._credential = credential
-        self._redact = Redactor([credential])  # for upstream error text, before it is cut
+        self.throttle = throttle or Throttle(rate)
+        self._authorization = authorization or f"{spec.auth_scheme} {credential}"
+        # for upstream error text, before it is cut
+        self._redact = Redactor([credential, self._authorization.partition(" ")[2]])
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
 
@@ -63,7 +74,7 @@ class ApiClient:
                 timeout=httpx.Timeout(o.read_timeout, connect=o.connect_timeout),
                 limits=httpx.Limits(max_connections=o.max_connections, max_keepalive_connections=o.max_connections),
                 headers={
-                    "Authorization": f"{self.spec.auth_scheme} {self._credential}",
+                    "Authorization": self._authorization,
                     "Accept": self.spec.content_type,
                     "User-Agent": USER_AGENT,
                 },
@@ -153,9 +164,12 @@ class ApiClient:
         *,
         params: dict[str, Any] | None = None,
         json_body: Any = None,
+        idempotent: bool | None = None,
     ) -> Any:
-        """Send one request; an error status raises the contract's error, a success is its decoded JSON."""
-        response, data = await self._exchange(method, path, params, json_body, None, None, decode=True)
+        """Send one request; an error status raises the contract's error, a success is its decoded JSON.
+        `idempotent=True` marks a read sent with another method (a POST that only reads) as safe
+        to resend; by default only GET, HEAD and OPTIONS are."""
+        response, data = await self._exchange(method, path, params, json_body, None, idempotent, decode=True)
         if 300 <= response.status_code < 400:  # never followed (SPEC §6): the API does not redirect
             raise UpstreamError(
                 f"{self.provider} answered {method} {urlsplit(path).path} with a redirect ({response.status_code}), "

@@ -40,7 +40,7 @@ class User(_Model):
     username: str | None = Field(description="Login name, where the provider has one.")
     status: Status | None = Field(description="active, inactive, blocked or invited.")
     is_admin: bool | None = Field(description="Whether the account is an administrator; null when unknown.")
-    roles: list[RoleRef] = Field(description="Account roles.")
+    roles: list[RoleRef] | None = Field(description="Account roles; null when the call did not load them.")
     group_ids: list[str] | None = Field(description="Ids of the groups (teams) the user is in; null when not loaded.")
     time_zone: str | None = Field(description="IANA time zone.")
     created_at: str | None = Field(description="ISO 8601 creation time.")
@@ -221,9 +221,9 @@ class Assignment(_Model):
 
 class Deactivation(_Model):
     user_id: str = Field(description="The user acted on.")
-    action: Literal["deactivated", "deleted"] = Field(
-        description="deactivated: the account remains, disabled; "
-        "deleted: the provider has no deactivation and removed it."
+    action: Literal["deactivated", "suspended", "deleted"] = Field(
+        description="deactivated: the account remains, disabled; suspended: the account remains, its "
+        "access suspended (restorable); deleted: the provider has no deactivation and removed it."
     )
     user: User | None = Field(description="The account afterwards, where it still exists or the provider returned it.")
 
@@ -234,7 +234,9 @@ class Written(_Model, Generic[T]):
     plan: str | None = Field(None, description="On a dry run: exactly what confirm=true would do.")
     result: T | None = Field(None, description="The changed object, where the provider returns one.")
     note: str | None = Field(
-        None, description="Set when the change was applied but the object could not be read back: do not retry it."
+        None,
+        description="Set when the change was applied but the object could not be read back (do not retry it), "
+        "or the provider could not apply part of it.",
     )
 
 

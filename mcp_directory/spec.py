@@ -199,6 +199,31 @@ class Whole(Paginator):
 WHOLE = Whole()
 
 
+@dataclass(frozen=True)
+class UntilEmpty(Paginator):
+    """`?startAt=O&maxResults=S` over a list whose answer says nothing of what follows (a bare
+    JSON array: no total, no next link). The next page starts after the records this one
+    returned, and only an empty page ends the list: a short page does not, since a provider may
+    cap the page size below what was asked, and stopping there would shorten the list silently.
+
+    A position is never re-read by arithmetic (`resume` keeps the page and skips into it), so a
+    list filtered after the fetch (records the directory does not show) still resumes exactly."""
+
+    offset_param: str
+    limit_param: str
+    max_size: int = 100
+
+    def first(self, size: int) -> State:
+        return [0, size]
+
+    def params(self, state: State) -> dict[str, Any]:
+        return {self.offset_param: state[0], self.limit_param: state[1]}
+
+    def follow(self, state: State, document: Any, count: int) -> Step:
+        offset, size = state
+        return Step([offset + count, size]) if count else Step(None)
+
+
 # --- waiting ------------------------------------------------------------------------------------
 
 
@@ -241,10 +266,11 @@ class ProviderSpec:
     page_size: int  # records asked for per upstream page during a walk
     rate_limit_headers: tuple[str, ...]
     requests_per_minute: int | None
-    proxy_prefix: str  # proxy_request paths must start with this (the documented API root)
+    proxy_prefix: str  # proxy_request paths must start with this (the documented API root), or a proxy_roots one
     concurrent_pages: int  # upstream pages fetched at once where the pagination allows it
-    # What "deactivate" means there: "deactivated" (the account stays, disabled) or "deleted".
-    user_delete: Literal["deactivated", "deleted"]
+    # What "deactivate" means there: "deactivated" (the account stays, disabled), "suspended"
+    # (the account stays; its access is suspended and can be restored) or "deleted".
+    user_delete: Literal["deactivated", "suspended", "deleted"]
     ping: str  # one cheap authenticated GET whose answer has the provider's envelope (for `check`)
     # The human message in the provider's error body (parsed JSON) -> text, or None.
     error_text: Callable[[Any], str | None] = field(default=lambda data: None)
@@ -252,6 +278,14 @@ class ProviderSpec:
     retry_after_from: Callable[[Mapping[str, str], float], float | None] = field(default=lambda headers, now: None)
     # Statuses whose meaning differs from HTTP's, as contract error codes (e.g. 402: "forbidden").
     statuses: Mapping[int, str] = field(default_factory=dict)
+    # Secrets derived from the settings' values (by key), redacted like the secret settings
+    # themselves: e.g. the base64 of a Basic `email:token` header, which holds the token.
+    derived_secrets: Callable[[Mapping[str, str]], tuple[str, ...]] = field(default=lambda values: ())
+    # Further roots proxy_request paths may start with, besides `proxy_prefix` (a provider made of
+    # several APIs; its adapter's `proxy_route` says which API each goes to).
+    proxy_roots: tuple[str, ...] = ()
+    # Said with every create_user result: what the provider's API cannot set at creation.
+    create_note: str | None = None
 
     def setting(self, key: str) -> Setting:
         return next(s for s in self.settings if s.key == key)

@@ -34,6 +34,7 @@ from ..errors import DirectoryError, UpstreamError
 from ..http import ApiClient
 from ..options import ClientOptions
 from ..paging import Chunk, Listing, filtered
+from ..proxy import check_path
 from ..spec import Paginator, ProviderConfig, ProviderSpec, State
 
 T = TypeVar("T")
@@ -69,6 +70,19 @@ class Adapter:
     def clients(self) -> list[ApiClient]:
         """Every HTTP client this adapter holds (to close them)."""
         return [self.http]
+
+    def unable(self, operation: str) -> str | None:
+        """Why this configured instance cannot do `operation` although its provider has it (an
+        operation that needs an optional setting the operator did not set), else None. The
+        directory answers `unsupported` with this reason, before anything is sent."""
+        return None
+
+    async def proxy_route(self, path: str) -> tuple[ApiClient, str]:
+        """The client and path a `proxy_request` path goes to: by default this adapter's one
+        client, for paths below the provider's documented API root (`spec.proxy_prefix`). A
+        provider of several APIs maps each documented root to its own client, and refuses the
+        rest; `path` is refused (invalid_argument) unless it is a plain path below a root."""
+        return self.http, check_path(path, self.spec.proxy_prefix)
 
     async def aclose(self) -> None:
         for client in self.clients:

@@ -127,7 +127,10 @@ async def create_user(call: Call, args: CreateUserArgs) -> Written[User]:
     """Create a user account where the provider's API can. Returns the new user."""
     adapter = call.adapter(args.provider)
     user = await adapter.create_user(args.email, args.first_name, args.last_name, args.role)
-    return applied(Written[User], args.provider, user, f"the new user {args.email}", "find_users")
+    written = applied(Written[User], args.provider, user, f"the new user {args.email}", "find_users")
+    if adapter.spec.create_note:  # what the provider could not set (e.g. the names)
+        written.note = " ".join(n for n in (written.note, adapter.spec.create_note) if n)
+    return written
 
 
 @tool(
@@ -155,6 +158,8 @@ async def deactivate_user(call: Call, args: DeactivateArgs) -> Written[Deactivat
 def deactivation_plan(spec: ProviderSpec, user_id: str) -> str:
     if spec.user_delete == "deactivated":
         effect = f"{spec.title} disables the account: it stays listed as inactive and can be re-enabled"
+    elif spec.user_delete == "suspended":
+        effect = f"{spec.title} suspends the account's access, not deleting it: it stays, inactive, and can be restored"
     else:
         effect = f"{spec.title} has no deactivation, so the account is permanently deleted and removed from every group"
     return f"Would deactivate {spec.title} user {user_id}: {effect}."

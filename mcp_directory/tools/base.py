@@ -54,8 +54,13 @@ class Call:
     _asked: list[str] = field(default_factory=list, repr=False, compare=False)  # confirm's one question
 
     def supported(self, provider: Provider) -> dict[str, list[str]]:
-        """The registered tools `provider` can serve, split into read and write tools."""
-        usable = [t for t in self.registered if t.operation and provider.supports(t.operation)]
+        """The registered tools `provider` can serve as configured, split into read and write tools."""
+        adapter = self.directory.adapters.get(provider.name)
+        usable = [
+            t
+            for t in self.registered
+            if t.operation and provider.supports(t.operation) and not (adapter and adapter.unable(t.operation))
+        ]
         return {
             "resources": [t.name for t in usable if t.read_only],
             "write_tools": [t.name for t in usable if not t.read_only],
@@ -252,11 +257,13 @@ def placeholders(text: str, providers: Sequence[Provider]) -> str:
     if "$" not in text:
         return text
     roots = [
-        f"{p.title} {p.spec.proxy_prefix}..." + (f" (below {p.spec.api_root})" if p.spec.api_root else "")
+        f"{p.title} {' or '.join(f'{root}...' for root in (p.spec.proxy_prefix, *p.spec.proxy_roots))}"
+        + (f" (below {p.spec.api_root})" if p.spec.api_root else "")
         for p in providers
     ]
     effects = {
         "deactivated": "the account is disabled (it stays, inactive)",
+        "suspended": "its access is suspended, not deleted (it stays, inactive, and can be restored)",
         "deleted": "it is deleted (there is no deactivation there)",
     }
     by_effect = {

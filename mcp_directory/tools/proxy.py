@@ -12,7 +12,7 @@ from pydantic import Field
 
 from ..errors import WritesDisabled
 from ..models import ProxyResponse
-from ..proxy import check_path, check_query, encode_body, response_body, target_url
+from ..proxy import check_query, encode_body, response_body, target_url
 from .base import Args, Call, ProviderArg, tool
 
 
@@ -49,13 +49,13 @@ async def proxy_request(call: Call, args: ProxyArgs) -> ProxyResponse:
             "--allow-writes or MCP_DIRECTORY_ALLOW_WRITES=true",
             provider=args.provider,
         )
-    path = check_path(args.path, adapter.spec.proxy_prefix)
+    client, path = await adapter.proxy_route(args.path)  # which of its APIs, if any, the path is below
     query = check_query(args.query)
     content = encode_body(args.body)
-    url = target_url(adapter.http.api_url, path)
+    url = target_url(client.api_url, path)
     if args.method != "GET":
-        await call.confirm(proxy_plan(args.method, adapter.spec.title, path))
-    response = await adapter.http.send(args.method, str(url), params=query, content=content)
+        await call.confirm(proxy_plan(args.method, adapter.spec.title, args.path))
+    response = await client.send(args.method, str(url), params=query, content=content)
     keep = {"content-type", "retry-after", *adapter.spec.rate_limit_headers}
     body, truncated = response_body(response, call.directory.redact)
     return ProxyResponse(
