@@ -327,9 +327,12 @@ async def every(
     while True:
         seen.add(state_key(state))
         chunk = await pages.get(state)
-        await pages.prefetch(chunk, max_items - produced - len(chunk.records))
-        for item in chunk.items(0, max_items - produced):
-            yield item
+        # A window of `concurrency` pages ahead, no more: the cache holds that many, and reading
+        # the whole rest at once would evict pages before they are served (and fetch them again).
+        window = concurrency * max(1, len(chunk.records))
+        await pages.prefetch(chunk, min(max_items - produced - len(chunk.records), window))
+        for record in chunk.records[: max_items - produced]:
+            yield chunk.map(record)  # one model at a time: a whole-list answer may hold a directory
             produced += 1
         if produced >= max_items or chunk.step.next is None:
             return

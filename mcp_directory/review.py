@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .aio import gather
 from .errors import InvalidArgument
-from .models import ProviderName, Status, User
+from .models import ProviderName, Status
 from .paging import every
 
 TTL = 15 * 60.0  # seconds a review stays readable; SPEC §8 asks for at least 10 minutes
@@ -91,7 +91,11 @@ class Snapshot:
     left_out: int = 0  # accounts without an email: they cannot be matched to a person
 
 
-async def read_provider(directory: Any, name: str) -> tuple[list[User], dict[str, list[tuple[str, str]]]]:
+# What a review keeps of a user while reading: (id, email, name, status, is_admin, last_active_at).
+Seen = tuple[str, str | None, str | None, str | None, bool | None, str | None]
+
+
+async def read_provider(directory: Any, name: str) -> tuple[list[Seen], dict[str, list[tuple[str, str]]]]:
     """Every user of one provider, and each user's groups taken from the groups' side; both
     sides at once, sharing the provider's page concurrency."""
     adapter = directory.adapter(name, "users")
@@ -99,8 +103,10 @@ async def read_provider(directory: Any, name: str) -> tuple[list[User], dict[str
     listing = adapter.everyone() if hasattr(adapter, "everyone") else adapter.users(search=None, email=None)
     limiter = anyio.Semaphore(concurrency)
 
-    async def users() -> list[User]:
-        return [u async for u in every(name, listing, max_items=10_000_000, concurrency=concurrency)]
+    async def users() -> list[Seen]:
+        # Only what a row shows is kept: a model per user of a 100,000-account directory would not fit.
+        pages = every(name, listing, max_items=10_000_000, concurrency=concurrency)
+        return [(u.id, u.email, u.name, u.status, u.is_admin, u.last_active_at) async for u in pages]
 
     async def memberships() -> dict[str, list[tuple[str, str]]]:
         found: dict[str, list[tuple[str, str]]] = {}
@@ -129,16 +135,16 @@ async def read_snapshot(directory: Any, providers: Sequence[str]) -> Snapshot:
     people: dict[str, tuple[str | None, list[Account]]] = {}
     left_out = 0
     for name, (users, memberships) in zip(providers, read, strict=True):
-        for user in users:
-            if not user.email:
+        for user_id, email, shown_name, status, is_admin, last_active_at in users:
+            if not email:
                 left_out += 1
                 continue
-            groups = tuple(memberships.get(user.id, ()))
-            account: Account = (name, user.id, user.status, user.is_admin, user.last_active_at, groups)
-            key = user.email.casefold()
-            shown, accounts = people.setdefault(key, (user.name, []))
-            if shown is None and user.name:
-                people[key] = (user.name, accounts)
+            groups = tuple(memberships.get(user_id, ()))
+            account: Account = (name, user_id, status, is_admin, last_active_at, groups)
+            key = email.casefold()
+            shown, accounts = people.setdefault(key, (shown_name, []))
+            if shown is None and shown_name:
+                people[key] = (shown_name, accounts)
             accounts.append(account)
     rows = [(email, name, tuple(accounts)) for email, (name, accounts) in sorted(people.items())]
     return Snapshot(secrets.token_urlsafe(12), as_of, list(providers), rows, left_out)
