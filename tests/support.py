@@ -23,8 +23,18 @@ from mcp_directory.config import ProviderConfig, Settings
 from mcp_directory.directory import Directory
 from mcp_directory.sim import build_apps, env_for
 
-TOKENS = {"rootly": "tok-rootly-6f1c9d", "opsgenie": "key-opsgenie-88e2aa", "retool": "tok-retool-41b7c3"}
-URLS = {"rootly": "http://rootly.sim", "opsgenie": "http://opsgenie.sim", "retool": "http://retool.sim"}
+TOKENS = {
+    "rootly": "tok-rootly-6f1c9d",
+    "opsgenie": "key-opsgenie-88e2aa",
+    "retool": "tok-retool-41b7c3",
+    "jsm": "tok-jsm-0c5e7b9a41d2",
+}
+URLS = {
+    "rootly": "http://rootly.sim",
+    "opsgenie": "http://opsgenie.sim",
+    "retool": "http://retool.sim",
+    "jsm": "http://jsm.sim",
+}
 # Upstream page sizes that divide none of the seeded totals, so pages straddle upstream pages.
 PAGE_SIZES = {"rootly": 7, "opsgenie": 9, "retool": 8}
 

@@ -125,7 +125,7 @@ def test_healthz_is_open_and_says_what_is_configured(with_token):
     response = httpx.get(f"{with_token.url}/healthz")
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
-    assert response.json()["providers"] == ["opsgenie", "retool", "rootly"]
+    assert response.json()["providers"] == ["jsm", "opsgenie", "retool", "rootly"]
 
 
 @pytest.mark.anyio

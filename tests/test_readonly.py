@@ -49,7 +49,8 @@ async def test_every_flag_and_environment_combination(env_value, flag):
         for tool in WRITE_TOOLS:
             err = await fails(c, tool, {"provider": "retool", "user_id": "x", "confirm": True}, "writes_disabled")
             assert "--allow-writes" in err["message"]
-        for provider, path in (("rootly", "/v1/teams/1"), ("opsgenie", "/v2/users/x"), ("retool", "/users/x")):
+        paths = (("rootly", "/v1/teams/1"), ("opsgenie", "/v2/users/x"), ("retool", "/users/x"), ("jsm", "/v1/teams"))
+        for provider, path in paths:
             for method in ("POST", "PUT", "PATCH", "DELETE"):
                 err = await fails(
                     c,

@@ -13,15 +13,15 @@ import pytest
 from mcp_directory.sim import DEMO_TOKENS, build_apps, build_world, serve_on_loopback
 from mcp_directory.sim.__main__ import export_lines
 
-PATHS = {"rootly": "/v1/users/me", "opsgenie": "/v2/account", "retool": "/api/v2/groups"}
-SCHEMES = {"rootly": "Bearer", "opsgenie": "GenieKey", "retool": "Bearer"}
+PATHS = {"rootly": "/v1/users/me", "opsgenie": "/v2/account", "retool": "/api/v2/groups", "jsm": "/_edge/tenant_info"}
+SCHEMES = {"rootly": "Bearer", "opsgenie": "GenieKey", "retool": "Bearer", "jsm": "Basic"}
 
 
 def test_serve_on_loopback_answers_real_http_and_stops():
     world = build_world(seed=2, people=15)
     with serve_on_loopback(build_apps(world)) as urls:
-        assert set(urls) == {"rootly", "opsgenie", "retool"}
-        assert len(set(urls.values())) == 3
+        assert set(urls) == {"rootly", "opsgenie", "retool", "jsm"}
+        assert len(set(urls.values())) == 4
         for provider, url in urls.items():
             assert url.startswith("http://127.0.0.1:")
             response = httpx2.get(

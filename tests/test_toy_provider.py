@@ -164,7 +164,7 @@ async def test_the_toy_provider_is_configured_and_listed(toy_client):
     assert "list_licenses" not in toy["resources"] and "get_me" not in toy["resources"]
     tools = {t.name: t for t in (await client.list_tools()).tools}
     assert tools["list_users"].input_schema["properties"]["provider"]["enum"][-1] == "toy"
-    assert tools["find_users"].input_schema["properties"]["providers"]["maxItems"] == 4
+    assert tools["find_users"].input_schema["properties"]["providers"]["maxItems"] == len(PROVIDERS) + 1
     assert "Toy" not in tools["get_me"].description.split("Supported by")[-1]
 
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .base import Adapter, Provider
+from .jsm import JSM
 from .opsgenie import OPSGENIE
 from .retool import RETOOL
 from .rootly import ROOTLY
 
-PROVIDERS: tuple[Provider, ...] = (ROOTLY, OPSGENIE, RETOOL)
+PROVIDERS: tuple[Provider, ...] = (ROOTLY, OPSGENIE, RETOOL, JSM)
 
 
 def names(providers: Sequence[Provider] = PROVIDERS) -> list[str]:

@@ -33,6 +33,8 @@ def env_for(urls: dict[str, str], tokens: dict[str, str] | None = None) -> dict[
     for provider, url in urls.items():
         env[specs[provider].setting("base_url").env] = url
         env[specs[provider].setting("credential").env] = tokens[provider]
+        for key, value in SIMULATORS[provider].settings(url).items():  # what else reaching it takes
+            env[specs[provider].setting(key).env] = value
     return env
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import random
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -200,18 +201,19 @@ def make_people(rng: random.Random, count: int) -> list[SeedPerson]:
     return people
 
 
-def assign_accounts(rng: random.Random, people: list[SeedPerson]) -> None:
+def assign_accounts(rng: random.Random, people: list[SeedPerson], providers: Sequence[str] = PROVIDERS) -> None:
     """40% in all three providers, 35% in two, 25% in one (pairs and singles rotate so each
-    provider holds ~70%); some emails change letter case between providers."""
+    provider holds ~70%); some emails change letter case between providers. `providers`: those
+    whose accounts people hold directly (a provider migrated from another follows its source)."""
     count = len(people)
     three, two = round(count * 0.40), round(count * 0.35)
     tiers = [3] * three + [2] * two + [1] * (count - three - two)
     rng.shuffle(tiers)
-    pairs = [list(pair) for pair in itertools.combinations(PROVIDERS, 2)]
-    singles = [[p] for p in PROVIDERS]
+    pairs = [list(pair) for pair in itertools.combinations(providers, 2)]
+    singles = [[p] for p in providers]
     rng.shuffle(pairs)
     rng.shuffle(singles)
-    rotation = {3: itertools.repeat(list(PROVIDERS)), 2: itertools.cycle(pairs), 1: itertools.cycle(singles)}
+    rotation = {3: itertools.repeat(list(providers)), 2: itertools.cycle(pairs), 1: itertools.cycle(singles)}
     forced_variants = 3
     for person, tier in zip(people, tiers, strict=True):
         chosen = next(rotation[tier])
@@ -220,7 +222,7 @@ def assign_accounts(rng: random.Random, people: list[SeedPerson]) -> None:
             forced_variants -= 1
             target = rng.choice(chosen[1:])
             person.provider_emails[target] = _case_variant(person.email, rng.choice(("title", "upper")))
-    for provider in PROVIDERS:  # tiny worlds: every provider still has someone
+    for provider in providers:  # tiny worlds: every provider still has someone
         if not any(provider in p.provider_emails for p in people):
             people[0].provider_emails[provider] = people[0].email
 
