@@ -218,15 +218,18 @@ def _split(value: str) -> list[str]:
 
 
 def run_web(args: argparse.Namespace, settings: Settings, directory: Directory) -> int:
-    """`serve --transport http|sse`: one app serving /mcp, /sse + /messages/ and /healthz."""
+    """`serve --transport http|sse`: one app serving /mcp, /sse + /messages/ and /healthz (and,
+    with OAuth, the protected-resource metadata). A non-loopback bind needs a static token or
+    OAuth (SPEC §10)."""
     from .web import HEADER_TIMEOUT_S, KEEP_ALIVE_TIMEOUT_S, is_loopback, serve
 
-    if not settings.auth_token and not is_loopback(args.host):
+    if not settings.auth_token and not settings.oauth and not is_loopback(args.host):
         print(
             f"mcp-directory: refusing to serve on {args.host} without an auth token: anyone who can reach "
             "this address could read your directories. Set MCP_DIRECTORY_AUTH_TOKEN (e.g. "
             "`export MCP_DIRECTORY_AUTH_TOKEN=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')`) "
-            "and send it as `Authorization: Bearer <token>`, or bind 127.0.0.1.",
+            "and send it as `Authorization: Bearer <token>`, or accept your authorization server's access "
+            "tokens with MCP_DIRECTORY_OAUTH_ISSUER and MCP_DIRECTORY_OAUTH_AUDIENCE, or bind 127.0.0.1.",
             file=sys.stderr,
         )
         return 2
@@ -235,11 +238,19 @@ def run_web(args: argparse.Namespace, settings: Settings, directory: Directory) 
             "serving on all interfaces but accepting only Host: localhost/127.0.0.1/[::1]; "
             "pass --allowed-hosts with the name clients use (e.g. --allowed-hosts mcp.example.com)"
         )
+    if settings.oauth:
+        log.info(
+            "accepting access tokens of %s for %s%s",
+            settings.oauth.issuer,
+            settings.oauth.audience,
+            " (and the static token)" if settings.auth_token else "",
+        )
     serve(
         build_server(directory),
         args.host,
         args.port,
         auth_token=settings.auth_token,
+        oauth=settings.oauth,
         allowed_hosts=_split(args.allowed_hosts),
         allowed_origins=_split(args.allowed_origins),
         header_timeout=HEADER_TIMEOUT_S,

@@ -8,6 +8,7 @@ reported in `Settings.warnings` and left out, so the other providers still work.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -21,6 +22,7 @@ TOOLSETS: tuple[str, ...] = ("directory", "incidents", "admin", "proxy")
 __all__ = [
     "TOOLSETS",
     "ClientOptions",
+    "OAuthConfig",
     "ProviderConfig",
     "Settings",
     "env_names",
@@ -40,6 +42,7 @@ class Settings:
     allow_writes: bool = False
     toolsets: tuple[str, ...] = TOOLSETS
     auth_token: str | None = field(default=None, repr=False)
+    oauth: OAuthConfig | None = None  # accept access tokens of this issuer (SPEC §10)
     demo: bool = False
     warnings: tuple[str, ...] = ()
     cursor_secret: str | None = field(default=None, repr=False)
@@ -75,6 +78,7 @@ class Settings:
             auth_token=env.get("MCP_DIRECTORY_AUTH_TOKEN") or None,
             demo=demo if demo else _flag(env.get("MCP_DIRECTORY_DEMO")),
             warnings=tuple(warnings),
+            oauth=OAuthConfig.from_env(env),
             cursor_secret=env.get("MCP_DIRECTORY_CURSOR_SECRET") or None,
             client=ClientOptions.from_env(env, [p.name for p in providers]),
             elicit=parse_elicit(env.get("MCP_DIRECTORY_ELICIT")),
@@ -161,3 +165,57 @@ def parse_elicit(value: str | None) -> bool:
 def env_names(provider: Provider) -> dict[str, str]:
     """Setting key -> environment variable, for tools that write environments (the simulators' CLI)."""
     return {s.key: s.env for s in provider.spec.settings}
+
+
+@dataclass(frozen=True)
+class OAuthConfig:
+    """Whose access tokens `serve --transport http|sse` accepts (SPEC §10): the authorization
+    server's issuer URL, this server's resource URL (the audience tokens must hold), and where
+    the issuer's keys are (default: discovered from its metadata)."""
+
+    issuer: str
+    audience: str
+    jwks_url: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> OAuthConfig | None:
+        """MCP_DIRECTORY_OAUTH_*: None when unset; a ValueError naming what is missing or wrong."""
+        names = ("MCP_DIRECTORY_OAUTH_ISSUER", "MCP_DIRECTORY_OAUTH_AUDIENCE", "MCP_DIRECTORY_OAUTH_JWKS_URL")
+        issuer, audience, jwks_url = (env.get(name, "").strip() or None for name in names)
+        if issuer is None and audience is None:
+            if jwks_url is not None:
+                raise ValueError(f"{names[2]} is set but {names[0]} and {names[1]} are not; set those too")
+            return None
+        if issuer is None or audience is None:
+            missing = names[0] if issuer is None else names[1]
+            raise ValueError(f"OAuth needs both {names[0]} and {names[1]}; {missing} is missing")
+        return cls(
+            issuer=oauth_url(names[0], issuer),
+            audience=oauth_url(names[1], audience),
+            jwks_url=oauth_url(names[2], jwks_url) if jwks_url else None,
+        )
+
+
+def oauth_url(variable: str, url: str) -> str:
+    """`url` if it is an https URL with a host (http only on loopback, for local issuers), with no
+    user name, query or fragment; else a ValueError naming the variable. Kept exactly as given:
+    an issuer is compared character for character (Auth0's ends in a slash)."""
+    try:
+        parts = urlsplit(url)
+        _ = parts.port
+    except ValueError:
+        raise ValueError(f"{variable} is not a valid URL; give one like https://auth.example.com") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{variable} must be an https:// URL with a host, like https://auth.example.com")
+    if parts.scheme == "http" and not _loopback(parts.hostname):
+        raise ValueError(f"{variable} must be an https:// URL (http:// only for a loopback address)")
+    if "@" in parts.netloc or "?" in url or "#" in url:
+        raise ValueError(f"{variable} must not contain a user name, a query ('?') or a fragment ('#')")
+    return url
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host.lower() == "localhost"

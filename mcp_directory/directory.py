@@ -16,6 +16,7 @@ from typing import Any
 import httpx2 as httpx
 import pydantic_core
 
+from .auth import current_actor
 from .config import Settings
 from .errors import InvalidArgument, NotConfigured, Redactor, Unsupported
 from .models import Page
@@ -137,11 +138,22 @@ class Directory:
         self, tool: str, provider: str | None, target: dict[str, Any], outcome: str, **detail: Any
     ) -> None:
         """The audit trail: one JSON line per write that may have reached a provider (tool,
-        provider, target, outcome; never a credential), and no read-ahead page of that provider
-        survives it."""
+        provider, target, outcome, actor; never a credential), and no read-ahead page of that
+        provider survives it. The actor is whoever this request's token names (`auth.current_actor`:
+        `sub`, else the client id, `static-token` for MCP_DIRECTORY_AUTH_TOKEN), read here so that
+        every line has it, offboard_user's per-step lines included; null where no token is in play
+        (stdio, `call`, HTTP on loopback without auth)."""
         if provider:
             self.pages.forget(f"{provider}:")
-        entry = {"event": "write", "tool": tool, "provider": provider, "target": target, "outcome": outcome, **detail}
+        entry = {
+            "event": "write",
+            "tool": tool,
+            "provider": provider,
+            "target": target,
+            "outcome": outcome,
+            "actor": current_actor(),
+            **detail,
+        }
         audit_log.info(self.redact(pydantic_core.to_json(entry).decode()))
 
     async def aclose(self) -> None:

@@ -6,18 +6,23 @@ SPEC §6: argument errors, provider errors and crashes all become a tool error w
 text is exactly the contract's JSON, with every secret redacted. A handler waiting for the
 human's answer on the 2026-07-28 protocol (`Call.confirm`, SPEC §9) ends the round with the
 SDK's `InputRequiredResult` instead.
+
+Over HTTP with a token (SPEC §10), both also answer to the caller's scopes (`auth.caller_scopes`):
+`tools/list` shows only the tools the token allows, and a call to another is `forbidden`, naming the
+scope. `scope_to_see` and `scope_to_call` derive the scope from the tool's own read-only flag.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Any, Literal
 
 import anyio
 import pydantic_core
+from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context, MCPServer, RequestStateSecurity
 from mcp.server.mcpserver.exceptions import ResourceError
 from mcp.types import (
@@ -32,9 +37,10 @@ from mcp.types import (
     TextContent,
 )
 from mcp.types import Tool as MCPTool
-from pydantic import BaseModel, ValidationError
+from pydantic import AnyUrl, BaseModel, ValidationError
 
 from . import __version__
+from .auth import READ, WRITE, MissingScope, caller_scopes, current_actor
 from .config import Settings
 from .directory import Directory
 from .errors import DirectoryError, InvalidArgument, UpstreamError, WritesDisabled
@@ -79,7 +85,22 @@ def request_state_security(settings: Settings) -> RequestStateSecurity | None:
     return RequestStateSecurity(keys=[key])
 
 
+def scope_to_see(tool: Tool) -> str:
+    """The scope that shows `tool` in tools/list: directory:write for a write tool, except for a
+    tool that is a write only for some arguments (proxy_request: GET reads)."""
+    return WRITE if not tool.read_only and not tool.gated else READ
+
+
+def scope_to_call(tool: Tool, args: BaseModel) -> str:
+    """The scope this very call needs: directory:write when it may change something upstream."""
+    return WRITE if tool.audited(args) else READ
+
+
 class DirectoryServer(MCPServer[Any]):
+    # Set by `web.build_app` when HTTP requests must carry a token: a call that arrives without
+    # one (which the auth middleware never lets happen) then has no scope at all, not every scope.
+    enforce_scopes = False
+
     def __init__(self, directory: Directory, tools: list[Tool]) -> None:
         super().__init__(
             name="mcp-directory",
@@ -130,7 +151,29 @@ class DirectoryServer(MCPServer[Any]):
         return CompleteResult(completion=Completion(values=[], total=0, has_more=False))
 
     async def list_tools(self) -> list[MCPTool]:
-        return self.listed
+        granted = self.granted()
+        if granted is None:
+            return self.listed
+        return [t for t in self.listed if scope_to_see(self.registry[t.name]) in granted]
+
+    def granted(self) -> frozenset[str] | None:
+        """The caller's scopes; None when scopes do not apply (stdio, in process, HTTP without auth)."""
+        granted = caller_scopes()
+        return frozenset() if granted is None and self.enforce_scopes else granted
+
+    def require(self, granted: frozenset[str] | None, tool: Tool, scope: str) -> None:
+        if granted is not None and scope not in granted:
+            logger.info("refused %s to %s: the token lacks %s", tool.name, current_actor(), scope)
+            raise MissingScope(tool.name, scope)
+
+    async def read_resource(
+        self, uri: AnyUrl | str, context: Context[Any, Any] | None = None
+    ) -> Iterable[ReadResourceContents] | InputRequiredResult:
+        """Every resource here (an access review's CSV) is a read: it needs directory:read."""
+        granted = self.granted()
+        if granted is not None and READ not in granted:
+            raise ResourceError(f"this needs the {READ} scope, which your access token does not grant")
+        return await super().read_resource(uri, context)
 
     def _tool_input_schema(self, name: str) -> dict[str, Any] | None:
         return self.input_schemas.get(name)
@@ -143,10 +186,13 @@ class DirectoryServer(MCPServer[Any]):
         try:
             if tool is None:
                 raise self.not_registered(name)
+            granted = self.granted()
+            self.require(granted, tool, scope_to_see(tool))  # before its arguments are even read
             try:
                 args = tool.args.model_validate(arguments or {})
             except ValidationError as exc:
                 raise InvalidArgument(describe_validation(exc)) from exc
+            self.require(granted, tool, scope_to_call(tool, args))
             call = Call(self.directory, tool, context, tuple(self.registry.values()))
             result: BaseModel = await tool.handler(call, args)
         except InputRequired as asking:
@@ -154,6 +200,8 @@ class DirectoryServer(MCPServer[Any]):
             # sent, so nothing is audited until the client calls again with the answer. The SDK's
             # request-state boundary seals the result's `request_state` on its way out.
             return asking.result
+        except MissingScope as exc:  # refused before anything was sent: nothing to audit
+            return self.error_result(exc)
         except anyio.get_cancelled_exc_class():
             # notifications/cancelled (or shutdown) interrupted the call: a write may still have
             # reached the provider, so it is recorded all the same before the cancellation goes on.

@@ -5,11 +5,14 @@ One Starlette app serves every HTTP way in, so one process and one port do for e
 - `/mcp`        streamable HTTP, both protocol eras: the 2025-11-25 `initialize` handshake
                 (with sessions, a GET stream and resumable SSE) and the stateless 2026-07-28 requests;
 - `/sse`        legacy SSE (`GET`), with its companion `POST /messages/?session_id=...`;
-- `/healthz`    unauthenticated liveness for load balancers: no MCP, no provider calls.
+- `/healthz`    unauthenticated liveness for load balancers: no MCP, no provider calls;
+- `/.well-known/oauth-protected-resource[/mcp]`  with OAuth, where clients learn the authorization
+                server (RFC 9728), unauthenticated.
 
 Layers, outermost first: `HttpOnly` refuses every ASGI scope but HTTP and lifespan (no
-WebSocket reaches a route); `BearerAuth` (when a token is set) rejects every path but `/healthz`
-without `Authorization: Bearer <token>`; then the SDK's transports validate Host and Origin
+WebSocket reaches a route); `auth.Authenticate` (with a static token or OAuth) rejects every path
+but the open ones without a valid `Authorization: Bearer <token>`, and tells the tools who is
+calling (`auth.py`); then the SDK's transports validate Host and Origin
 (DNS-rebinding protection, always on) against `transport_security()`. Each `/mcp` session
 resumes only its own streams, from its own byte-bounded replay memory (`events.py`).
 
@@ -27,9 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import ipaddress
-import json
 import logging
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -38,6 +39,7 @@ from typing import Any
 import anyio
 import h11
 import uvicorn
+from mcp.server.auth.provider import TokenVerifier
 from mcp.server.lowlevel.server import Server
 from mcp.server.runner import serve_dual_era_loop
 from mcp.server.sse import SseServerTransport
@@ -51,6 +53,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from . import __version__
+from .auth import Authenticate, Credentials, JwtVerifier, metadata_routes, refuse, resource_metadata_url
+from .config import OAuthConfig
 from .events import EventStores, IsolatedSessionManager
 from .server import DirectoryServer
 
@@ -117,14 +121,6 @@ def transport_security(
     )
 
 
-async def refuse(scope: Scope, receive: Receive, send: Send) -> None:
-    """Turn away a non-HTTP connection: a WebSocket is closed with 1008 (policy violation)
-    before it is accepted, which the server answers with 403; other scope types get nothing."""
-    if scope["type"] == "websocket":
-        await receive()  # websocket.connect
-        await send({"type": "websocket.close", "code": 1008})
-
-
 class HttpOnly:
     """Let through only HTTP requests and the lifespan. Nothing here speaks WebSocket, but
     Starlette's `Mount` matches websocket scopes too: one to `/messages/` reached the SDK."""
@@ -137,42 +133,6 @@ class HttpOnly:
             await self.app(scope, receive, send)
         else:
             await refuse(scope, receive, send)
-
-
-class BearerAuth:
-    """Require `Authorization: Bearer <token>` on every path but /healthz (SPEC §7).
-
-    A shared static token, compared in constant time; a miss is 401 with
-    `WWW-Authenticate: Bearer` so clients know what to send. The token never reaches a log.
-    """
-
-    def __init__(self, app: ASGIApp, token: str) -> None:
-        self.app = app
-        self.expected = f"Bearer {token}".encode()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan" or (scope["type"] == "http" and scope["path"] in OPEN_PATHS):
-            await self.app(scope, receive, send)
-            return
-        if scope["type"] != "http":  # fail closed on its own, not only behind `HttpOnly`
-            await refuse(scope, receive, send)
-            return
-        given = next((v for k, v in scope["headers"] if k == b"authorization"), b"")
-        if hmac.compare_digest(given, self.expected):
-            await self.app(scope, receive, send)
-            return
-        error = "invalid_token" if given else "invalid_request"
-        body = {
-            "error": error,
-            "error_description": "send Authorization: Bearer <MCP_DIRECTORY_AUTH_TOKEN>",
-        }
-        response = Response(
-            json.dumps(body),
-            status_code=401,
-            media_type="application/json",
-            headers={"WWW-Authenticate": f'Bearer realm="mcp-directory", error="{error}"'},
-        )
-        await response(scope, receive, send)
 
 
 class EndStreams:
@@ -233,12 +193,16 @@ def build_app(
     *,
     bind_host: str = "127.0.0.1",
     auth_token: str | None = None,
+    oauth: OAuthConfig | None = None,
+    verifier: TokenVerifier | None = None,
     allowed_hosts: Iterable[str] = (),
     allowed_origins: Iterable[str] = (),
     events: EventStores | None = None,
 ) -> ASGIApp:
     """The combined ASGI app; run it under uvicorn (see `serve`). `events` is the replay
-    memory of `/mcp` sessions (default: `EventStores()`, 16 MiB in all)."""
+    memory of `/mcp` sessions (default: `EventStores()`, 16 MiB in all). With `oauth`, the
+    issuer's access tokens are accepted (checked by `verifier`, default `auth.JwtVerifier`),
+    beside `auth_token` when that is set too."""
     security = transport_security(bind_host, allowed_hosts, allowed_origins)
     lowlevel = server._lowlevel_server
     manager = IsolatedSessionManager(
@@ -274,7 +238,19 @@ def build_app(
         ],
         lifespan=lifespan,
     )
-    return HttpOnly(BearerAuth(app, auth_token) if auth_token else app)
+    metadata = metadata_routes(oauth) if oauth is not None else []
+    app.router.routes.extend(metadata)
+    if not (auth_token or oauth):
+        return HttpOnly(app)
+    server.enforce_scopes = True  # from here on, a tool call without a token is refused
+    credentials = Credentials(auth_token, verifier or (JwtVerifier(oauth) if oauth else None))
+    guarded = Authenticate(
+        app,
+        credentials,
+        resource_metadata_url=resource_metadata_url(oauth.audience) if oauth else None,
+        open_paths={*OPEN_PATHS, *(route.path for route in metadata)},
+    )
+    return HttpOnly(guarded)
 
 
 class HeaderDeadlineH11(H11Protocol):
