@@ -233,6 +233,15 @@ def run_web(args: argparse.Namespace, settings: Settings, directory: Directory) 
             file=sys.stderr,
         )
         return 2
+    if settings.redis_url and not settings.cursor_secret:
+        print(
+            "mcp-directory: refusing to serve replicas over Redis without a shared cursor secret: a cursor "
+            "or a confirmation signed by one replica would fail on the next. Set the same "
+            "MCP_DIRECTORY_CURSOR_SECRET on every replica (e.g. "
+            "`export MCP_DIRECTORY_CURSOR_SECRET=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')`).",
+            file=sys.stderr,
+        )
+        return 2
     if args.host in ("0.0.0.0", "::") and not args.allowed_hosts:
         log.warning(
             "serving on all interfaces but accepting only Host: localhost/127.0.0.1/[::1]; "

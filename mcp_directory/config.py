@@ -50,6 +50,8 @@ class Settings:
     # Ask the human before a destructive write when the client can show a form (SPEC §9);
     # MCP_DIRECTORY_ELICIT=never is for clients that declare elicitation but cannot show it.
     elicit: bool = True
+    # Replicas share their request budgets and access_review snapshots through this Redis (SPEC §10).
+    redis_url: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(
@@ -82,12 +84,13 @@ class Settings:
             cursor_secret=env.get("MCP_DIRECTORY_CURSOR_SECRET") or None,
             client=ClientOptions.from_env(env, [p.name for p in providers]),
             elicit=parse_elicit(env.get("MCP_DIRECTORY_ELICIT")),
+            redis_url=check_redis_url(env.get("MCP_DIRECTORY_REDIS_URL", "").strip()) or None,
         )
 
     @property
     def secrets(self) -> list[str]:
         """Everything that must never appear in output."""
-        extra = [s for s in (self.auth_token, self.cursor_secret) if s]
+        extra = [s for s in (self.auth_token, self.cursor_secret, redis_password(self.redis_url)) if s]
         return [s for p in self.providers.values() for s in (p.credential, *p.secrets)] + extra
 
 
@@ -141,6 +144,28 @@ def check_url(setting: Setting, credential_env: str, url: str) -> str:
     if "?" in url or "#" in url:
         raise ValueError(f"{variable} must not contain a query ('?') or a fragment ('#')")
     return url
+
+
+def check_redis_url(url: str) -> str:
+    """MCP_DIRECTORY_REDIS_URL if it is one the redis client takes (`redis://`, `rediss://` for
+    TLS, `unix://`), else a ValueError that never quotes it (it may hold a password)."""
+    if not url:
+        return url
+    try:
+        parts = urlsplit(url)
+        _ = parts.port
+    except ValueError:
+        raise ValueError("MCP_DIRECTORY_REDIS_URL is not a valid URL; give one like redis://127.0.0.1:6379/0") from None
+    if parts.scheme not in ("redis", "rediss", "unix") or not (parts.hostname or parts.path):
+        raise ValueError(
+            "MCP_DIRECTORY_REDIS_URL must be a redis://, rediss:// or unix:// URL, like redis://host:6379/0"
+        )
+    return url
+
+
+def redis_password(url: str | None) -> str | None:
+    """The password in a Redis URL (`redis://:password@host`), to be redacted like a credential."""
+    return urlsplit(url).password if url else None
 
 
 def parse_toolsets(value: str | None) -> tuple[str, ...]:

@@ -11,7 +11,7 @@ import dataclasses
 import json
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx2 as httpx
 import pydantic_core
@@ -22,7 +22,10 @@ from .errors import InvalidArgument, NotConfigured, Redactor, Unsupported
 from .models import Page
 from .paging import CursorCodec, Listing, PageCache, Position, Progress, take
 from .providers import PROVIDERS, Adapter, Provider
-from .review import Snapshots
+from .review_store import ReviewStore, Snapshots
+
+if TYPE_CHECKING:
+    from .redis_client import SharedRedis
 
 audit_log = logging.getLogger("mcp_directory.audit")
 audit_log.setLevel(logging.INFO)  # writes are always recorded, whatever the general log level
@@ -49,8 +52,29 @@ class Directory:
             )
         self.redact = Redactor(settings.secrets)
         self.pages = PageCache()  # read-ahead for cursors; emptied for a provider we write to
-        self.reviews = Snapshots()  # access_review snapshots, for continuation cursors and exports
+        # access_review snapshots, for continuation cursors and exports: in this process, or shared
+        self.reviews: ReviewStore = Snapshots()
+        self.redis: SharedRedis | None = None
+        if settings.redis_url:
+            self._share(settings.redis_url)
         self.cursors = CursorCodec(settings.cursor_secret or "\0".join(sorted(settings.secrets)) or "mcp-directory")
+
+    def _share(self, url: str) -> None:
+        """Several replicas (SPEC §10): through the Redis at `url`, every client of a provider draws
+        from one budget that all replicas share, and reviews are kept where every replica reads them."""
+        # Imported here: only replicas pay the Redis client's start-up time (a fifth of a second).
+        from .redis_budget import RedisBudget
+        from .redis_client import SharedRedis
+        from .redis_reviews import RedisReviews
+
+        redis = self.redis = SharedRedis(url)
+        self.reviews = RedisReviews(redis)
+        options = self.settings.client
+        for name, adapter in self.adapters.items():
+            rate = options.requests_per_minute.get(name, self.known(name).spec.requests_per_minute)
+            budget = RedisBudget(redis, name, rate, patience=options.retry.max_total_wait)
+            for client in adapter.clients:
+                client.throttle = budget
 
     def known(self, name: str) -> Provider:
         try:
@@ -159,3 +183,5 @@ class Directory:
     async def aclose(self) -> None:
         for adapter in self.adapters.values():
             await adapter.aclose()
+        if self.redis:
+            await self.redis.aclose()

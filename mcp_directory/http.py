@@ -26,7 +26,7 @@ from .errors import (
 from .options import ClientOptions
 from .retry import RETRY_STATUSES, RETRYABLE_METHODS, MalformedBody, decide
 from .spec import ProviderSpec
-from .throttle import Throttle
+from .throttle import Budget, Throttle
 
 USER_AGENT = f"mcp-directory/{__version__}"
 log = logging.getLogger("mcp_directory.http")
@@ -50,7 +50,7 @@ class ApiClient:
         options: ClientOptions | None = None,
         authorization: str | None = None,
         api_root: str | None = None,
-        throttle: Throttle | None = None,
+        throttle: Budget | None = None,
     ) -> None:
         self.spec = spec
         self.provider = spec.name
@@ -58,7 +58,9 @@ class ApiClient:
         self.api_url = self.base_url + (spec.api_root if api_root is None else api_root)
         self.options = options or ClientOptions()
         rate = self.options.requests_per_minute.get(spec.name, spec.requests_per_minute)
-        self.throttle = throttle or Throttle(rate)
+        self.throttle: Budget = throttle or Throttle(
+            rate, provider=spec.name, patience=self.options.retry.max_total_wait
+        )
         self._authorization = authorization or f"{spec.auth_scheme} {credential}"
         # for upstream error text, before it is cut
         self._redact = Redactor([credential, self._authorization.partition(" ")[2]])
@@ -138,6 +140,8 @@ class ApiClient:
             asked = None
             if isinstance(outcome, httpx.Response) and outcome.status_code in RETRY_STATUSES:
                 asked = self.spec.retry_after(outcome.headers, status=outcome.status_code)
+                if asked:  # the provider asked for a pause: no request to it leaves before then (any replica's)
+                    await self.throttle.hold(asked)
             decision = decide(
                 outcome, attempt, idempotent=idempotent, asked=asked, waited=waited, policy=self.options.retry
             )

@@ -7,9 +7,9 @@ user), all providers at once. A provider that fails fails the read: never a revi
 silently left a provider out.
 
 A snapshot is kept compact (tuples, groups shared between accounts), so a 100,000-account
-review costs tens of megabytes, and models are built only for the rows a page serves. The
-`Snapshots` store keeps snapshots for at least `TTL` seconds so that continuation cursors and
-the CSV export read the same directory as the first page.
+review costs tens of megabytes, and models are built only for the rows a page serves. A
+`review_store.ReviewStore` keeps snapshots for at least `TTL` seconds so that continuation cursors
+and the CSV export read the same directory as the first page.
 """
 
 from __future__ import annotations
@@ -17,10 +17,8 @@ from __future__ import annotations
 import csv
 import io
 import secrets
-import time
-from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -259,63 +257,3 @@ def csv_text(rows: Iterable[Row]) -> str:
             cells = [email, name, provider, user_id, status, admin, last_active_at, ";".join(g[1] for g in groups)]
             writer.writerow([_cell(c) for c in cells])
     return out.getvalue()
-
-
-@dataclass
-class Snapshots:
-    """Reviews kept in this process for `ttl` seconds: snapshots by id, and exports (a snapshot
-    read through filters) by their own unguessable id."""
-
-    ttl: float = TTL
-    max_snapshots: int = MAX_SNAPSHOTS
-    clock: Any = time.monotonic
-    _snapshots: OrderedDict[str, tuple[float, Snapshot]] = field(default_factory=OrderedDict)
-    _exports: dict[str, tuple[float, str, Filters]] = field(default_factory=dict)
-    _views: OrderedDict[tuple[str, Filters], list[int]] = field(default_factory=OrderedDict)
-
-    def put(self, snapshot: Snapshot) -> None:
-        self._expire()
-        self._snapshots[snapshot.id] = (self.clock() + self.ttl, snapshot)
-        while len(self._snapshots) > self.max_snapshots:
-            self._snapshots.popitem(last=False)
-
-    def get(self, snapshot_id: str) -> Snapshot | None:
-        self._expire()
-        held = self._snapshots.get(snapshot_id)
-        return held[1] if held else None
-
-    def view(self, snapshot: Snapshot, filters: Filters) -> list[int]:
-        """The indices of the rows `filters` keeps (computed once per review and filters)."""
-        key = (snapshot.id, filters)
-        if key not in self._views:
-            self._views[key] = [i for i, row in enumerate(snapshot.rows) if filters.keep(row)]
-            while len(self._views) > 4 * self.max_snapshots:
-                self._views.popitem(last=False)
-        return self._views[key]
-
-    def export(self, snapshot: Snapshot, filters: Filters) -> str:
-        """The URI of the CSV of this review; the same for every page of it."""
-        for export_id, (_, snapshot_id, kept) in self._exports.items():
-            if snapshot_id == snapshot.id and kept == filters:
-                return f"{EXPORT_SCHEME}{export_id}.csv"
-        export_id = secrets.token_urlsafe(16)
-        expires = self._snapshots[snapshot.id][0] if snapshot.id in self._snapshots else self.clock() + self.ttl
-        self._exports[export_id] = (expires, snapshot.id, filters)
-        return f"{EXPORT_SCHEME}{export_id}.csv"
-
-    def export_rows(self, export_id: str) -> list[Row] | None:
-        self._expire()
-        held = self._exports.get(export_id)
-        snapshot = self.get(held[1]) if held else None
-        if held is None or snapshot is None:
-            return None
-        return [snapshot.rows[i] for i in self.view(snapshot, held[2])]
-
-    def _expire(self) -> None:
-        now = self.clock()
-        for key in [k for k, (expires, _) in self._snapshots.items() if expires <= now]:
-            del self._snapshots[key]
-        for key in [k for k, (expires, *_) in self._exports.items() if expires <= now]:
-            del self._exports[key]
-        for view in [v for v in self._views if v[0] not in self._snapshots]:
-            del self._views[view]

@@ -231,14 +231,18 @@ class DirectoryServer(MCPServer[Any]):
             )
         return CallToolResult(content=content, structured_content=structured)
 
-    def _review_csv(self, review_id: str) -> str:
-        """`directory://reviews/<id>.csv`: the whole of one access review, for as long as it is kept."""
-        rows = self.directory.reviews.export_rows(review_id)
+    async def _review_csv(self, review_id: str) -> str:
+        """`directory://reviews/<id>.csv`: the whole of one access review, for as long as it is kept
+        (in this process, or in the Redis that replicas share)."""
+        try:
+            rows = await self.directory.reviews.export_rows(review_id)
+        except DirectoryError as exc:  # the shared store cannot be reached
+            raise ResourceError(self.directory.redact(exc.message)) from exc
         if rows is None:
             raise ResourceError(
                 "no such review, or it is no longer kept (reviews last 15 minutes); run access_review again"
             )
-        return csv_text(rows)
+        return await anyio.to_thread.run_sync(csv_text, rows)  # a large review: off the event loop
 
     def not_registered(self, name: str) -> DirectoryError:
         """Why a tool is not there: unknown, a write while writes are disabled, or an unused toolset."""

@@ -213,16 +213,20 @@ def build_app(
     )
 
     async def healthz(request: Request) -> Response:
-        return JSONResponse(
-            {
-                "status": "ok",
-                "version": __version__,
-                "providers": sorted(server.directory.adapters),
-            }
-        )
+        """200 while the process serves. With replicas (SPEC §10), `redis` says whether the shared
+        Redis answers; an unreachable one still answers 200: every replica shares it, so taking
+        them all out of the load balancer would only trade the tools' `upstream_error` naming
+        Redis for the balancer's bare 503, and a restart would not bring Redis back."""
+        body: dict[str, Any] = {"status": "ok", "version": __version__, "providers": sorted(server.directory.adapters)}
+        if server.directory.redis is not None:
+            body["redis"] = await server.directory.redis.health()
+        return JSONResponse(body)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        redis = server.directory.redis
+        if redis is not None and await redis.health() != "ok":  # serve anyway: calls work once it is back
+            logger.warning("Redis at %s is unreachable: provider calls fail until it is back", redis.where)
         async with manager.run():
             logger.info(
                 "serving /mcp, /sse and /healthz%s",

@@ -84,7 +84,7 @@ async def access_review(call: Call, args: AccessReviewArgs) -> ReviewPage:
     scope = {"tool": call.tool.name, "provider": None, "filters": {"providers": read, **filters.key()}}
     if args.cursor:
         position = directory.cursors.decode(args.cursor, scope)
-        snapshot = directory.reviews.get(position.state)
+        snapshot = await directory.reviews.get(position.state)
         if snapshot is None:
             raise InvalidArgument(
                 "this review is no longer kept (reviews last 15 minutes); call access_review again without cursor"
@@ -94,11 +94,12 @@ async def access_review(call: Call, args: AccessReviewArgs) -> ReviewPage:
         for name in read:
             directory.adapter(name, call.tool.operation)  # unconfigured or unable: say so before reading
         snapshot = await read_snapshot(directory, read)
-        directory.reviews.put(snapshot)
+        await directory.reviews.put(snapshot)
         offset = 0
     view = directory.reviews.view(snapshot, filters)
     shown = view[offset : offset + args.limit]
     following = offset + len(shown)
+    export = await directory.reviews.export(snapshot, filters)
     return ReviewPage(
         provider=None,
         result=[row_model(snapshot.rows[i]) for i in shown],
@@ -108,5 +109,5 @@ async def access_review(call: Call, args: AccessReviewArgs) -> ReviewPage:
         total=len(view),
         as_of=snapshot.as_of,
         providers=snapshot.providers,
-        export=directory.reviews.export(snapshot, filters),
+        export=export,
     )
