@@ -21,6 +21,7 @@ from starlette.applications import Starlette
 
 from mcp_directory.config import ProviderConfig, Settings
 from mcp_directory.directory import Directory
+from mcp_directory.providers import PROVIDERS
 from mcp_directory.sim import build_apps, env_for
 
 TOKENS = {
@@ -99,9 +100,8 @@ async def traverse(client: Any, tool: str, args: dict[str, Any]) -> list[dict[st
 
 def clean_env(**extra: str) -> dict[str, str]:
     """This process's environment without any provider or mcp-directory setting, plus `extra`."""
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("ROOTLY_", "OPSGENIE_", "RETOOL_", "MCP_DIRECTORY_"))
-    }
+    prefixes = (*(f"{p.name.upper()}_" for p in PROVIDERS), "MCP_DIRECTORY_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     return {**env, **extra}
 
 

@@ -122,6 +122,12 @@ async def test_email_and_search_filters(session, world):
     customer = next(r for r in world.jsm.users.values() if r["accountType"] == "customer")
     none = await ok(client, "list_users", {"provider": "jsm", "email": customer["emailAddress"]})
     assert none["result"] == []  # a customer account is not a person of the directory
+    # user/search finds active accounts only; the org API knows the one Jira deactivated.
+    off = next(u for u, r in people(world).items() if r["active"] is False)
+    data = await ok(client, "list_users", {"provider": "jsm", "email": world.jsm.emails[off]})
+    assert [(u["id"], u["status"]) for u in data["result"]] == [(off, "inactive")]
+    both = await ok(client, "list_users", {"provider": "jsm", "email": email, "search": "no-such-name"})
+    assert both["result"] == []  # an email and a search: both must match
 
 
 @pytest.mark.anyio

@@ -31,7 +31,7 @@ from ..errors import Conflict, Forbidden, InvalidArgument, NotFound, Unsupported
 from ..http import segment
 from ..models import Deactivation, Group, License, Role, User
 from ..paging import Chunk, Listing, chained
-from ..spec import WHOLE, Offset, ProviderSpec, Setting, State, UntilEmpty
+from ..spec import WHOLE, Offset, ProviderSpec, Setting, State, Step, UntilEmpty
 from .base import Provider
 from .jsm_apis import AtlassianApis
 from .jsm_mapping import (
@@ -103,6 +103,8 @@ SPEC = ProviderSpec(
     ),
 )
 
+SEARCH_CAP = 1000  # user/search answers up to the thousandth match
+
 ROLE_PAGES = Offset(
     offset_param="offset",
     limit_param="size",
@@ -131,26 +133,53 @@ class Jsm(AtlassianApis):
 
     def users(self, *, search: str | None, email: str | None) -> Listing[User]:
         """Every person (`users/search`), or those `user/search?query=` finds; app and customer
-        accounts are left out, and an email filter keeps only that exact email (any case)."""
-        query = email or search
-        path = "/rest/api/3/user/search" if query else "/rest/api/3/users/search"
+        accounts are left out. An email is looked up whole (`by_email`)."""
+        if email:
+            return self.by_email(email, search)
+        path = "/rest/api/3/user/search" if search else "/rest/api/3/users/search"
         paginator = self.spec.paginator
-        wanted, needle = (email or "").casefold(), (search or "").casefold()
-
-        def keep(user: User) -> bool:
-            if email and (user.email or "").casefold() != wanted:
-                return False
-            return not (email and search) or needle in f"{user.name or ''} {user.email or ''}".casefold()
 
         async def fetch(state: State) -> Chunk[User]:
             document, accounts = await gather(
-                self.site.get(path, {"query": query, **paginator.params(state)}), self.accounts()
+                self.site.get(path, {"query": search, **paginator.params(state)}), self.accounts()
             )
             rows = self.records(document)
             people = [map_user(r, (accounts or {}).get(r["accountId"])) for r in rows if is_person(r)]
-            return Chunk([u for u in people if keep(u)], paginator.follow(state, document, len(rows)))
+            return Chunk(people, paginator.follow(state, document, len(rows)))
 
         return Listing(fetch, paginator, min(self.page_size, paginator.max_size), resize=False)
+
+    def by_email(self, email: str, search: str | None) -> Listing[User]:
+        """The people with this exact email (any case), in one answer: what `user/search` finds
+        (active accounts only, its matches capped at 1000), and with the org key also the accounts
+        the org API has under that email (hidden from the profile, or inactive in Jira)."""
+        wanted, needle = email.casefold(), (search or "").casefold()
+
+        async def fetch(state: State) -> Chunk[User]:
+            accounts = await self.accounts() or {}
+            found: dict[str, User] = {}
+            start = 0
+            while start < SEARCH_CAP:
+                params = {"query": email, "startAt": start, "maxResults": 100}
+                rows = self.records(await self.site.get("/rest/api/3/user/search", params))
+                for user in (map_user(r, accounts.get(r["accountId"])) for r in rows if is_person(r)):
+                    if (user.email or "").casefold() == wanted:
+                        found[user.id] = user
+                if not rows:
+                    break
+                start += len(rows)
+            for account_id, account in accounts.items():
+                if account_id not in found and str(account.get("email") or "").casefold() == wanted:
+                    try:
+                        record = self.record(await self.site.get("/rest/api/3/user", {"accountId": account_id}))
+                    except NotFound:  # an org account without access to this site
+                        continue
+                    if is_person(record):
+                        found[account_id] = map_user(record, account)
+            people = [u for u in found.values() if needle in f"{u.name or ''} {u.email or ''}".casefold()]
+            return Chunk(people, Step(None, None))
+
+        return Listing(fetch, WHOLE)
 
     async def user(self, user_id: str) -> User:
         if not user_id or len(user_id) > 128:

@@ -32,18 +32,15 @@ from mcp_directory.sim.common import (
     SimOptions,
     assemble,
     base_url,
-    int_param,
     json_response,
 )
 from mcp_directory.sim.faults import SimApp
+from mcp_directory.sim.jsm_platform import MEMBERS_MAX, ORG_PAGE, ROLES_MAX, PlatformReads, bounded
 from mcp_directory.sim.jsm_seed import JsmDirectory
 from mcp_directory.sim.jsm_writes import JsmWrites
 
 USERS_MAX = 1000  # /users/search and /user/search
 BULK_MAX = 200
-MEMBERS_MAX = 50  # Teams member pages
-ROLES_MAX = 100  # Ops /v1/roles
-ORG_PAGE = 100  # org admin API user pages
 TEAMS = "/gateway/api/public/teams/v1/org/{org}/teams"
 OPS = "/jsm/ops/api/{cloud}/v1"
 CODES = {
@@ -121,17 +118,7 @@ class JsmGate(Gate):
         return sent == f"Basic {base64.b64encode(pair).decode()}"
 
 
-def _bounded(request: Request, name: str, default: int, top: int) -> int:
-    try:
-        value = int_param(request, name, default)
-    except ValueError as exc:
-        raise SimError(400, f"'{name}' must be an integer") from exc
-    if value < 0:
-        raise SimError(400, f"'{name}' must not be negative")
-    return min(value, top)
-
-
-class JsmApi:
+class JsmApi(PlatformReads):
     """Read handlers over one `JsmDirectory` (read live, so later writes show up)."""
 
     def __init__(self, directory: JsmDirectory, options: SimOptions) -> None:
@@ -160,8 +147,8 @@ class JsmApi:
         return uid
 
     async def users_search(self, request: Request) -> Response:
-        start = _bounded(request, "startAt", 0, 10**9)
-        size = _bounded(request, "maxResults", 50, self.users_max)
+        start = bounded(request, "startAt", 0, 10**9)
+        size = bounded(request, "maxResults", 50, self.users_max)
         page = list(self.dir.users)[start : start + size]
         return json_response([self.user_json(request, uid) for uid in page])
 
@@ -170,8 +157,8 @@ class JsmApi:
         if not query and not request.query_params.get("accountId"):
             raise SimError(400, "One of 'query' or 'accountId' query parameters must be provided.")
         wanted = request.query_params.get("accountId")
-        start = _bounded(request, "startAt", 0, 10**9)
-        size = _bounded(request, "maxResults", 50, self.users_max)
+        start = bounded(request, "startAt", 0, 10**9)
+        size = bounded(request, "maxResults", 50, self.users_max)
         found = [
             uid
             for uid, r in self.dir.users.items()
@@ -191,8 +178,8 @@ class JsmApi:
         ids = request.query_params.getlist("accountId")
         if not ids:
             raise SimError(400, "The query parameter 'accountId' is required.")
-        start = _bounded(request, "startAt", 0, 10**9)
-        size = _bounded(request, "maxResults", 10, BULK_MAX)
+        start = bounded(request, "startAt", 0, 10**9)
+        size = bounded(request, "maxResults", 10, BULK_MAX)
         known = [uid for uid in dict.fromkeys(ids) if uid in self.dir.users]
         page = known[start : start + size]
         body: dict[str, Any] = {
@@ -240,106 +227,6 @@ class JsmApi:
 
     async def tenant_info(self, request: Request) -> Response:
         return json_response({"cloudId": self.dir.cloud_id})
-
-    # --- Teams --------------------------------------------------------------------------------
-
-    def team(self, request: Request) -> dict[str, Any]:
-        if request.path_params["org"] != self.dir.org_id:
-            raise SimError(403, "You do not have access to this organization.")
-        team = self.dir.teams.get(request.path_params["team"])
-        if team is None:
-            raise SimError(404, f"Team {request.path_params['team']} was not found.")
-        return team
-
-    def team_json(self, team: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "teamId": team["teamId"],
-            "displayName": team["displayName"],
-            "description": team["description"],
-            "organizationId": self.dir.org_id,
-            "state": "ACTIVE",
-            "teamType": "OPEN",
-            "creatorId": self.dir.me_id,
-        }
-
-    async def list_teams(self, request: Request) -> Response:
-        if request.path_params["org"] != self.dir.org_id:
-            raise SimError(403, "You do not have access to this organization.")
-        size = _bounded(request, "size", 50, 300)
-        return json_response({"entities": [self.team_json(t) for t in list(self.dir.teams.values())[:size]]})
-
-    async def get_team(self, request: Request) -> Response:
-        perms = {"ADD_MEMBERS": True, "REMOVE_MEMBERS": True, "UPDATE_TEAM": True, "DELETE_TEAM": True}
-        return json_response({**self.team_json(self.team(request)), "userPermissions": perms})
-
-    async def team_members(self, request: Request) -> Response:
-        members = self.team(request)["members"]
-        body = await request.json() if await request.body() else {}
-        first = body.get("first", 50)
-        if not isinstance(first, int) or not 1 <= first <= 50:
-            raise SimError(400, "first must be between 1 and 50")
-        start = int(base64.b64decode(body["after"]).decode()) if body.get("after") else 0
-        size = min(first, self.members_max)
-        page = members[start : start + size]
-        more = start + size < len(members)
-        info = {
-            "hasNextPage": more,
-            **({"endCursor": base64.b64encode(str(start + size).encode()).decode()} if more else {}),
-        }
-        return json_response({"results": [{"accountId": a} for a in page], "pageInfo": info})
-
-    # --- Ops ----------------------------------------------------------------------------------
-
-    def ops(self, request: Request) -> None:
-        if request.path_params["cloud"] != self.dir.cloud_id:
-            raise SimError(404, "No site with this cloud id")
-
-    async def ops_teams(self, request: Request) -> Response:
-        self.ops(request)
-        teams = [
-            {
-                "teamId": f"ari:cloud:identity::team/{t['teamId']}" if t["ari"] else t["teamId"],
-                "teamName": t["displayName"],
-            }
-            for t in self.dir.teams.values()
-            if t["ops"]
-        ]
-        return json_response({"platformTeams": teams})
-
-    async def ops_roles(self, request: Request) -> Response:
-        self.ops(request)
-        offset = _bounded(request, "offset", 0, 10**9)
-        size = _bounded(request, "size", 20, self.roles_max) or 1
-        roles = list(self.dir.custom_roles.values())
-        links: dict[str, str] = {"last": f"/v1/roles?offset={max(len(roles) - 1, 0) // size * size}&size={size}"}
-        if offset + size < len(roles):
-            links["next"] = f"/v1/roles?offset={offset + size}&size={size}"
-        return json_response({"values": roles[offset : offset + size], "links": links})
-
-    # --- the org admin API --------------------------------------------------------------------
-
-    def org(self, request: Request) -> None:
-        if request.path_params["org"] != self.dir.org_id:
-            raise SimError(404, "Organization not found")
-
-    async def get_org(self, request: Request) -> Response:
-        self.org(request)
-        return json_response({"data": {"id": self.dir.org_id, "type": "orgs", "attributes": {"name": "acme"}}})
-
-    async def org_users(self, request: Request) -> Response:
-        self.org(request)
-        cursor = request.query_params.get("cursor")
-        try:
-            start = int(base64.b64decode(cursor).decode()) if cursor else 0
-        except ValueError as exc:
-            raise SimError(400, "Invalid cursor") from exc
-        accounts = list(self.dir.org.values())
-        page = accounts[start : start + self.org_page]
-        here = f"{base_url(request)}{request.url.path}"
-        links = {"self": here + (f"?cursor={cursor}" if cursor else "")}
-        if start + self.org_page < len(accounts):
-            links["next"] = base64.b64encode(str(start + self.org_page).encode()).decode()
-        return json_response({"data": page, "meta": {"total": len(accounts)}, "links": links})
 
 
 def build_jsm_app(directory: JsmDirectory, options: SimOptions) -> SimApp:

@@ -93,11 +93,10 @@ def describe(call: Call, email: str, steps: list[Step]) -> str:
         mine = [s for s in steps if s.provider == name]
         groups = [s.group_name or s.group_id or "?" for s in mine if s.action == "remove_group_member"]
         accounts = [s.user_id for s in mine if s.action == "deactivate_user"]
-        effect = (
-            "disable the account (it stays, inactive)"
-            if spec.user_delete == "deactivated"
-            else (f"delete the account ({spec.title} has no deactivation)")
-        )
+        effect = {
+            "deactivated": "disable the account (it stays, inactive)",
+            "suspended": "suspend the account's access (it stays, inactive, and can be restored: nothing is deleted)",
+        }.get(spec.user_delete, f"delete the account ({spec.title} has no deactivation)")
         sentence = f"In {spec.title} (user {', '.join(accounts)}): "
         if groups:
             sentence += f"remove from {len(groups)} group{'s' if len(groups) != 1 else ''} ({', '.join(groups)}), then "
