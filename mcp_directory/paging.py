@@ -81,16 +81,36 @@ class Listing(Generic[T]):
         return self.paginator.resume(state, skip, self.page_size) if state is not None else (state, skip)
 
 
+class Kept(Paginator):
+    """A filtered list's paginator: pages as the list it filters, but a position in it counts
+    kept items, not the provider's records, so it resumes exactly where it was (never by offset
+    arithmetic) and is never resized."""
+
+    resizable = False
+
+    def __init__(self, inner: Paginator) -> None:
+        self.inner, self.max_size = inner, inner.max_size
+
+    def first(self, size: int) -> State:
+        return self.inner.first(size)
+
+    def params(self, state: State) -> dict[str, Any]:
+        return self.inner.params(state)
+
+    def follow(self, state: State, document: Any, count: int) -> Step:
+        return self.inner.follow(state, document, count)
+
+
 def filtered(listing: Listing[T], keep: Callable[[T], bool]) -> Listing[T]:
-    """The same list with only the items `keep` accepts (a filter the provider lacks); its pages
-    are then no longer worth resizing, and its total is unknown."""
+    """The same list with only the items `keep` accepts (a filter the provider lacks); its
+    total is unknown."""
 
     async def fetch(state: State) -> Chunk[T]:
         chunk = await listing.fetch(state)
         items = [item for item in chunk.items(0) if keep(item)]
         return Chunk(items, Step(chunk.step.next, None, chunk.step.ahead))
 
-    return Listing(fetch, listing.paginator, listing.page_size, resize=False)
+    return Listing(fetch, Kept(listing.paginator), listing.page_size, resize=False)
 
 
 def chained(*listings: Listing[T]) -> Listing[T]:

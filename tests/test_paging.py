@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mcp_directory.errors import InvalidArgument, UpstreamError
-from mcp_directory.paging import Chunk, CursorCodec, Listing, PageCache, Position, every, take
-from mcp_directory.spec import PageNumber, Step
+from mcp_directory.paging import Chunk, CursorCodec, Listing, PageCache, Position, every, filtered, take
+from mcp_directory.spec import Offset, PageNumber, Step
 
 
 @dataclass(frozen=True)
@@ -189,3 +189,28 @@ async def test_progress_is_reported_per_page():
 
     await take("p", numbered(100, 10), None, 35, progress=progress)
     assert seen == [(10, 35), (20, 35), (30, 35), (35, 35)]
+
+
+def offsets(total: int, size: int) -> Listing:
+    """An offset-paged upstream of `total` items, like Opsgenie's."""
+    paginator = Offset("offset", "limit", next_offset=lambda d: d["next"], total=lambda d: total, max_size=size)
+
+    async def fetch(state):
+        offset, per_page = state
+        items = list(range(offset, min(offset + per_page, total)))
+        return Chunk(
+            items, paginator.follow(state, {"next": offset + per_page if offset + per_page < total else None}, 0)
+        )
+
+    return Listing(fetch, paginator, size)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("upstream", [numbered, offsets])
+@pytest.mark.parametrize("limit", [1, 2, 3, 7])
+async def test_a_filtered_list_resumes_where_it_was(upstream, limit):
+    """Its positions count kept items: resuming by record arithmetic would skip or repeat some."""
+    listing = filtered(upstream(60, 10), lambda n: n % 3 == 0)
+    pages = await walk(listing, limit)
+    assert [i for page in pages for i in page] == list(range(0, 60, 3))
+    assert all(len(p) == limit for p in pages[:-1])
