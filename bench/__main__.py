@@ -64,10 +64,19 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     if d := results.get("d"):
         out.append(
             (
-                f"d. {d['sessions']} HTTP sessions x 20 calls",
+                f"d. {d['sessions']} HTTP sessions x {d['calls_per_session']} calls",
                 f"{d['throughput_per_s']:.0f} calls/s, p50 {d['median_ms']:.1f} ms, p99 {d['p99_ms']:.1f} ms",
                 "0 errors",
                 f"{d['errors']} errors",
+            )
+        )
+        f = d["floor"]
+        out.append(
+            (
+                "d. same load, ours / SDK floor (trivial tool)",
+                f"{d['throughput_per_s']:.0f} / {f['throughput_per_s']:.0f} calls/s, floor p50 {f['median_ms']:.1f} ms",
+                f">= {d['target_ratio']} of floor",
+                f"{d['ratio_to_floor']:.2f}" + (f", floor {f['errors']} errors" if f["errors"] else ""),
             )
         )
     if e := results.get("e"):

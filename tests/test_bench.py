@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench import size
+from bench import load, size
+from bench.__main__ import rows
 
 
 @pytest.mark.anyio
@@ -19,3 +20,21 @@ async def test_bytes_per_user_figure_runs_and_is_consistent():
         assert figures["ratio"] == pytest.approx(
             figures["ours_bytes_per_user"] / figures["raw_bytes_per_user"], rel=0.02
         )
+
+
+@pytest.mark.anyio
+async def test_http_load_figure_runs_ours_and_the_floor_side_by_side():
+    # a few calls each, on loopback: the wiring of figure d, not its speed
+    result = await load.measure(sessions=2, calls=3, rounds=1, warmup=False)
+    for side in (result, result["floor"]):
+        assert side["errors"] == 0, side["first_error"]
+        assert side["calls"] == 6
+        assert len(side["throughput_per_round"]) == 1
+    assert result["ratio_to_floor"] == pytest.approx(
+        result["throughput_per_s"] / result["floor"]["throughput_per_s"], abs=0.01
+    )
+    figure, measured, target, note = rows({"d": result})[1]
+    assert figure.startswith("d. same load, ours / SDK floor")
+    assert measured.endswith(f"{result['floor']['median_ms']:.1f} ms")
+    assert target == ">= 0.6 of floor"
+    assert note == f"{result['ratio_to_floor']:.2f}"
