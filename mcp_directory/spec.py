@@ -252,6 +252,15 @@ def standard_retry_after(headers: Mapping[str, str], now: float) -> float | None
 # --- the spec -----------------------------------------------------------------------------------
 
 
+# What deactivate_user does, by `ProviderSpec.user_delete`, in one clause every sentence that says
+# it uses (tool descriptions, plans, the human's confirmation).
+DEACTIVATION_EFFECTS: dict[str, str] = {
+    "deactivated": "the account is disabled (it stays, inactive, and can be re-enabled)",
+    "suspended": "the account's access is suspended, not deleted (it stays, inactive, and can be restored)",
+    "deleted": "the account is permanently deleted (there is no deactivation there)",
+}
+
+
 @dataclass(frozen=True)
 class ProviderSpec:
     """Everything about a provider that is data, not code."""
@@ -286,6 +295,11 @@ class ProviderSpec:
     proxy_roots: tuple[str, ...] = ()
     # Said with every create_user result: what the provider's API cannot set at creation.
     create_note: str | None = None
+
+    @property
+    def deactivation(self) -> str:
+        """What deactivate_user does here, as a clause (DEACTIVATION_EFFECTS)."""
+        return DEACTIVATION_EFFECTS[self.user_delete]
 
     def setting(self, key: str) -> Setting:
         return next(s for s in self.settings if s.key == key)

@@ -132,7 +132,7 @@ async def test_confirmed_deactivation_asks_the_plan_once_then_deactivates(world,
         data = await ok(c, "deactivate_user", {**args, "confirm": True})
     (question,) = human.asked
     assert_the_form(question, dry["plan"])
-    assert "disables the account" in question.message and user_id in question.message
+    assert "the account is disabled" in question.message and user_id in question.message
     assert data["result"]["action"] == "deactivated" and world.retool.users[user_id]["active"] is False
     assert ("retool", "DELETE", f"/api/v2/users/{user_id}") in sent(apps)
 

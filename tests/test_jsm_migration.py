@@ -94,7 +94,7 @@ async def test_offboarding_takes_the_person_out_of_teams_then_suspends_in_jsm(bo
         and any(u in t["members"] for t in world.jsm.teams.values() if t["ops"])
     )
     plan = await ok(client, "offboard_user", {"email": email.upper(), "providers": ["jsm"]})
-    assert "suspend the account's access" in plan["plan"] and "delete the account" not in plan["plan"]
+    assert "access is suspended, not deleted" in plan["plan"] and "permanently deleted" not in plan["plan"]
     steps = plan["steps"]
     teams = [t["teamId"] for t in world.jsm.teams.values() if t["ops"] and uid in t["members"]]
     assert [s["group_id"] for s in steps[:-1]] == teams and steps[-1]["action"] == "deactivate_user"

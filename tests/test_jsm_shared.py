@@ -194,9 +194,7 @@ def test_descriptions_name_every_proxy_root_and_the_suspended_meaning():
     )
     text = placeholders("roots: $PROXY_ROOTS; deactivation: $DEACTIVATION", [several])
     assert "Multi /a/... or /b/... (below /api)" in text
-    assert "in Multi its access is suspended, not deleted" in text
+    assert "in Multi the account's access is suspended, not deleted" in text
     plan = deactivation_plan(several.spec, "u1")
-    assert "suspends the account's access, not deleting it" in plan and "deleted" not in plan.replace(
-        "not deleting", ""
-    )
+    assert "access is suspended, not deleted" in plan and "deleted" not in plan.replace("not deleted", "")
     assert json.dumps(plan)

@@ -242,7 +242,7 @@ async def test_deactivate_user(session, world, provider, action, caplog):
     before = request_count(apps)
     plan = await ok(c, "deactivate_user", {"provider": provider, "user_id": user_id})
     assert plan["dry_run"] is True and user_id in plan["plan"]
-    assert ("disables" in plan["plan"]) == (action == "deactivated")
+    assert ("is disabled" in plan["plan"]) == (action == "deactivated")
     assert ("permanently deleted" in plan["plan"]) == (action == "deleted")
     assert request_count(apps) == before
     data = await ok(c, "deactivate_user", {"provider": provider, "user_id": user_id, "confirm": True})

@@ -156,10 +156,4 @@ async def deactivate_user(call: Call, args: DeactivateArgs) -> Written[Deactivat
 
 
 def deactivation_plan(spec: ProviderSpec, user_id: str) -> str:
-    if spec.user_delete == "deactivated":
-        effect = f"{spec.title} disables the account: it stays listed as inactive and can be re-enabled"
-    elif spec.user_delete == "suspended":
-        effect = f"{spec.title} suspends the account's access, not deleting it: it stays, inactive, and can be restored"
-    else:
-        effect = f"{spec.title} has no deactivation, so the account is permanently deleted and removed from every group"
-    return f"Would deactivate {spec.title} user {user_id}: {effect}."
+    return f"Would deactivate {spec.title} user {user_id}: {spec.deactivation}."

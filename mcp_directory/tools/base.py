@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import Cancelled
 from ..models import PROVIDER_MARK, PROVIDERS_MARK, Page, ProviderName
+from ..spec import DEACTIVATION_EFFECTS
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import Context
@@ -261,14 +262,9 @@ def placeholders(text: str, providers: Sequence[Provider]) -> str:
         + (f" (below {p.spec.api_root})" if p.spec.api_root else "")
         for p in providers
     ]
-    effects = {
-        "deactivated": "the account is disabled (it stays, inactive)",
-        "suspended": "its access is suspended, not deleted (it stays, inactive, and can be restored)",
-        "deleted": "it is deleted (there is no deactivation there)",
-    }
     by_effect = {
         effect: [p.title for p in providers if p.supports("deactivate_user") and p.spec.user_delete == kind]
-        for kind, effect in effects.items()
+        for kind, effect in DEACTIVATION_EFFECTS.items()
     }
     deactivation = "; ".join(f"in {joined(titles, 'and')} {effect}" for effect, titles in by_effect.items() if titles)
     return (

@@ -93,14 +93,16 @@ def describe(call: Call, email: str, steps: list[Step]) -> str:
         mine = [s for s in steps if s.provider == name]
         groups = [s.group_name or s.group_id or "?" for s in mine if s.action == "remove_group_member"]
         accounts = [s.user_id for s in mine if s.action == "deactivate_user"]
-        effect = {
-            "deactivated": "disable the account (it stays, inactive)",
-            "suspended": "suspend the account's access (it stays, inactive, and can be restored: nothing is deleted)",
-        }.get(spec.user_delete, f"delete the account ({spec.title} has no deactivation)")
-        sentence = f"In {spec.title} (user {', '.join(accounts)}): "
+        sentence = f"In {spec.title} (user {', '.join(accounts) or mine[0].user_id}): "
         if groups:
-            sentence += f"remove from {len(groups)} group{'s' if len(groups) != 1 else ''} ({', '.join(groups)}), then "
-        sentences.append(sentence + effect + ".")
+            sentence += f"out of {len(groups)} group{'s' if len(groups) != 1 else ''} ({', '.join(groups)})"
+            sentence += "; then " if accounts else ""
+        if accounts:
+            sentence += spec.deactivation
+            unable = call.directory.adapters[name].unable("deactivate_user")
+            if unable:  # the plan says so up front: that step will fail
+                sentence += f", which will fail here: {unable}"
+        sentences.append(sentence + ".")
     return f"Would offboard {email}. " + " ".join(sentences)
 
 
@@ -144,8 +146,8 @@ async def carry_out(call: Call, name: str, steps: list[Step]) -> None:
 )
 async def offboard_user(call: Call, args: OffboardArgs) -> Offboarding:
     """Take one person out of every provider, by email: out of each group, then the account is
-    deactivated ($DEACTIVATION). Without confirm=true it only returns the plan. A failed step skips
-    the rest of that provider only; calling again plans only what is left."""
+    deactivated as deactivate_user does there. Without confirm=true it only returns the plan. A
+    failed step skips the rest of that provider only; calling again plans only what is left."""
     directory = call.directory
     email = args.email.strip().casefold()
     names = list(dict.fromkeys(args.providers or [p.name for p in directory.configured()]))
