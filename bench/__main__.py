@@ -1,8 +1,8 @@
 """Run every benchmark, print the table with its targets, write bench/results/latest.json.
 
-python -m bench            # all five
+python -m bench            # all six
 python -m bench a c        # some of them
-python -m bench --readme   # all five, and the table into README.md (between the bench markers)
+python -m bench --readme   # all six, and the table into README.md (between the bench markers)
 """
 
 from __future__ import annotations
@@ -17,9 +17,16 @@ from typing import Any
 
 import anyio
 
-from . import load, memory, overhead, size, traversal
+from . import load, memory, overhead, replicas, size, traversal
 
-FIGURES = {"a": overhead.measure, "b": traversal.measure, "c": size.measure, "d": load.measure, "e": memory.measure}
+FIGURES = {
+    "a": overhead.measure,
+    "b": traversal.measure,
+    "c": size.measure,
+    "d": load.measure,
+    "e": memory.measure,
+    "f": replicas.measure,
+}
 
 
 def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
@@ -86,6 +93,26 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                 f"{e['peak_rss_mb']:.0f} MB",
                 "<= 150 MB",
                 f"{e['seconds']:.0f} s",
+            )
+        )
+    if rep := results.get("f"):
+        one, two = rep["one_replica"], rep["two_replicas_redis"]
+        out.append(
+            (
+                f"f. {rep['sessions']} HTTP sessions x {rep['calls_per_session']} calls, 2 replicas + Redis",
+                f"{two['throughput_per_s']:.0f} calls/s, p99 {two['p99_ms']:.1f} ms",
+                "0 errors",
+                f"1 replica, no Redis: {one['throughput_per_s']:.0f} calls/s, p99 {one['p99_ms']:.1f} ms; "
+                f"{one['errors'] + two['errors']} errors",
+            )
+        )
+        seen = rep["most_in_any_minute"]
+        out.append(
+            (
+                f"f. shared budget, 2 replicas, 50 sessions for {rep['budget_seconds']:.0f} s",
+                "most in any minute: " + ", ".join(f"{p} {n}" for p, n in seen.items()),
+                f"<= {rep['budget_per_minute']} per provider",
+                f"{rep['budget_calls']} calls, {rep['budget_errors']} errors",
             )
         )
     return out
