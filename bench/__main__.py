@@ -1,8 +1,8 @@
 """Run every benchmark, print the table with its targets, write bench/results/latest.json.
 
-python -m bench            # all six
+python -m bench            # all of them
 python -m bench a c        # some of them
-python -m bench --readme   # all six, and the table into README.md (between the bench markers)
+python -m bench --readme   # all of them, and the table into README.md (between the bench markers)
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 import anyio
 
-from . import load, memory, overhead, replicas, size, traversal
+from . import load, memory, overhead, replicas, review, size, traversal
 
 FIGURES = {
     "a": overhead.measure,
@@ -26,6 +26,8 @@ FIGURES = {
     "d": load.measure,
     "e": memory.measure,
     "f": replicas.measure,
+    "g": review.measure_questions,
+    "h": review.measure_large,
 }
 
 
@@ -113,6 +115,27 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                 "most in any minute: " + ", ".join(f"{p} {n}" for p, n in seen.items()),
                 f"<= {rep['budget_per_minute']} per provider",
                 f"{rep['budget_calls']} calls, {rep['budget_errors']} errors",
+            )
+        )
+    for question, q in (results.get("g") or {}).items():
+        ten = question.startswith("10x")
+        review, paging = q["review"], q["paging"]
+        out.append(
+            (
+                f"g. {question}, {q['accounts']} accounts, 20 ms/request ({q['answer_rows']} people)",
+                f"access_review: {review['calls']} call(s), {review['bytes']} B, {review['seconds']:.2f} s; "
+                f"paging list_users: {paging['calls']} calls, {paging['bytes']} B, {paging['seconds']:.2f} s",
+                f"<= {q['review_budget_bytes']} B" + ("; >= 100x fewer bytes, >= 2x faster" if ten else ""),
+                f"{q['bytes_ratio']:.0f}x fewer bytes, {q['speedup']:.1f}x the speed",
+            )
+        )
+    if h := results.get("h"):
+        out.append(
+            (
+                f"h. access_review over {h['accounts']} accounts, 20 ms/request",
+                f"first page {h['first_page_s']:.1f} s, peak RSS {h['peak_rss_mb']:.0f} MB",
+                "<= 300 MB",
+                f"{h['upstream_requests']} upstream requests (the minimum: {h['minimum_requests']})",
             )
         )
     return out

@@ -99,7 +99,9 @@ async def read_provider(directory: Any, name: str) -> tuple[list[Seen], dict[str
     adapter = directory.adapter(name, "users")
     concurrency = directory.concurrency(name)
     listing = adapter.everyone() if hasattr(adapter, "everyone") else adapter.users(search=None, email=None)
-    limiter = anyio.Semaphore(concurrency)
+    # Group reads are independent requests whatever the list paging is (a token-paged list is
+    # read one page after another, its groups need not be): at least four at once, within the budget.
+    limiter = anyio.Semaphore(max(concurrency, 4))
 
     async def users() -> list[Seen]:
         # Only what a row shows is kept: a model per user of a 100,000-account directory would not fit.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench import load, size
+from bench import load, review, size
 from bench.__main__ import rows
 
 
@@ -38,3 +38,15 @@ async def test_http_load_figure_runs_ours_and_the_floor_side_by_side():
     assert measured.endswith(f"{result['floor']['median_ms']:.1f} ms")
     assert target == ">= 0.6 of floor"
     assert note == f"{result['ratio_to_floor']:.2f}"
+
+
+@pytest.mark.anyio
+async def test_whole_directory_questions_figure_answers_the_same_both_ways():
+    # a small directory: figure g's wiring, and that access_review and paging agree on the answer
+    result = await review.measure_questions(scales=(1,), people_1x=40)
+    assert len(result) == 2
+    for figures in result.values():
+        assert figures["review"]["calls"] >= 1 and figures["paging"]["calls"] >= 1
+        assert figures["review"]["bytes"] < figures["paging"]["bytes"]
+        assert figures["review"]["bytes"] <= figures["review_budget_bytes"]
+    assert [row[0][:2] for row in rows({"g": result})] == ["g.", "g."]
