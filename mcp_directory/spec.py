@@ -224,6 +224,16 @@ class UntilEmpty(Paginator):
         return Step([offset + count, size]) if count else Step(None)
 
 
+def whole_number(value: Any) -> int | None:
+    """An integer from a provider's document, or None (a boolean is no count)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def number_at(key: str) -> Callable[[Any], int | None]:
+    """A reader of `document[key]` as a whole number: a total, a count of pages."""
+    return lambda document: whole_number(document.get(key)) if isinstance(document, dict) else None
+
+
 # --- waiting ------------------------------------------------------------------------------------
 
 

@@ -167,3 +167,20 @@ def validator(provider: str, *pointer: str) -> Any:
 def assert_valid(schema_validator: Any, body: Any) -> None:
     errors = [f"{list(e.absolute_path)}: {e.message}" for e in schema_validator.iter_errors(body)]
     assert not errors, errors[:5]
+
+
+# The keys of a Retool user, in the order Retool's recorded answers give them (provider_specs/retool/recordings).
+RETOOL_USER_KEYS = [
+    "id",
+    "legacy_id",
+    "first_name",
+    "last_name",
+    "created_at",
+    "last_active",
+    "email",
+    "active",
+    "metadata",
+    "is_admin",
+    "two_factor_auth_enabled",
+    "user_type",
+]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from mcp_directory.sim import DEMO_TOKENS, SimOptions, build_app, build_world
-from tests.support import assert_valid, require_specs, sim_client, validator
+from tests.support import RETOOL_USER_KEYS, assert_valid, require_specs, sim_client, validator
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("provider_specs")]
 
@@ -151,21 +151,7 @@ async def test_opsgenie_error_bodies_match_spec(world):
 async def test_retool_users_match_spec_and_recorded_key_order(world):
     body = await _get(world, "retool", "/api/v2/users")
     assert_valid(retool_schema("/users"), body)
-    recorded_order = [
-        "id",
-        "legacy_id",
-        "first_name",
-        "last_name",
-        "created_at",
-        "last_active",
-        "email",
-        "active",
-        "metadata",
-        "is_admin",
-        "two_factor_auth_enabled",
-        "user_type",
-    ]
-    assert all(list(user) == recorded_order for user in body["data"])
+    assert all(list(user) == RETOOL_USER_KEYS for user in body["data"])
     for user_id in list(world.retool.users)[:5]:
         plain = await _get(world, "retool", f"/api/v2/users/{user_id}")
         with_groups = await _get(world, "retool", f"/api/v2/users/{user_id}?includeGroups=true")

@@ -7,21 +7,9 @@ import pytest
 from mcp_directory.sim import SimOptions, build_app, build_world
 from tests.support import assert_valid, sim_client, validator
 
+from .support import RETOOL_USER_KEYS
+
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("provider_specs")]
-RECORDED_ORDER = [
-    "id",
-    "legacy_id",
-    "first_name",
-    "last_name",
-    "created_at",
-    "last_active",
-    "email",
-    "active",
-    "metadata",
-    "is_admin",
-    "two_factor_auth_enabled",
-    "user_type",
-]
 
 
 def schema(path: str, method: str, status: str = "200"):
@@ -64,7 +52,7 @@ async def test_create_user_like_the_recording_then_listed(world, c):
     body = response.json()
     assert_valid(schema("/users", "post"), body)
     user = body["data"]
-    assert list(user) == RECORDED_ORDER
+    assert list(user) == RETOOL_USER_KEYS
     assert user["id"].startswith("user_") and user["legacy_id"] == top + 1
     assert (user["last_active"], user["is_admin"], user["user_type"], user["metadata"]) == (
         None,

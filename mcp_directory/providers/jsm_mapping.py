@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from ..models import Group, License, Member, Role, RoleRef, User
+from ..spec import whole_number
 
 PERSON = "atlassian"  # accountType of a person; "app" and "customer" accounts are not
 
@@ -131,10 +132,6 @@ def map_custom_role(record: dict[str, Any]) -> Role:
     return Role(id=str(record["id"]), provider="jsm", name=record.get("name") or "", description=None, kind="custom")
 
 
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
 def map_license(record: dict[str, Any]) -> License:
     """An application role as a license; unlimited seats have no total and none available."""
     unlimited = record.get("hasUnlimitedSeats") is True
@@ -142,9 +139,9 @@ def map_license(record: dict[str, Any]) -> License:
         id=record["key"],
         provider="jsm",
         name=record.get("name") or record["key"],
-        total_seats=None if unlimited else _int(record.get("numberOfSeats")),
-        used_seats=_int(record.get("userCount")),
-        available_seats=None if unlimited else _int(record.get("remainingSeats")),
+        total_seats=None if unlimited else whole_number(record.get("numberOfSeats")),
+        used_seats=whole_number(record.get("userCount")),
+        available_seats=None if unlimited else whole_number(record.get("remainingSeats")),
     )
 
 

@@ -23,7 +23,7 @@ from ..aio import gather
 from ..http import segment
 from ..models import Deactivation, Group, License, Member, Role, RoleRef, Status, User
 from ..paging import Chunk, Listing
-from ..spec import WHOLE, Offset, ProviderSpec, Setting, Step, seconds
+from ..spec import WHOLE, Offset, ProviderSpec, Setting, Step, number_at, seconds
 from .base import Adapter, Provider
 
 
@@ -139,11 +139,6 @@ def next_offset(document: dict[str, Any]) -> int | None:
     return int(values[0]) if values else None
 
 
-def _total(document: Any) -> int | None:
-    total = document.get("totalCount") if isinstance(document, dict) else None
-    return total if isinstance(total, int) and not isinstance(total, bool) else None
-
-
 SPEC = ProviderSpec(
     name="opsgenie",
     title="Opsgenie",
@@ -161,7 +156,9 @@ SPEC = ProviderSpec(
     auth_scheme="GenieKey",
     content_type="application/json",
     # the paging doc says at most 100; the users spec only gives a default of 100
-    paginator=Offset(offset_param="offset", limit_param="limit", next_offset=next_offset, total=_total, max_size=100),
+    paginator=Offset(
+        offset_param="offset", limit_param="limit", next_offset=next_offset, total=number_at("totalCount"), max_size=100
+    ),
     page_size=100,
     rate_limit_headers=("x-ratelimit-state", "x-ratelimit-reason", "x-ratelimit-period-in-sec"),
     requests_per_minute=None,  # per-plan numbers are not published (FACTS §2)

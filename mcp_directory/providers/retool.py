@@ -20,7 +20,7 @@ from ..errors import InvalidArgument
 from ..http import segment
 from ..models import Deactivation, Group, Member, Role, User
 from ..paging import Listing
-from ..spec import WHOLE, ProviderSpec, Setting, Token
+from ..spec import WHOLE, ProviderSpec, Setting, Token, number_at
 from .base import Adapter, Provider
 
 
@@ -91,11 +91,6 @@ def _matches(user: User, needle: str) -> bool:
     return any(needle in (v or "").casefold() for v in (user.name, user.email))
 
 
-def _total(document: Any) -> int | None:
-    total = document.get("total_count") if isinstance(document, dict) else None
-    return total if isinstance(total, int) and not isinstance(total, bool) else None
-
-
 SPEC = ProviderSpec(
     name="retool",
     title="Retool",
@@ -109,7 +104,13 @@ SPEC = ProviderSpec(
     auth_scheme="Bearer",
     content_type="application/json",
     # `GET /users` returns every user when no limit is sent; next_token is valid only with a limit
-    paginator=Token(token_param="next_token", limit_param="limit", next_token=next_token, total=_total, max_size=100),
+    paginator=Token(
+        token_param="next_token",
+        limit_param="limit",
+        next_token=next_token,
+        total=number_at("total_count"),
+        max_size=100,
+    ),
     page_size=100,
     rate_limit_headers=("retry-after",),
     requests_per_minute=300,  # self-hosted default API_CALLS_PER_MIN; Cloud publishes none

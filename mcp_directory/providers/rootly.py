@@ -40,7 +40,7 @@ from ..models import (
     UserRef,
 )
 from ..paging import Listing, chained, every
-from ..spec import PageNumber, ProviderSpec, Setting, seconds
+from ..spec import PageNumber, ProviderSpec, Setting, seconds, whole_number
 from .base import Adapter, Provider
 from .rootly_mapping import (
     Included,
@@ -76,10 +76,6 @@ def _meta(document: Any) -> dict[str, Any]:
     return meta if isinstance(meta, dict) else {}
 
 
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
 SPEC = ProviderSpec(
     name="rootly",
     title="Rootly",
@@ -99,9 +95,9 @@ SPEC = ProviderSpec(
     paginator=PageNumber(
         number_param="page[number]",
         size_param="page[size]",
-        next_page=lambda document: _int(_meta(document).get("next_page")),
-        page_count=lambda document: _int(_meta(document).get("total_pages")),
-        total=lambda document: _int(_meta(document).get("total_count")),
+        next_page=lambda document: whole_number(_meta(document).get("next_page")),
+        page_count=lambda document: whole_number(_meta(document).get("total_pages")),
+        total=lambda document: whole_number(_meta(document).get("total_count")),
         max_size=100,  # Rootly's MCP server: larger values are rejected (FACTS §1)
     ),
     page_size=100,
