@@ -21,16 +21,18 @@ ProviderName = Annotated[str, Field(json_schema_extra={PROVIDER_MARK: True})]
 Status = Literal["active", "inactive", "blocked", "invited"]
 
 
-class _Model(BaseModel):
+class Strict(BaseModel):
+    """Base of every result model: a field we did not declare is a bug, not data to pass on."""
+
     model_config = ConfigDict(extra="forbid")
 
 
-class RoleRef(_Model):
+class RoleRef(Strict):
     id: str | None = Field(description="Role id at the provider (null when the provider names roles only).")
     name: str = Field(description="Role name.")
 
 
-class User(_Model):
+class User(Strict):
     id: str = Field(description="User id at the provider; pass it to other tools as user_id.")
     provider: ProviderName = Field(description="Provider holding this account.")
     email: str | None = Field(description="Email address as the provider stores it.")
@@ -93,14 +95,14 @@ class ListedUser(User):
         return data if self._shown is None else {k: v for k, v in data.items() if k in self._shown}
 
 
-class Member(_Model):
+class Member(Strict):
     user_id: str = Field(description="User id of the member.")
     role: Literal["member", "admin"] = Field(description="member or admin of the group.")
     email: str | None = Field(description="Member's email, as the provider stores it.")
     name: str | None = Field(description="Member's name; null where the group answer has none.")
 
 
-class Group(_Model):
+class Group(Strict):
     id: str = Field(description="Group (team) id at the provider; pass it to other tools as group_id.")
     provider: ProviderName = Field(description="Provider holding this group.")
     name: str = Field(description="Group name.")
@@ -111,7 +113,7 @@ class Group(_Model):
     updated_at: str | None = Field(description="ISO 8601 last update time.")
 
 
-class Role(_Model):
+class Role(Strict):
     id: str = Field(description="Role id at the provider.")
     provider: ProviderName = Field(description="Provider defining this role.")
     name: str = Field(description="Role name.")
@@ -121,7 +123,7 @@ class Role(_Model):
     )
 
 
-class License(_Model):
+class License(Strict):
     id: str = Field(description="License or plan id.")
     provider: ProviderName = Field(description="Provider selling the license.")
     name: str = Field(description="Plan name.")
@@ -130,7 +132,7 @@ class License(_Model):
     available_seats: int | None = Field(description="Seats still free.")
 
 
-class IncidentRole(_Model):
+class IncidentRole(Strict):
     id: str = Field(description="Incident role id.")
     name: str = Field(description="Incident role name, e.g. Commander.")
     slug: str | None = Field(description="Incident role slug.")
@@ -138,19 +140,19 @@ class IncidentRole(_Model):
     enabled: bool | None = Field(description="Whether the role can be assigned.")
 
 
-class Account(_Model):
+class Account(Strict):
     provider: ProviderName = Field(description="Provider of the account.")
     user_id: str = Field(description="User id at that provider.")
     status: Status | None = Field(description="Account status at that provider.")
 
 
-class Person(_Model):
+class Person(Strict):
     email: str = Field(description="Email address, lower-cased.")
     name: str | None = Field(description="Display name.")
     accounts: list[Account] = Field(description="This person's accounts, one per provider where found.")
 
 
-class ErrorBody(_Model):
+class ErrorBody(Strict):
     code: str = Field(description="Error code (SPEC §6).")
     message: str = Field(description="What went wrong and what to do next.")
     provider: str | None = Field(description="Provider concerned, if any.")
@@ -158,7 +160,7 @@ class ErrorBody(_Model):
     retry_after: float | None = Field(description="Seconds to wait before retrying, if known.")
 
 
-class ProviderInfo(_Model):
+class ProviderInfo(Strict):
     provider: ProviderName = Field(description="Provider name.")
     base_url: str = Field(description="Base URL requests go to.")
     resources: list[str] = Field(description="Read tools this provider supports.")
@@ -170,28 +172,28 @@ class ProviderInfo(_Model):
 T = TypeVar("T")
 
 
-class Page(_Model, Generic[T]):
+class Page(Strict, Generic[T]):
     provider: ProviderName = Field(description="Provider the page came from.")
     result: list[T] = Field(description="The items of this page.")
     next_cursor: str | None = Field(description="Pass back as cursor for the next page; null at the end.")
     total: int | None = Field(description="Total number of items, when the provider reports it.")
 
 
-class One(_Model, Generic[T]):
+class One(Strict, Generic[T]):
     provider: ProviderName = Field(description="Provider the object came from.")
     result: T = Field(description="The object.")
 
 
-class Many(_Model, Generic[T]):
+class Many(Strict, Generic[T]):
     provider: ProviderName = Field(description="Provider the objects came from.")
     result: list[T] = Field(description="The objects.")
 
 
-class ProviderList(_Model):
+class ProviderList(Strict):
     result: list[ProviderInfo] = Field(description="Configured providers.")
 
 
-class FoundPeople(_Model):
+class FoundPeople(Strict):
     result: list[Person] = Field(description="One entry per distinct email (case-insensitive).")
     errors: list[ErrorBody] = Field(description="Providers that could not be searched, and why.")
     truncated: bool = Field(description="True when the query matched too many accounts and not all are listed.")
@@ -201,25 +203,25 @@ class FoundPeople(_Model):
 # Results of the write tools (SPEC §3).
 
 
-class IncidentRef(_Model):
+class IncidentRef(Strict):
     id: str = Field(description="Incident id.")
     title: str | None = Field(description="Incident title.")
 
 
-class UserRef(_Model):
+class UserRef(Strict):
     id: str = Field(description="User id.")
     email: str | None = Field(description="User email.")
     name: str | None = Field(description="User name.")
 
 
-class Assignment(_Model):
+class Assignment(Strict):
     action: Literal["assigned", "unassigned"] = Field(description="What was done.")
     incident: IncidentRef = Field(description="The incident, as resolved.")
     user: UserRef = Field(description="The user, as resolved from the id or email given.")
     incident_role: IncidentRole = Field(description="The incident role, as resolved from the id, slug or name given.")
 
 
-class Deactivation(_Model):
+class Deactivation(Strict):
     user_id: str = Field(description="The user acted on.")
     action: Literal["deactivated", "suspended", "deleted"] = Field(
         description="deactivated: the account remains, disabled; suspended: the account remains, its "
@@ -228,7 +230,7 @@ class Deactivation(_Model):
     user: User | None = Field(description="The account afterwards, where it still exists or the provider returned it.")
 
 
-class Written(_Model, Generic[T]):
+class Written(Strict, Generic[T]):
     provider: ProviderName = Field(description="Provider acted on.")
     dry_run: bool = Field(False, description="True when nothing was changed because confirm was not true.")
     plan: str | None = Field(None, description="On a dry run: exactly what confirm=true would do.")
@@ -240,7 +242,7 @@ class Written(_Model, Generic[T]):
     )
 
 
-class ProxyResponse(_Model):
+class ProxyResponse(Strict):
     provider: ProviderName = Field(description="Provider called.")
     status: int = Field(description="HTTP status the provider answered.")
     headers: dict[str, str] = Field(description="content-type and rate-limit headers only.")

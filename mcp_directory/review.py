@@ -23,11 +23,11 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import anyio
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from .aio import gather
 from .errors import InvalidArgument
-from .models import ProviderName, Status
+from .models import ProviderName, Status, Strict
 from .paging import every
 
 TTL = 15 * 60.0  # seconds a review stays readable; SPEC §8 asks for at least 10 minutes
@@ -38,16 +38,12 @@ EXPORT_SCHEME = "directory://reviews/"
 # --- what a page shows -------------------------------------------------------------------------
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class GroupRef(_Model):
+class GroupRef(Strict):
     id: str = Field(description="Group (team) id.")
     name: str = Field(description="Group name.")
 
 
-class AccessAccount(_Model):
+class AccessAccount(Strict):
     provider: ProviderName = Field(description="Provider of the account.")
     user_id: str = Field(description="User id at that provider.")
     status: Status | None = Field(description="active, inactive, blocked or invited.")
@@ -56,13 +52,13 @@ class AccessAccount(_Model):
     groups: list[GroupRef] = Field(description="Groups (teams) the account is in.")
 
 
-class AccessRow(_Model):
+class AccessRow(Strict):
     email: str = Field(description="Email address, lower-cased.")
     name: str | None = Field(description="Display name.")
     accounts: list[AccessAccount] = Field(description="This person's accounts in the providers read.")
 
 
-class ReviewPage(_Model):
+class ReviewPage(Strict):
     provider: None = Field(description="Always null: a review spans providers.")
     result: list[AccessRow] = Field(description="The people of this page, sorted by lower-cased email.")
     next_cursor: str | None = Field(description="Pass back as cursor for the next page; null at the end.")

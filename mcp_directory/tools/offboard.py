@@ -11,22 +11,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from ..aio import gather
 from ..errors import DirectoryError, NotFound
-from ..models import PROVIDERS_MARK, ErrorBody, ProviderName
+from ..models import PROVIDERS_MARK, ErrorBody, ProviderName, Strict
 from ..paging import every
 from .base import Args, Call, ProviderArg, tool
 
 Action = Literal["remove_group_member", "deactivate_user"]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Step(_Model):
+class Step(Strict):
     provider: ProviderName = Field(description="Provider of the account.")
     action: Action = Field(description="remove_group_member, or deactivate_user for the account itself.")
     user_id: str = Field(description="The account's user id at the provider.")
@@ -38,7 +34,7 @@ class Step(_Model):
     error: ErrorBody | None = Field(description="Why a failed step failed (SPEC §6 error object).")
 
 
-class Offboarding(_Model):
+class Offboarding(Strict):
     dry_run: bool = Field(description="true: nothing was changed; the plan and its steps say what confirm=true does.")
     email: str = Field(description="The person, lower-cased.")
     plan: str | None = Field(None, description="On a dry run: what confirm=true would do, in sentences.")
