@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 
+import anyio
 import pytest
 from mcp import Client
 from mcp.types import ElicitResult
@@ -14,6 +15,7 @@ from starlette.responses import JSONResponse
 
 from mcp_directory.server import build_server
 from mcp_directory.sim import build_world
+from mcp_directory.sim.faults import FaultPlan
 
 from .support import fails, ok, sim_directory
 
@@ -130,3 +132,33 @@ async def test_nobody_and_bad_arguments(world):
         await fails(client, "offboard_user", {"email": "not-an-email"}, "invalid_argument")
         await fails(client, "offboard_user", {"email": "a@b.c", "providers": ["nowhere"]}, "invalid_argument")
         await fails(client, "offboard_user", {"email": "a@b.c", "confirm": "yes"}, "invalid_argument")
+
+
+@pytest.mark.anyio
+async def test_a_cancelled_offboarding_audits_the_step_that_may_have_reached_the_provider(world, caplog):
+    caplog.set_level(logging.INFO, logger="mcp_directory.audit")
+    directory, apps = sim_directory(world, allow_writes=True)
+    person = everywhere(world)
+    # Retool applies the removal at once and answers much later; the client gives up first.
+    apps["retool"].state.gate.faults = FaultPlan(
+        latency_s=30, methods=frozenset({"DELETE"}), latency_when="after_handler"
+    )
+    args = {"email": person.email, "providers": ["retool"], "confirm": True}
+    async with Client(build_server(directory)) as client:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(client.call_tool, "offboard_user", args)
+            for _ in range(500):
+                if any(r.method == "DELETE" for r in apps["retool"].state.requests):
+                    break
+                await anyio.sleep(0.01)
+            assert any(r.method == "DELETE" for r in apps["retool"].state.requests)
+            tg.cancel_scope.cancel()
+        for _ in range(500):
+            if any(line["outcome"] == "cancelled" for line in audit(caplog)):
+                break
+            await anyio.sleep(0.01)
+    lines = audit(caplog)
+    step = [line for line in lines if line.get("via") == "offboard_user"]
+    assert [(line["tool"], line["outcome"]) for line in step] == [("remove_group_member", "cancelled")]
+    assert step[0]["target"]["user_id"] == person.accounts["retool"]
+    assert any(line["tool"] == "offboard_user" and line["outcome"] == "cancelled" for line in lines)
