@@ -21,7 +21,7 @@ import pytest
 from mcp import Client
 
 from mcp_directory.errors import Conflict, UpstreamError
-from mcp_directory.locks import LocalLocks
+from mcp_directory.locks import LocalLocks, replace_whole_list
 from mcp_directory.redis_client import SharedRedis
 from mcp_directory.redis_locks import RedisLocks
 from mcp_directory.server import build_server
@@ -155,13 +155,13 @@ async def test_two_replicas_removing_two_members_of_one_rootly_team_both_hold(re
 # --- the Redis lock itself ---
 
 
-async def shared(url: str, **options: float) -> tuple[SharedRedis, RedisLocks]:
+def shared(url: str, **options: float) -> tuple[SharedRedis, RedisLocks]:
     redis = SharedRedis(url)
     return redis, RedisLocks(redis, **options)
 
 
 async def test_two_replicas_never_hold_one_lock_at_once(redis_url):
-    (r1, one), (r2, other) = await shared(redis_url), await shared(redis_url)
+    (r1, one), (r2, other) = shared(redis_url), shared(redis_url)
     holding, most, counter = 0, 0, {"n": 0}
 
     async def increment(locks: RedisLocks) -> None:
@@ -187,7 +187,7 @@ async def test_two_replicas_never_hold_one_lock_at_once(redis_url):
 
 
 async def test_a_live_holder_keeps_its_lock_past_its_ttl_and_a_waiter_gives_up_with_conflict(redis_url):
-    (r1, one), (r2, other) = await shared(redis_url, ttl_s=0.3), await shared(redis_url, wait_s=0.5)
+    (r1, one), (r2, other) = shared(redis_url, ttl_s=0.3), shared(redis_url, wait_s=0.5)
     try:
         async with one.hold("rootly:team:t1", what="Rootly team t1", provider="rootly"):
             await anyio.sleep(0.6)  # twice the TTL: extended while held
@@ -204,7 +204,7 @@ async def test_a_live_holder_keeps_its_lock_past_its_ttl_and_a_waiter_gives_up_w
 
 
 async def test_the_lock_of_a_holder_that_died_frees_itself_after_its_ttl(redis_url, redis_server):
-    redis, locks = await shared(redis_url, wait_s=5.0)
+    redis, locks = shared(redis_url, wait_s=5.0)
     key = "mcp-directory:lock:rootly:team:t1"
     try:
         assert redis_server.command("SET", key, "a-replica-that-died", "PX", "400") == "+OK"
@@ -218,7 +218,7 @@ async def test_the_lock_of_a_holder_that_died_frees_itself_after_its_ttl(redis_u
 
 
 async def test_a_holder_whose_lock_ran_out_neither_frees_nor_extends_the_next_holders(redis_url, redis_server):
-    (r1, stale), (r2, next_) = await shared(redis_url, ttl_s=0.4), await shared(redis_url, ttl_s=5.0)
+    (r1, stale), (r2, next_) = shared(redis_url, ttl_s=0.4), shared(redis_url, ttl_s=5.0)
     key = "mcp-directory:lock:rootly:team:t1"
     ran_out, taken, left = anyio.Event(), anyio.Event(), anyio.Event()
 
@@ -246,7 +246,7 @@ async def test_a_holder_whose_lock_ran_out_neither_frees_nor_extends_the_next_ho
 
 
 async def test_a_cancelled_holder_gives_its_lock_back(redis_url, redis_server):
-    redis, locks = await shared(redis_url)
+    redis, locks = shared(redis_url)
     try:
         with anyio.move_on_after(0.2):
             async with locks.hold("rootly:team:t1", what="team t1"):
@@ -257,7 +257,7 @@ async def test_a_cancelled_holder_gives_its_lock_back(redis_url, redis_server):
 
 
 async def test_an_error_inside_the_lock_comes_out_as_itself_and_the_lock_is_given_back(redis_url, redis_server):
-    redis, locks = await shared(redis_url)
+    redis, locks = shared(redis_url)
     try:
         with pytest.raises(Conflict, match="read-back"):
             async with locks.hold("rootly:team:t1", what="team t1"):
@@ -268,7 +268,7 @@ async def test_an_error_inside_the_lock_comes_out_as_itself_and_the_lock_is_give
 
 
 async def test_an_unreachable_redis_fails_the_lock_with_upstream_error_naming_it():
-    redis, locks = await shared(f"redis://127.0.0.1:{free_port()}/0")
+    redis, locks = shared(f"redis://127.0.0.1:{free_port()}/0")
     entered = False
     try:
         with pytest.raises(UpstreamError) as caught:
@@ -298,3 +298,34 @@ async def test_local_locks_wait_a_bounded_time_and_keep_no_lock_nobody_holds():
         async with locks.hold(f"rootly:team:made-up-{i}", what="x"):
             pass
     assert locks._entries == {}
+
+
+async def test_replace_whole_list_writes_only_a_change_and_says_conflict_when_the_read_back_lacks_it():
+    stored: list[int] = [1, 2, 3]
+    writes: list[list[int]] = []
+
+    async def read() -> list[int]:
+        return list(stored)
+
+    async def write(new: list[int]) -> None:
+        writes.append(new)
+        stored[:] = new
+
+    def without(member: int) -> dict[str, Any]:
+        def change(entries: list[int]) -> list[int] | None:
+            return [e for e in entries if e != member] if member in entries else None
+
+        return {"change": change, "holds": lambda entries: member not in entries}
+
+    cycle = {"what": "toy list 1", "read": read, "write": write, "conflict": "undone", "provider": "toy"}
+    assert await replace_whole_list(LocalLocks(), "toy:list:1", **cycle, **without(9)) == [1, 2, 3]
+    assert writes == []  # already as asked: nothing written
+    assert await replace_whole_list(LocalLocks(), "toy:list:1", **cycle, **without(2)) == [1, 3]
+
+    async def undone_by_someone_else(new: list[int]) -> None:
+        await write(new)
+        stored.append(3)  # a writer that takes no lock of ours puts it back before the read-back
+
+    with pytest.raises(Conflict, match="undone") as caught:
+        await replace_whole_list(LocalLocks(), "toy:list:1", **{**cycle, "write": undone_by_someone_else}, **without(3))
+    assert caught.value.provider == "toy" and writes == [[1, 3], [1]]
