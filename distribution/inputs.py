@@ -17,7 +17,7 @@ from mcp_directory.config import TOOLSETS
 from mcp_directory.providers import PROVIDERS, Provider
 from mcp_directory.spec import ProviderSpec, Setting
 from mcp_directory.tools import full_set
-from mcp_directory.tools.base import joined
+from mcp_directory.tools.schema import joined
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -19,7 +19,7 @@ from .errors import DirectoryError, Redactor
 from .providers import PROVIDERS
 from .server import build_server
 from .tools import TOOLS, select
-from .tools.base import joined
+from .tools.schema import joined
 
 log = logging.getLogger("mcp_directory")
 
@@ -108,7 +108,7 @@ def parser() -> argparse.ArgumentParser:
 def parse_arguments(json_args: str | None, pairs: list[str], schema: dict[str, Any] | None = None) -> dict[str, Any]:
     """Arguments from --json and k=v pairs. A pair's value is parsed as JSON (limit=5 is a
     number), except where the tool's schema says the argument is a string (incident_id=42)."""
-    strings = {k for k, p in ((schema or {}).get("properties") or {}).items() if p.get("type") == "string"}
+    strings = {k for k, p in ((schema or {}).get("properties") or {}).items() if value_types(p) == {"string"}}
     arguments: dict[str, Any] = {}
     if json_args:
         loaded = json.loads(json_args)
@@ -127,6 +127,11 @@ def parse_arguments(json_args: str | None, pairs: list[str], schema: dict[str, A
         except ValueError:
             arguments[key] = raw
     return arguments
+
+
+def value_types(prop: dict[str, Any]) -> set[Any]:
+    """The JSON types an argument takes besides null (an optional one is `anyOf: [T, null]`)."""
+    return {branch.get("type") for branch in prop.get("anyOf", [prop]) if branch != {"type": "null"}}
 
 
 async def run_call(directory: Directory, tool: str, arguments: dict[str, Any]) -> int:

@@ -32,7 +32,6 @@ from mcp.types import (
     Completion,
     EmptyResult,
     InputRequiredResult,
-    ResourceLink,
     SetLevelRequestParams,
     TextContent,
 )
@@ -46,7 +45,8 @@ from .directory import Directory
 from .errors import DirectoryError, InvalidArgument, UpstreamError, WritesDisabled
 from .review import EXPORT_SCHEME, csv_text
 from .tools import TOOLS, Call, Tool, select
-from .tools.base import InputRequired, joined
+from .tools.base import InputRequired
+from .tools.schema import joined
 
 logger = logging.getLogger("mcp_directory")
 audit_log = logging.getLogger("mcp_directory.audit")
@@ -69,8 +69,8 @@ def dumps(data: Any) -> str:
 def describe_validation(exc: ValidationError) -> str:
     parts = []
     for err in exc.errors(include_url=False, include_input=False):
-        where = ".".join(str(p) for p in err["loc"]) or "arguments"
-        parts.append(f"{where}: {err['msg']}")
+        where = ".".join(str(p) for p in err["loc"])  # none: the error names the arguments itself
+        parts.append(f"{where}: {err['msg']}" if where else err["msg"])
     return "invalid arguments - " + "; ".join(parts)
 
 
@@ -223,13 +223,9 @@ class DirectoryServer(MCPServer[Any]):
             # are redacted one by one, so the result stays valid JSON of the same shape.
             structured = self.directory.redact.tree(structured)
             text = dumps(structured)
-        content: list[Any] = [TextContent(type="text", text=text)]
-        export = structured.get("export") if isinstance(structured, dict) else None
-        if isinstance(export, str):  # a review's CSV, as a link the client can hand a human (SPEC §8)
-            content.append(
-                ResourceLink(type="resource_link", uri=export, name="access review (CSV)", mime_type="text/csv")
-            )
-        return CallToolResult(content=content, structured_content=structured)
+        # The JSON text and nothing else (SPEC §15): a review's `export` stays in the JSON, since
+        # agent frameworks fail on a resource_link block (Anthropic's helper raises on it).
+        return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
 
     async def _review_csv(self, review_id: str) -> str:
         """`directory://reviews/<id>.csv`: the whole of one access review, for as long as it is kept

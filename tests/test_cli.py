@@ -6,7 +6,10 @@ import json
 import subprocess
 import sys
 
+from mcp_directory.cli import parse_arguments
+from mcp_directory.providers import PROVIDERS
 from mcp_directory.sim import build_apps, build_world, env_for, serve_on_loopback
+from mcp_directory.tools import full_set
 
 from .support import TOKENS, clean_env
 
@@ -53,6 +56,22 @@ def test_call_error_goes_to_stderr_with_exit_1():
 def test_bad_call_arguments_exit_2():
     assert run("call", "list_users", "--demo", "notapair").returncode == 2
     assert run("call", "list_users", "--demo", "--json", "[1]").returncode == 2
+
+
+def test_pair_values_are_json_except_where_the_argument_is_a_string():
+    """`search=42` stays the string "42" — also for an optional argument, served as
+    `anyOf: [string, null]` — while `limit=3` is a number and `fields=[...]` a list."""
+    tools = {t.name: t for t in full_set()}
+    schema = tools["list_users"].input_schema(PROVIDERS)
+    pairs = ["provider=rootly", "search=42", "limit=3", 'fields=["email"]']
+    assert parse_arguments(None, pairs, schema) == {
+        "provider": "rootly",
+        "search": "42",
+        "limit": 3,
+        "fields": ["email"],
+    }
+    body = parse_arguments(None, ['body={"a": 1}'], tools["proxy_request"].input_schema(PROVIDERS))
+    assert body == {"body": '{"a": 1}'}  # proxy_request's body is the JSON text
 
 
 def test_tools_lists_name_toolset_and_kind():

@@ -249,7 +249,11 @@ async def test_a_read_token_sees_and_calls_read_tools_only(hosted, issuer, mode)
         error = await fails(client, "create_user", {"provider": "retool"}, "forbidden")
         assert "directory:write" in error["message"]
         # proxy_request reads with GET, and writes otherwise
-        await ok(client, "proxy_request", {"provider": "rootly", "path": "/v1/users", "query": {"page[size]": "1"}})
+        await ok(
+            client,
+            "proxy_request",
+            {"provider": "rootly", "path": "/v1/users", "query": [{"name": "page[size]", "value": "1"}]},
+        )
         error = await fails(
             client, "proxy_request", {"provider": "rootly", "method": "POST", "path": "/v1/users"}, "forbidden"
         )

@@ -39,7 +39,7 @@ FieldsArg = Annotated[
     Annotated[list[UserField], Field(max_length=len(USER_FIELDS))] | None,
     Field(
         description='Only these User fields (besides id) in each item, e.g. ["email", "status"]: far fewer '
-        "tokens. Omit for whole users. A next_cursor may be followed with other fields."
+        "tokens. Null for whole users. A next_cursor may be followed with other fields."
     ),
 ]
 

@@ -49,9 +49,7 @@ class OffboardArgs(Args):
     ]
     providers: Annotated[
         list[ProviderArg] | None,
-        Field(
-            description="Providers to act in; default: every configured one.", json_schema_extra={PROVIDERS_MARK: True}
-        ),
+        Field(description="Providers to act in; null: every configured one.", json_schema_extra={PROVIDERS_MARK: True}),
     ] = None
     confirm: Annotated[
         bool, Field(description="true to do it; false (default) only returns the plan and changes nothing.")

@@ -17,9 +17,7 @@ from .base import Args, Call, CursorArg, LimitArg, ProviderArg, tool
 class AccessReviewArgs(Args):
     providers: Annotated[
         list[ProviderArg] | None,
-        Field(
-            description="Providers to read; default: every configured one.", json_schema_extra={PROVIDERS_MARK: True}
-        ),
+        Field(description="Providers to read; null: every configured one.", json_schema_extra={PROVIDERS_MARK: True}),
     ] = None
     email: Annotated[str | None, Field(max_length=320, description="Only this person (exact email, any case).")] = None
     present_in: Annotated[
@@ -37,9 +35,14 @@ class AccessReviewArgs(Args):
         Field(description="Only people with at least one account in this status."),
     ] = None
     mixed_status: Annotated[
-        bool, Field(description="true: only people active in one provider and inactive or blocked in another.")
+        bool,
+        Field(
+            description="true: only people active in one provider and inactive or blocked in another (default false)."
+        ),
     ] = False
-    admins_only: Annotated[bool, Field(description="true: only people with at least one admin account.")] = False
+    admins_only: Annotated[
+        bool, Field(description="true: only people with at least one admin account (default false).")
+    ] = False
     inactive_since: Annotated[
         str | None,
         Field(
