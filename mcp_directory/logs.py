@@ -1,8 +1,9 @@
 """Where the logs go and what they may say (SPEC §3, §10).
 
 Everything goes to stderr (stdout carries the MCP stdio protocol), through `RedactingFormatter`:
-no configured secret survives a line, tracebacks included. The audit trail (`mcp_directory.audit`)
-is one bare JSON line per write, whatever the log level.
+no configured secret survives a line, tracebacks included, nor anything shaped like a JWT (an access
+token, valid or not, wherever a client put it: a header echoed in an error, a path). The audit trail
+(`mcp_directory.audit`) is one bare JSON line per write, whatever the log level.
 
 uvicorn's access log (`serve --transport http|sse`, which keeps this configuration) names each
 request's path, and a query may carry a credential: a token sent as `?access_token=` (refused all
@@ -21,17 +22,19 @@ from .config import Settings
 from .errors import Redactor
 
 QUERY = re.compile(r"\?\S*")  # from a `?` to the end of the path it belongs to
+# A JWT's header is base64url of a JSON object: `eyJ` (`{"`), then its other parts after dots.
+JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}(?:\.[A-Za-z0-9_-]*)*")
 
 
 class RedactingFormatter(logging.Formatter):
-    """Formats a log record, tracebacks included, with every secret removed."""
+    """Formats a log record, tracebacks included, with every secret and every JWT removed."""
 
     def __init__(self, redact: Redactor, fmt: str = "%(asctime)s %(levelname)s %(name)s: %(message)s") -> None:
         super().__init__(fmt)
         self.redact = redact
 
     def format(self, record: logging.LogRecord) -> str:
-        return self.redact(super().format(record))
+        return JWT.sub(Redactor.REPLACEMENT, self.redact(super().format(record)))
 
 
 class QueryFreeAccessLog(logging.Filter):

@@ -5,6 +5,7 @@ loopback issuers (`tests/test_oauth.py`'s `Issuer`)."""
 
 from __future__ import annotations
 
+import secrets
 import subprocess
 import sys
 import time
@@ -77,11 +78,13 @@ def pieces(token: str, size: int = 8) -> set[str]:
 
 def test_a_token_in_the_query_string_is_refused_and_no_part_of_it_is_logged(hosted):
     issuer, server = hosted
-    tokens = [issuer.mint(sub=f"query-{n}") for n in range(4)]
-    query = {"/mcp": tokens[0], "/sse": tokens[1], "/messages/": tokens[2]}
-    for path, token in query.items():
+    tokens = [issuer.mint(sub=f"query-{n}") for n in range(5)]
+    opaque = secrets.token_urlsafe(24)  # not shaped like a JWT, and no secret the server knows
+    query = [("POST", "/mcp", tokens[0]), ("GET", "/sse", tokens[1]), ("POST", "/messages/", tokens[2])]
+    query.append(("POST", "/mcp", opaque))
+    for method, path, token in query:
         response = httpx.request(
-            "POST" if path != "/sse" else "GET",
+            method,
             f"{server.url}{path}?session_id=abc&access_token={token}",
             headers={"Accept": "application/json, text/event-stream", "Content-Type": "application/json"},
             timeout=10,
@@ -90,14 +93,16 @@ def test_a_token_in_the_query_string_is_refused_and_no_part_of_it_is_logged(host
     # a valid token in the header does not make the one in the query loggable
     headers = {"Authorization": f"Bearer {issuer.mint()}"}
     assert httpx.get(f"{server.url}/healthz?access_token={tokens[3]}", headers=headers, timeout=10).status_code == 200
+    # nor is a token where no token belongs: in the path
+    assert httpx.get(f"{server.url}/{tokens[4]}", timeout=10).status_code in (401, 404)
     deadline = time.monotonic() + 10
-    while server.output().count("?[redacted]") < len(tokens) and time.monotonic() < deadline:
+    while server.output().count('HTTP/1.1" 40') < len(query) + 1 and time.monotonic() < deadline:
         time.sleep(0.05)  # the access log line is written as the response starts
     log = server.output()
-    assert log.count("?[redacted]") >= len(tokens)  # the requests are in the access log ...
+    assert log.count("?[redacted]") >= len(query) + 1  # the requests are in the access log ...
     assert '"POST /mcp?[redacted] HTTP/1.1" 401' in log
     lowered = log.lower()
-    for token in tokens:  # ... and no 8 characters of any token, in any case
+    for token in [*tokens, opaque]:  # ... and no 8 characters of any token, in any case
         assert not {piece for piece in pieces(token) if piece in lowered}
 
 
