@@ -56,7 +56,7 @@ class IssuerMisconfigured(KeysUnavailable):
     an operator must act, so `serve` stops at start-up saying so."""
 
 
-def origin(url: str) -> tuple[str, str, int | None] | None:
+def origin(url: str) -> tuple[str, str, int] | None:
     """RFC 6454's origin of an http(s) URL: scheme, host and port (the default one made explicit,
     names in lower case); None for anything else."""
     try:
