@@ -15,41 +15,14 @@ import anyio
 from . import __version__
 from .config import TOOLSETS, Settings
 from .directory import Directory
-from .errors import DirectoryError, Redactor
+from .errors import DirectoryError
+from .logs import configure_logging
 from .providers import PROVIDERS
 from .server import build_server
 from .tools import TOOLS, select
 from .tools.schema import joined
 
 log = logging.getLogger("mcp_directory")
-
-
-class RedactingFormatter(logging.Formatter):
-    """Formats a log record, tracebacks included, with every secret removed."""
-
-    def __init__(self, redact: Redactor, fmt: str = "%(asctime)s %(levelname)s %(name)s: %(message)s") -> None:
-        super().__init__(fmt)
-        self.redact = redact
-
-    def format(self, record: logging.LogRecord) -> str:
-        return self.redact(super().format(record))
-
-
-def configure_logging(settings: Settings, level: int = logging.INFO) -> None:
-    """Log to stderr only (stdout carries the MCP stdio protocol), redacted."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(RedactingFormatter(Redactor(settings.secrets)))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    # The audit trail: one bare JSON line per write, whatever the log level.
-    audit = logging.StreamHandler(sys.stderr)
-    audit.setFormatter(RedactingFormatter(Redactor(settings.secrets), "%(message)s"))
-    audit_log = logging.getLogger("mcp_directory.audit")
-    audit_log.handlers[:] = [audit]
-    audit_log.propagate = False
-    for name in ("httpx", "httpx2", "httpcore", "httpcore2"):
-        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def make_directory(settings: Settings) -> Directory:
@@ -226,6 +199,8 @@ def run_web(args: argparse.Namespace, settings: Settings, directory: Directory) 
     """`serve --transport http|sse`: one app serving /mcp, /sse + /messages/ and /healthz (and,
     with OAuth, the protected-resource metadata). A non-loopback bind needs a static token or
     OAuth (SPEC §10)."""
+    from .auth import JwtVerifier
+    from .jwks import IssuerMisconfigured, KeysUnavailable
     from .web import HEADER_TIMEOUT_S, KEEP_ALIVE_TIMEOUT_S, is_loopback, serve
 
     if not settings.auth_token and not settings.oauth and not is_loopback(args.host):
@@ -252,7 +227,16 @@ def run_web(args: argparse.Namespace, settings: Settings, directory: Directory) 
             "serving on all interfaces but accepting only Host: localhost/127.0.0.1/[::1]; "
             "pass --allowed-hosts with the name clients use (e.g. --allowed-hosts mcp.example.com)"
         )
+    verifier = None
     if settings.oauth:
+        verifier = JwtVerifier(settings.oauth)
+        try:
+            anyio.run(verifier.keys.locate)
+        except IssuerMisconfigured as exc:
+            print(f"mcp-directory: the OAuth issuer's metadata is refused: {exc}", file=sys.stderr)
+            return 2
+        except KeysUnavailable as exc:
+            log.warning("cannot read the OAuth issuer's metadata yet (%s); trying again on the first token", exc)
         log.info(
             "accepting access tokens of %s for %s%s",
             settings.oauth.issuer,
@@ -265,6 +249,7 @@ def run_web(args: argparse.Namespace, settings: Settings, directory: Directory) 
         args.port,
         auth_token=settings.auth_token,
         oauth=settings.oauth,
+        verifier=verifier,
         allowed_hosts=_split(args.allowed_hosts),
         allowed_origins=_split(args.allowed_origins),
         header_timeout=HEADER_TIMEOUT_S,
