@@ -25,6 +25,7 @@ from ..models import (
     Role,
     User,
     UserField,
+    email_key,
 )
 from ..paging import every
 from .base import Args, Call, CursorArg, LimitArg, ProviderArg, tool
@@ -220,13 +221,13 @@ async def find_users(call: Call, args: FindUsersArgs) -> FoundPeople:
 
 
 def merge_people(found: list[list[User]]) -> list[Person]:
-    """One Person per case-insensitive email, accounts in the order of the lists given."""
+    """One Person per email (SPEC §4 identity), accounts in the order of the lists given."""
     people: dict[str, Person] = {}
     for users in found:
         for user in users:
             if not user.email:
                 continue
-            key = user.email.casefold()
+            key = email_key(user.email)
             person = people.setdefault(key, Person(email=key, name=user.name, accounts=[]))
             person.name = person.name or user.name
             person.accounts.append(Account(provider=user.provider, user_id=user.id, status=user.status))

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from ..errors import InvalidArgument, NotConfigured
-from ..models import PROVIDERS_MARK
+from ..models import PROVIDERS_MARK, email_key
 from ..paging import Position
 from ..review import Filters, ReviewPage, parse_since, read_snapshot, row_model
 from .base import Args, Call, CursorArg, LimitArg, ProviderArg, tool
@@ -73,7 +73,7 @@ async def access_review(call: Call, args: AccessReviewArgs) -> ReviewPage:
     if not read:
         raise NotConfigured("no provider is configured; list_providers says which variables to set")
     filters = Filters(
-        email=args.email.strip().casefold() if args.email else None,
+        email=email_key(args.email.strip()) if args.email else None,
         present_in=tuple(sorted(set(args.present_in or []))),
         absent_from=tuple(sorted(set(args.absent_from or []))),
         status=args.status,
