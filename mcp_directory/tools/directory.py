@@ -9,7 +9,6 @@ from pydantic import Field, StringConstraints
 
 from ..errors import DirectoryError
 from ..models import (
-    PROVIDERS_MARK,
     Account,
     ErrorBody,
     FoundPeople,
@@ -28,7 +27,7 @@ from ..models import (
     email_key,
 )
 from ..paging import every
-from .base import Args, Call, CursorArg, LimitArg, ProviderArg, tool
+from .base import Args, Call, CursorArg, LimitArg, ProviderArg, ProvidersArg, tool
 
 SearchArg = Annotated[
     str | None, Field(max_length=200, description="Case-insensitive part of a name or email to filter by.")
@@ -92,11 +91,8 @@ class FindUsersArgs(Args):
         Field(description="An email address, or part of a name or email (at least 2 characters)."),
     ]
     providers: Annotated[
-        list[ProviderArg] | None,
-        Field(
-            description="Providers to search; default: every configured provider.",
-            json_schema_extra={PROVIDERS_MARK: True},
-        ),
+        ProvidersArg | None,
+        Field(description="Providers to search; default: every configured provider."),
     ] = None
 
 

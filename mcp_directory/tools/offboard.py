@@ -15,9 +15,9 @@ from pydantic import Field
 
 from ..aio import gather
 from ..errors import DirectoryError, NotFound
-from ..models import PROVIDERS_MARK, ErrorBody, ProviderName, Strict, email_key, same_email
+from ..models import ErrorBody, ProviderName, Strict, email_key, same_email
 from ..paging import every
-from .base import Args, Call, ProviderArg, tool
+from .base import Args, Call, ProvidersArg, tool
 
 Action = Literal["remove_group_member", "deactivate_user"]
 
@@ -48,10 +48,8 @@ class OffboardArgs(Args):
         Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$", description="The person's email (any case)."),
     ]
     providers: Annotated[
-        list[ProviderArg] | None,
-        Field(
-            description="Providers to act in; default: every configured one.", json_schema_extra={PROVIDERS_MARK: True}
-        ),
+        ProvidersArg | None,
+        Field(description="Providers to act in; default: every configured one."),
     ] = None
     confirm: Annotated[
         bool, Field(description="true to do it; false (default) only returns the plan and changes nothing.")
