@@ -13,6 +13,7 @@ description), and the `$PROVIDERS` / `$PROXY_ROOTS` placeholders in descriptions
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -328,11 +329,12 @@ ProviderArg = Annotated[ProviderName, Field(description="Which provider: $PROVID
 
 
 def each_once(names: list[str]) -> list[str]:
-    """A list of providers names each of them at most once, so it is never longer than the provider
-    list (its schema's `maxItems`); a name given twice is a mistake in the call (invalid_argument)."""
-    repeated = sorted({name for name in names if names.count(name) > 1})
+    """A list of provider names, each at most once, so it is never longer than the provider list
+    (its schema's `maxItems`); a name given twice is a mistake in the call (invalid_argument)."""
+    repeated = sorted(name for name, count in Counter(names).items() if count > 1)  # linear: any length
     if repeated:
-        raise ValueError(f"name each provider at most once ({', '.join(repeated)} more than once)")
+        shown = ", ".join(repr(name[:64]) for name in repeated[:4])
+        raise ValueError(f"name each provider at most once ({shown} more than once)")
     return names
 
 
