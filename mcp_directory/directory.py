@@ -53,7 +53,7 @@ class Directory:
         self.redact = Redactor(settings.secrets)
         self.pages = PageCache()  # read-ahead for cursors; emptied for a provider we write to
         # access_review snapshots, for continuation cursors and exports: in this process, or shared
-        self.reviews: ReviewStore = Snapshots()
+        self.reviews: ReviewStore = Snapshots(memory=settings.review_memory)
         self.redis: SharedRedis | None = None
         if settings.redis_url:
             self._share(settings.redis_url)
@@ -68,7 +68,7 @@ class Directory:
         from .redis_reviews import RedisReviews
 
         redis = self.redis = SharedRedis(url)
-        self.reviews = RedisReviews(redis)
+        self.reviews = RedisReviews(redis, memory=self.settings.review_memory)
         options = self.settings.client
         for name, adapter in self.adapters.items():
             rate = options.requests_per_minute.get(name, self.known(name).spec.requests_per_minute)
