@@ -72,7 +72,7 @@ class ReviewPage(Strict):
 
 # (provider, user_id, status, is_admin, last_active_at, groups) and (email, name, accounts): tuples,
 # not models, so a large directory stays small in memory.
-Account = tuple[str, str, str | None, bool | None, str | None, tuple[tuple[str, str], ...]]
+Account = tuple[str, str, Status | None, bool | None, str | None, tuple[tuple[str, str], ...]]
 Row = tuple[str, str | None, tuple[Account, ...]]
 
 
@@ -111,7 +111,7 @@ def footprint(rows: Sequence[Row]) -> int:
 
 
 # What a review keeps of a user while reading: (id, email, name, status, is_admin, last_active_at).
-Seen = tuple[str, str | None, str | None, str | None, bool | None, str | None]
+Seen = tuple[str, str | None, str | None, Status | None, bool | None, str | None]
 
 
 async def read_provider(directory: Any, name: str) -> tuple[list[Seen], dict[str, list[tuple[str, str]]]]:
@@ -249,7 +249,7 @@ def row_model(row: Row) -> AccessRow:
             AccessAccount(
                 provider=a[0],
                 user_id=a[1],
-                status=a[2],  # type: ignore[arg-type]
+                status=a[2],
                 is_admin=a[3],
                 last_active_at=a[4],
                 groups=[GroupRef(id=g[0], name=g[1]) for g in a[5]],
