@@ -2,7 +2,10 @@
 export.
 
 A snapshot is stored once, as zlib-compressed compact JSON, under its id with the review's TTL;
-Redis drops it when the review ends. An export is a small record (snapshot id and filters) under its
+Redis drops it when the review ends. The reviews of every replica share one memory ceiling, counted
+in the bytes Redis holds (a ledger of sizes and expiries beside them). What a replica reads back is
+checked: not zlib, larger than the ceiling once decompressed, or of another shape, it is "no longer
+kept", never a crash. An export is a small record (snapshot id and filters) under its
 own unguessable id, created by a script that also indexes it by snapshot and filters, so that two
 replicas serving pages of one review hand out the same URI, and that expires with its snapshot.
 Snapshots do not change, so each replica keeps the last few it decoded (until their Redis expiry)
@@ -25,16 +28,46 @@ import pydantic
 import pydantic_core
 from pydantic import TypeAdapter
 
-from .errors import RateLimited
 from .redis_client import SharedRedis
 from .review import TTL, Filters, Row, Snapshot
-from .review_store import MEMORY, ReviewStore, Snapshots, export_uri
+from .review_store import MEMORY, ReviewStore, Snapshots, export_uri, too_many
 
 FORMAT = "mcp-directory review v1"  # another format (a newer replica's) reads as "no longer kept"
 CACHED = 2  # decoded snapshots kept per replica
 LEVEL = 6  # zlib: a 100,000-account review compresses about tenfold
 RECORD_LIMIT = 4096  # bytes: an export record is a snapshot id and a few filters
 EXPORT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # ours are 22 characters (secrets.token_urlsafe(16))
+
+# Every replica's reviews share one ceiling, counted in the bytes Redis holds for them.
+# KEYS: the kept reviews (sorted set: id -> expiry, ms), their sizes (hash: id -> bytes), the snapshot.
+# ARGV: the id, the stored form, its TTL (ms), its size, the ceiling. Returns 0 when kept, else the
+# milliseconds until enough kept reviews end for it to fit. An empty stored form only asks.
+PUT = """
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+for _, ended in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)) do
+  redis.call('HDEL', KEYS[2], ended)
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local size, ceiling, used = tonumber(ARGV[4]), tonumber(ARGV[5]), 0
+for _, bytes in ipairs(redis.call('HVALS', KEYS[2])) do used = used + (tonumber(bytes) or 0) end
+used = used - (tonumber(redis.call('HGET', KEYS[2], ARGV[1])) or 0)  -- kept again: replaced
+if used + size > ceiling then
+  local kept = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+  for i = 1, #kept, 2 do
+    used = used - (tonumber(redis.call('HGET', KEYS[2], kept[i])) or 0)
+    if used + size <= ceiling then return math.max(1, tonumber(kept[i + 1]) - now) end
+  end
+  return 1
+end
+if ARGV[2] == '' then return 0 end
+redis.call('SET', KEYS[3], ARGV[2], 'PX', ARGV[3])
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], size)
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return 0
+"""
 
 # KEYS: the snapshot's exports (hash: filters -> id), the new export, the snapshot.
 # ARGV: the filters, the new export's id, its record. Returns the export's id (None: no snapshot).
@@ -57,11 +90,7 @@ def encode(snapshot: Snapshot, limit: int = MEMORY) -> bytes:
         [FORMAT, snapshot.id, snapshot.as_of, snapshot.providers, snapshot.rows, snapshot.left_out]
     )
     if len(document) > limit:
-        raise RateLimited(
-            f"this review ({len(document) / 2**20:.1f} MB as JSON) is larger than the memory set aside for reviews "
-            f"({limit / 2**20:.1f} MB, MCP_DIRECTORY_REVIEW_MEMORY_MB); read fewer providers, or ask the operator "
-            "to raise it"
-        )
+        raise too_many(limit, len(document), 0)
     return zlib.compress(document, LEVEL)
 
 
@@ -132,18 +161,26 @@ class RedisReviews(ReviewStore):
         self.ttl = ttl
         self.local = Snapshots(ttl, memory, cache=CACHED)
         self._export = redis.script(EXPORT)
+        self._put = redis.script(PUT)
 
     def _key(self, snapshot_id: str) -> str:
         return self.redis.key("review", snapshot_id)
 
     async def put(self, snapshot: Snapshot) -> None:
         blob = await anyio.to_thread.run_sync(encode, snapshot, self.memory)  # a large review: off the event loop
-        command = self.redis.client.set(self._key(snapshot.id), blob, px=int(self.ttl * 1000))
-        await self.redis.run("keep this review for its next pages and its export", command)
+        await self._keep(snapshot.id, blob, len(blob))
         self.local.keep(snapshot)
 
+    async def _keep(self, snapshot_id: str, blob: bytes, size: int) -> None:
+        """Store `blob` within the ceiling all replicas share (an empty one: only ask for `size` bytes)."""
+        keys = [self.redis.key("reviews", "kept"), self.redis.key("reviews", "sizes"), self._key(snapshot_id)]
+        command = self._put(keys, [snapshot_id, blob, int(self.ttl * 1000), size, self.memory])
+        wait_ms = await self.redis.run("keep this review for its next pages and its export", command)
+        if wait_ms:
+            raise too_many(self.memory, size, int(wait_ms) / 1000)
+
     async def admit(self) -> None:
-        """Nothing to check before the read: `put` refuses a review larger than the ceiling."""
+        await self._keep("", b"", 1)  # no room left at all: fail before reading
 
     async def get(self, snapshot_id: str) -> Snapshot | None:
         held = self.local.held(snapshot_id)

@@ -142,6 +142,23 @@ def megabytes(size: int) -> str:
     return f"{size / 2**20:.1f} MB"
 
 
+def too_many(memory: int, size: int, wait: float) -> RateLimited:
+    """A new review of `size` bytes does not fit in `memory` now; it will in `wait` seconds, when
+    enough of the kept ones end (a review larger than `memory` never will)."""
+    setting = f"{megabytes(memory)}, MCP_DIRECTORY_REVIEW_MEMORY_MB"
+    if size > memory:
+        return RateLimited(
+            f"this review (about {megabytes(size)}) is larger than the memory set aside for reviews "
+            f"({setting}); read fewer providers, or ask the operator to raise it"
+        )
+    seconds = max(1, math.ceil(wait))
+    return RateLimited(
+        f"the reviews being kept for their cursors fill the memory set aside for them ({setting}); "
+        f"retry in {seconds} s, when enough of them end, or continue an existing review with its cursor",
+        retry_after=seconds,
+    )
+
+
 @dataclass
 class Kept:
     expires: float
@@ -199,25 +216,13 @@ class Snapshots(ReviewStore):
 
     def full(self, size: int) -> RateLimited:
         """The error for a new review of `size` bytes that does not fit, saying when it would."""
-        setting = f"{megabytes(self.memory)}, MCP_DIRECTORY_REVIEW_MEMORY_MB"
-        if size > self.memory:
-            return RateLimited(
-                f"this review (about {megabytes(size)}) is larger than the memory set aside for reviews "
-                f"({setting}); read fewer providers, or ask the operator to raise it"
-            )
-        now, left = self.clock(), self.used
+        now, left, wait = self.clock(), self.used, 0.0
         for kept in sorted(self._kept.values(), key=lambda k: k.expires):
             left -= kept.snapshot.size
             if left + size <= self.memory:
-                wait = max(1, math.ceil(kept.expires - now))
+                wait = kept.expires - now
                 break
-        else:  # not reached: without any kept snapshot the review fits
-            wait = 1
-        return RateLimited(
-            f"the reviews being kept for their cursors fill the memory set aside for them ({setting}); "
-            f"retry in {wait} s, when enough of them end, or continue an existing review with its cursor",
-            retry_after=wait,
-        )
+        return too_many(self.memory, size, wait)
 
     async def admit(self) -> None:
         self._expire()

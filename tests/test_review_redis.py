@@ -4,6 +4,7 @@ a clean error for the cursor and the export — and the replica keeps serving.""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import tracemalloc
 import zlib
@@ -78,6 +79,33 @@ async def test_a_review_larger_than_the_ceiling_is_not_stored(redis_url):
         assert await shared.client.keys("mcp-directory:review:*") == []
     finally:
         await shared.aclose()
+
+
+async def test_every_replica_shares_one_ceiling_and_an_older_review_is_never_dropped(redis_url):
+    one, other = SharedRedis(redis_url), SharedRedis(redis_url)
+    try:
+        size = len(encode(SNAPSHOT))
+        a, b = (RedisReviews(shared, memory=size + size // 2) for shared in (one, other))
+        await a.put(SNAPSHOT)
+        later = dataclasses.replace(SNAPSHOT, id="s2")
+        with pytest.raises(RateLimited) as caught:
+            await b.put(later)
+        assert 14 * 60 < (caught.value.retry_after or 0) <= 15 * 60  # when the first one ends
+        assert "MCP_DIRECTORY_REVIEW_MEMORY_MB" in caught.value.message
+        assert await RedisReviews(other).get("s1") == SNAPSHOT  # still kept, and readable anywhere
+        assert await other.client.exists("mcp-directory:review:s2") == 0
+        await a.put(SNAPSHOT)  # the same review kept again takes no more room
+        await one.client.zadd("mcp-directory:reviews:kept", {"s1": 0})  # the first one has ended
+        await b.admit()
+        await b.put(later)
+        assert await RedisReviews(one).get("s2") == later
+        with pytest.raises(RateLimited):
+            await a.put(dataclasses.replace(SNAPSHOT, id="s3"))
+        with pytest.raises(RateLimited):
+            await RedisReviews(one, memory=size).admit()  # no room at all: refused before anything is read
+    finally:
+        await one.aclose()
+        await other.aclose()
 
 
 async def test_poisoned_snapshots_and_exports_read_as_no_longer_kept_and_the_replica_serves_on(redis_url):
