@@ -84,13 +84,13 @@ return ARGV[2]
 
 
 def encode(snapshot: Snapshot, limit: int = MEMORY) -> bytes:
-    """The stored form; `rate_limited` when it is larger than `limit` bytes before compression (a
-    replica would refuse to decompress it)."""
+    """The stored form; `rate_limited` when the review is larger than `limit` bytes in memory or
+    before compression (so a replica never refuses to decompress one that a replica wrote)."""
     document = pydantic_core.to_json(
         [FORMAT, snapshot.id, snapshot.as_of, snapshot.providers, snapshot.rows, snapshot.left_out]
     )
-    if len(document) > limit:
-        raise too_many(limit, len(document), 0)
+    if max(snapshot.size, len(document)) > limit:
+        raise too_many(limit, max(snapshot.size, len(document)), 0)
     return zlib.compress(document, LEVEL)
 
 

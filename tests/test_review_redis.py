@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import secrets
 import tracemalloc
 import zlib
 
@@ -16,6 +17,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_directory.errors import RateLimited
 from mcp_directory.redis_client import SharedRedis
 from mcp_directory.redis_reviews import FORMAT, RedisReviews, decode, encode
+from mcp_directory.review import Snapshot
 from mcp_directory.server import build_server
 from tests.support import fails, ok
 from tests.test_shared_state import SNAPSHOT, shared_directory, sim_apps
@@ -39,6 +41,7 @@ def bomb() -> bytes:
 
 
 ACCOUNT = ["rootly", "1", "active", True, None, [["g1", "Ops"]]]
+ACCOUNT_TUPLE = ("rootly", "1", "active", True, None, (("g1", "Ops"),))
 POISONS = {
     "user id a number": document(["a@x.io", "A", [[*ACCOUNT[:1], 7, *ACCOUNT[2:]]]]),
     "a status no provider has": document(["a@x.io", "A", [[*ACCOUNT[:2], "owner", *ACCOUNT[3:]]]]),
@@ -83,26 +86,34 @@ async def test_a_review_larger_than_the_ceiling_is_not_stored(redis_url):
 
 async def test_every_replica_shares_one_ceiling_and_an_older_review_is_never_dropped(redis_url):
     one, other = SharedRedis(redis_url), SharedRedis(redis_url)
+    # A name that does not compress, so that two stored reviews pass a ceiling that one fits in
+    # whole (in memory, and as JSON): the ceiling counts what Redis holds.
+    name = secrets.token_urlsafe(150_000)
+    first = Snapshot("s1", "2026-07-01T00:00:00Z", ["rootly"], [("a@x.io", name, (ACCOUNT_TUPLE,))])
     try:
-        size = len(encode(SNAPSHOT))
-        a, b = (RedisReviews(shared, memory=size + size // 2) for shared in (one, other))
-        await a.put(SNAPSHOT)
-        later = dataclasses.replace(SNAPSHOT, id="s2")
+        memory = first.size + first.size // 5
+        size = len(encode(first, memory))
+        assert size <= memory < 2 * size
+        a, b = (RedisReviews(shared, memory=memory) for shared in (one, other))
+        await a.put(first)
+        later = dataclasses.replace(first, id="s2")
         with pytest.raises(RateLimited) as caught:
             await b.put(later)
         assert 14 * 60 < (caught.value.retry_after or 0) <= 15 * 60  # when the first one ends
         assert "MCP_DIRECTORY_REVIEW_MEMORY_MB" in caught.value.message
-        assert await RedisReviews(other).get("s1") == SNAPSHOT  # still kept, and readable anywhere
+        assert await RedisReviews(other).get("s1") == first  # still kept, and readable anywhere
         assert await other.client.exists("mcp-directory:review:s2") == 0
-        await a.put(SNAPSHOT)  # the same review kept again takes no more room
+        await a.put(first)  # the same review kept again takes no more room
         await one.client.zadd("mcp-directory:reviews:kept", {"s1": 0})  # the first one has ended
         await b.admit()
         await b.put(later)
         assert await RedisReviews(one).get("s2") == later
         with pytest.raises(RateLimited):
-            await a.put(dataclasses.replace(SNAPSHOT, id="s3"))
+            await a.put(dataclasses.replace(first, id="s3"))
         with pytest.raises(RateLimited):
             await RedisReviews(one, memory=size).admit()  # no room at all: refused before anything is read
+        with pytest.raises(RateLimited, match="larger than"):
+            await RedisReviews(one, memory=first.size - 1).put(dataclasses.replace(first, id="s4"))
     finally:
         await one.aclose()
         await other.aclose()
