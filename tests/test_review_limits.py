@@ -15,6 +15,7 @@ from mcp import Client
 from starlette.responses import JSONResponse
 
 from mcp_directory.config import Settings
+from mcp_directory.directory import Directory
 from mcp_directory.errors import Forbidden
 from mcp_directory.review import Snapshot, csv_text
 from mcp_directory.review_store import READS_AT_ONCE, Snapshots
@@ -109,6 +110,9 @@ def test_the_memory_ceiling_is_a_setting():
     for bad in ("0", "-5", "1.5", "lots", "9" * 30):
         with pytest.raises(ValueError, match="MCP_DIRECTORY_REVIEW_MEMORY_MB"):
             Settings.from_env({"MCP_DIRECTORY_REVIEW_MEMORY_MB": bad})
+    assert Directory(Settings(providers={}, review_memory=5 * 2**20)).reviews.memory == 5 * 2**20
+    shared = Settings(providers={}, review_memory=7 * 2**20, redis_url="redis://127.0.0.1:1/0")
+    assert Directory(shared).reviews.memory == 7 * 2**20  # replicas: the ceiling they share
 
 
 async def test_identical_first_pages_in_flight_share_one_read(world):
