@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from .options import ClientOptions
 from .providers import PROVIDERS, Provider
+from .review_store import MEMORY as REVIEW_MEMORY
 from .spec import ProviderConfig, Setting
 
 TOOLSETS: tuple[str, ...] = ("directory", "incidents", "admin", "proxy")
@@ -56,6 +57,8 @@ class Settings:
     elicit_deadline: float = 600.0
     # Replicas share their request budgets and access_review snapshots through this Redis (SPEC §10).
     redis_url: str | None = field(default=None, repr=False)
+    # Bytes of access_review snapshots a process keeps at most (SPEC §8): a new review past it is rate_limited.
+    review_memory: int = REVIEW_MEMORY
 
     @classmethod
     def from_env(
@@ -89,6 +92,8 @@ class Settings:
             client=ClientOptions.from_env(env, [p.name for p in providers]),
             elicit=parse_elicit(env.get("MCP_DIRECTORY_ELICIT")),
             redis_url=check_redis_url(env.get("MCP_DIRECTORY_REDIS_URL", "").strip()) or None,
+            review_memory=parse_megabytes("MCP_DIRECTORY_REVIEW_MEMORY_MB", env.get("MCP_DIRECTORY_REVIEW_MEMORY_MB"))
+            or REVIEW_MEMORY,
         )
 
     @property
@@ -148,6 +153,16 @@ def check_url(setting: Setting, credential_env: str, url: str) -> str:
     if "?" in url or "#" in url:
         raise ValueError(f"{variable} must not contain a query ('?') or a fragment ('#')")
     return url
+
+
+def parse_megabytes(variable: str, value: str | None) -> int | None:
+    """A whole number of megabytes (MiB) as bytes; None when unset."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or not 1 <= int(text) <= 1_000_000:
+        raise ValueError(f"{variable} must be a whole number of megabytes between 1 and 1000000, like 256")
+    return int(text) * 2**20
 
 
 def check_redis_url(url: str) -> str:

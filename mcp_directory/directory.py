@@ -55,7 +55,7 @@ class Directory:
         self.redact = Redactor(settings.secrets)
         self.pages = PageCache()  # read-ahead for cursors; emptied for a provider we write to
         # access_review snapshots, for continuation cursors and exports: in this process, or shared
-        self.reviews: ReviewStore = Snapshots()
+        self.reviews: ReviewStore = Snapshots(memory=settings.review_memory)
         self.confirmations: SpentStates = SpentHere()  # sealed request_states already used (SPEC §9)
         self.redis: SharedRedis | None = None
         # Locks for writes that replace a whole list upstream, one set for every adapter
@@ -79,7 +79,7 @@ class Directory:
         from .redis_reviews import RedisReviews
 
         redis = self.redis = SharedRedis(url)
-        self.reviews = RedisReviews(redis)
+        self.reviews = RedisReviews(redis, memory=self.settings.review_memory)
         self.locks = RedisLocks(redis)
         self.confirmations = SpentInRedis(redis)
         options = self.settings.client

@@ -94,8 +94,8 @@ async def access_review(call: Call, args: AccessReviewArgs) -> ReviewPage:
     else:
         for name in read:
             directory.adapter(name, call.tool.operation)  # unconfigured or unable: say so before reading
-        snapshot = await read_snapshot(directory, read)
-        await directory.reviews.put(snapshot)
+        # One read per provider set at a time, shared by the first pages that ask meanwhile (SPEC §8).
+        snapshot = await directory.reviews.fresh(read, lambda: read_snapshot(directory, read))
         offset = 0
     view = directory.reviews.view(snapshot, filters)
     shown = view[offset : offset + args.limit]
