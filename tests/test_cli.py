@@ -126,3 +126,18 @@ def test_write_tool_without_writes_says_how_to_allow_them():
     proc = run("call", "create_user", "--demo", "provider=retool", "email=a@b.co", "first_name=A", "last_name=B")
     assert proc.returncode == 1
     assert json.loads(proc.stderr.strip().splitlines()[-1])["error"]["code"] == "writes_disabled"
+
+
+def test_a_reader_that_goes_away_gets_no_traceback():
+    """`mcp-directory call ... | head`: the pipe closes before the result is written."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mcp_directory", "call", "list_users", "--demo", "provider=rootly"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=clean_env(),
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # before anything was written
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 1
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr
