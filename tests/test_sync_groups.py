@@ -8,6 +8,9 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
+import shlex
+from pathlib import Path
 
 import anyio
 import httpx2 as httpx
@@ -15,6 +18,7 @@ import pytest
 from mcp import Client
 from mcp.types import ElicitResult
 
+from mcp_directory.cli import main
 from mcp_directory.config import Settings
 from mcp_directory.directory import Directory
 from mcp_directory.providers import PROVIDERS, Provider
@@ -318,3 +322,24 @@ async def test_a_provider_without_group_writes_or_groups_is_unsupported(toy):
         else:
             await fails(client, "sync_group_members", into, "unsupported")
     assert not writes(apps)
+
+
+# --- the README's migration recipe, on the demo --------------------------------------------------
+
+
+def test_the_readme_recipe_runs_on_the_demo(capsys):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = readme.split("**The migration, team by team.**", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    lines = [line for line in block.splitlines() if line.startswith("mcp-directory call sync_group_members")]
+    comment = " ".join(line.lstrip("#").strip() for line in block.splitlines() if line.startswith("#")).strip('"')
+    assert len(lines) == 2 and "confirm=true" in lines[1]
+    assert main(shlex.split(lines[0])[1:]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["dry_run"] is True and plan["target"]["provider"] == "jsm"
+    for said in filter(None, (part.strip() for part in re.split(r"\(\.\.\.\)|\.\.\.", comment))):
+        assert said in plan["plan"], said  # what the README quotes is what the demo says
+    assert main(shlex.split(lines[1])[1:]) == 0
+    done = json.loads(capsys.readouterr().out)
+    assert done["complete"] is True and [s["outcome"] for s in done["steps"]] == [
+        "done" if s["action"] == "add_group_member" else "skipped" for s in plan["steps"]
+    ]
