@@ -176,25 +176,73 @@ async def test_a_write_failing_mid_way_and_the_retry(migration, caplog):
 @pytest.mark.anyio
 async def test_the_human_declining_removals_sends_nothing():
     world = build_world(seed=6, people=50)
-    og_id, jsm_id, active, _ = migration_truth(world, "payments-oncall")
+    og_id, jsm_id, _, _ = migration_truth(world, "payments-oncall")
     before = list(world.jsm.teams[jsm_id]["members"])
-    args = {"source": ref("opsgenie", og_id), "target": ref("jsm", jsm_id), "remove_extra": True, "confirm": True}
+    args = {"source": ref("opsgenie", og_id), "target": ref("jsm", jsm_id), "remove_extra": True}
+    answers = [
+        ElicitResult(action="decline"),
+        ElicitResult(action="cancel"),
+        ElicitResult(action="accept", content={"confirm": False}),
+        ElicitResult(action="accept", content={"confirm": True}),
+    ]
     asked = []
 
     async def human(context, params):
         asked.append(params.message)
-        return ElicitResult(action="decline")
+        return answers[len(asked) - 1]
 
     directory, apps = migration_directory(world)
     async with Client(build_server(directory), elicitation_callback=human) as client:
-        await fails(client, "sync_group_members", args, "cancelled")
-        assert len(asked) == 1 and "remove" in asked[0] and "add" in asked[0]
-        assert all(world.jsm.emails[u] in asked[0] for u in set(before) - set(active.values()))
-        assert not writes(apps) and world.jsm.teams[jsm_id]["members"] == before
+        plan = await ok(client, "sync_group_members", args)
+        removals = [s for s in plan["steps"] if s["action"] == "remove_group_member"]
+        assert removals and not asked  # a dry run asks nobody
+        for _ in range(3):
+            await fails(client, "sync_group_members", {**args, "confirm": True}, "cancelled")
+        assert asked == [plan["plan"]] * 3  # the question is the plan, removals named
+        assert all(s["email"] in asked[0] for s in removals)
+        assert not writes(apps) and world.jsm.teams[jsm_id]["members"] == before  # not even the adds
+
         # Adds alone are not destructive: confirm=true is enough, the human is not asked.
-        done = await ok(client, "sync_group_members", {**args, "remove_extra": False})
-        assert done["complete"] is True and len(asked) == 1
+        added = await ok(client, "sync_group_members", {**args, "remove_extra": False, "confirm": True})
+        assert added["complete"] is True and len(asked) == 3
         assert set(before) < set(world.jsm.teams[jsm_id]["members"])
+        done = await ok(client, "sync_group_members", {**args, "confirm": True})  # the human says yes
+        assert done["complete"] is True and len(asked) == 4
+        assert [s["user_id"] for s in done["steps"] if s["action"] == "remove_group_member"] == [
+            s["user_id"] for s in removals
+        ]
+        assert not {s["user_id"] for s in removals} & set(world.jsm.teams[jsm_id]["members"])
+
+
+@pytest.mark.anyio
+async def test_a_cancelled_sync_audits_the_write_that_may_have_reached_the_provider(caplog):
+    caplog.set_level(logging.INFO, logger="mcp_directory.audit")
+    world = build_world(seed=4, people=60)
+    directory, apps = sim_directory(world, allow_writes=True)
+    source, target = pick_pair(world, "retool", {u for u, r in world.retool.users.items() if r["active"]})
+    # Retool applies the add at once and answers much later; the client gives up first.
+    apps["retool"].state.gate.faults = FaultPlan(
+        latency_s=30, methods=frozenset({"POST"}), latency_when="after_handler"
+    )
+    args = {"source": ref("retool", source), "target": ref("retool", target), "confirm": True}
+    async with Client(build_server(directory)) as client:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(client.call_tool, "sync_group_members", args)
+            for _ in range(500):
+                if writes(apps):
+                    break
+                await anyio.sleep(0.01)
+            assert writes(apps)
+            tg.cancel_scope.cancel()
+        for _ in range(500):
+            if audit(caplog):
+                break
+            await anyio.sleep(0.01)
+    steps = audit(caplog)
+    assert [(line["tool"], line["provider"], line["outcome"]) for line in steps] == [
+        ("add_group_member", "retool", "cancelled")
+    ]
+    assert steps[0]["target"]["group_id"] == target and steps[0]["target"]["user_id"] in world.retool.users
 
 
 # --- same provider, with group admins ------------------------------------------------------------
