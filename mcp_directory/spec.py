@@ -305,6 +305,9 @@ class ProviderSpec:
     proxy_roots: tuple[str, ...] = ()
     # Said with every create_user result: what the provider's API cannot set at creation.
     create_note: str | None = None
+    # Whether its API makes a group member an admin of the group (add_group_member role admin);
+    # sync_group_members adds a source admin as a plain member where it cannot.
+    group_admins: bool = True
 
     @property
     def deactivation(self) -> str:

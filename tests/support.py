@@ -22,7 +22,7 @@ from starlette.applications import Starlette
 from mcp_directory.config import ProviderConfig, Settings
 from mcp_directory.directory import Directory
 from mcp_directory.providers import PROVIDERS
-from mcp_directory.sim import build_apps, env_for
+from mcp_directory.sim import SimOptions, build_app, build_apps, env_for
 
 TOKENS = {
     "rootly": "tok-rootly-6f1c9d",
@@ -56,6 +56,16 @@ def sim_directory(
     )
     transports = {p: httpx.ASGITransport(app=apps[p]) for p in providers}
     return Directory(settings, transports=transports, page_sizes=page_sizes), apps
+
+
+def migration_directory(world: Any) -> tuple[Directory, dict[str, Any]]:
+    """Opsgenie and the JSM site migrated from it (SPEC §11), in process, writes allowed."""
+    apps = {p: build_app(p, world, SimOptions(token=TOKENS[p])) for p in ("opsgenie", "jsm")}
+    urls = {"opsgenie": "http://opsgenie.sim", "jsm": "https://acme.atlassian.net"}
+    env = {**env_for(urls, TOKENS), "JSM_API_URL": "https://api.atlassian.com"}
+    settings = Settings.from_env(env, allow_writes=True)
+    assert set(settings.providers) == {"opsgenie", "jsm"}
+    return Directory(settings, transports={p: httpx.ASGITransport(app=a) for p, a in apps.items()}), apps
 
 
 async def call(client: Any, tool: str, args: dict[str, Any] | None = None) -> tuple[dict[str, Any], bool]:

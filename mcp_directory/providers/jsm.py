@@ -93,6 +93,7 @@ SPEC = ProviderSpec(
     proxy_roots=("/gateway/api/public/teams/", "/v1/"),
     concurrent_pages=1,  # bare arrays: the next page is known only once this one is read
     user_delete="suspended",
+    group_admins=False,  # no public Atlassian API makes a team admin
     ping="/rest/api/3/myself",
     retry_after_from=reset_wait,
     error_text=error_text,

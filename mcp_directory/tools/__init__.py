@@ -7,7 +7,7 @@ over its `toolset`, so there is no second list that could drift.
 from __future__ import annotations
 
 from ..config import Settings
-from . import admin, directory, incidents, offboard, proxy, review
+from . import admin, directory, incidents, offboard, proxy, review, sync
 from .base import Call, Tool
 
 TOOLS: tuple[Tool, ...] = (
@@ -29,6 +29,7 @@ TOOLS: tuple[Tool, ...] = (
     admin.create_user,
     admin.deactivate_user,
     offboard.offboard_user,
+    sync.sync_group_members,
     proxy.proxy_request,
 )
 
