@@ -108,6 +108,8 @@ def read_provider(provider: Provider, env: Mapping[str, str]) -> tuple[ProviderC
         elif setting.default is not None:
             values[setting.key] = setting.default
     missing = [s.env for s in spec.settings if s.required and s.key not in values]
+    if spec.sign_in and not any(all(key in values for key in way) for way in spec.sign_in):
+        missing.append(spec.required_env()[-1])  # the ways to sign in, named together
     if missing:
         if not given:
             return None, None
@@ -120,7 +122,8 @@ def read_provider(provider: Provider, env: Mapping[str, str]) -> tuple[ProviderC
     extra = {k: v for k, v in values.items() if k not in ("credential", "base_url")}
     secrets = tuple(values[s.key] for s in spec.settings if s.secret and s.key != "credential" and s.key in values)
     secrets += spec.derived_secrets(values)
-    return ProviderConfig(spec.name, values["credential"], values["base_url"].rstrip("/"), extra, secrets), None
+    credential = values.get("credential", "")  # none: the provider signs in another way (`sign_in`)
+    return ProviderConfig(spec.name, credential, values["base_url"].rstrip("/"), extra, secrets), None
 
 
 def check_url(setting: Setting, credential_env: str, url: str) -> str:
