@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from . import source_of_truth
 from .options import ClientOptions
 from .providers import PROVIDERS, Provider
 from .spec import ProviderConfig, Setting
@@ -52,6 +53,8 @@ class Settings:
     elicit: bool = True
     # Replicas share their request budgets and access_review snapshots through this Redis (SPEC §10).
     redis_url: str | None = field(default=None, repr=False)
+    # MCP_DIRECTORY_SOURCE_OF_TRUTH: auto (the configured identity provider), none, or a provider (SPEC §14).
+    source_of_truth: str = source_of_truth.AUTO
 
     @classmethod
     def from_env(
@@ -85,6 +88,7 @@ class Settings:
             client=ClientOptions.from_env(env, [p.name for p in providers]),
             elicit=parse_elicit(env.get("MCP_DIRECTORY_ELICIT")),
             redis_url=check_redis_url(env.get("MCP_DIRECTORY_REDIS_URL", "").strip()) or None,
+            source_of_truth=source_of_truth.parse(env.get(source_of_truth.VARIABLE), providers),
         )
 
     @property
@@ -123,7 +127,8 @@ def read_provider(provider: Provider, env: Mapping[str, str]) -> tuple[ProviderC
     secrets = tuple(values[s.key] for s in spec.settings if s.secret and s.key != "credential" and s.key in values)
     secrets += spec.derived_secrets(values)
     credential = values.get("credential", "")  # none: the provider signs in another way (`sign_in`)
-    return ProviderConfig(spec.name, credential, values["base_url"].rstrip("/"), extra, secrets), None
+    config = ProviderConfig(spec.name, credential, values["base_url"].rstrip("/"), extra, secrets)
+    return config, spec.caution(values)
 
 
 def check_url(setting: Setting, credential_env: str, url: str) -> str:

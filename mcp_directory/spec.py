@@ -309,6 +309,11 @@ class ProviderSpec:
     # not `required`): configured when one of them is complete (Okta: an API token, or a service
     # app's client id and private key). Empty: the `credential` setting is the one way.
     sign_in: tuple[tuple[str, ...], ...] = ()
+    # A start-up warning about how it is configured (settings' values by key), or None: Okta's API
+    # token dies with the admin who made it.
+    caution: Callable[[Mapping[str, str]], str | None] = field(default=lambda values: None)
+    # An identity provider: its accounts say who still works here (it can be the source of truth, SPEC §14).
+    identity: bool = False
     # Read-only: the provider has no write tool, and proxy_request sends it GET only, writes allowed or not.
     read_only: bool = False
     # The contract code the provider's own error code in a body means, where it says more than the

@@ -20,6 +20,7 @@ Nothing is written: people are deactivated in Okta itself.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from ..aio import gather
@@ -49,6 +50,20 @@ DEFAULT_SCOPES = "okta.users.read okta.groups.read okta.roles.read"
 READ_ONLY = "Okta is read-only here: people are deactivated and groups changed in Okta itself"
 DEPROVISIONED = 'status eq "DEPROVISIONED"'
 AFTER = Token(token_param="after", limit_param="limit", next_token=lambda d: d["next"], max_size=200)
+
+
+def _caution(values: Mapping[str, str]) -> str | None:
+    """The API token acts as the admin who made it and is revoked when that admin is deactivated:
+    the very event this provider is read to notice (FACTS §1)."""
+    app = bool(values.get("client_id") and values.get("private_key"))
+    if values.get("credential") and app:
+        return "okta: OKTA_API_TOKEN is ignored: the service app (OKTA_CLIENT_ID, OKTA_PRIVATE_KEY) signs in"
+    if values.get("credential"):
+        return (
+            "okta: OKTA_API_TOKEN acts as the admin who created it and stops working when that admin is "
+            "deactivated (and after 30 days unused); prefer a service app: set OKTA_CLIENT_ID and OKTA_PRIVATE_KEY"
+        )
+    return None
 
 
 def _derived(values: Any) -> tuple[str, ...]:
@@ -94,8 +109,10 @@ SPEC = ProviderSpec(
     error_code=error_code,
     retry_after_from=reset_wait,
     derived_secrets=_derived,
+    caution=_caution,
     sign_in=(("client_id", "private_key"), ("credential",)),
     read_only=True,
+    identity=True,
 )
 
 
