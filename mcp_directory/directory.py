@@ -135,7 +135,9 @@ class Directory:
 
     def source_of_truth(self) -> str | None:
         """The provider whose accounts say who still works here (SPEC §14), or None."""
-        return source_of_truth.resolve(self.settings.source_of_truth, list(self.providers.values()), list(self.adapters))
+        return source_of_truth.resolve(
+            self.settings.source_of_truth, list(self.providers.values()), list(self.adapters)
+        )
 
     def concurrency(self, provider: str) -> int:
         """Upstream pages of `provider` fetched at once: the operator's cap, else the provider's own."""

@@ -195,7 +195,9 @@ class ApiClient:
         """Send one request; an error status raises the contract's error, a success is its decoded JSON.
         `idempotent=True` marks a read sent with another method (a POST that only reads) as safe
         to resend; by default only GET, HEAD and OPTIONS are. `form` is sent form-encoded."""
-        return (await self.answer(method, path, params=params, json_body=json_body, idempotent=idempotent, form=form))[1]
+        return (await self.answer(method, path, params=params, json_body=json_body, idempotent=idempotent, form=form))[
+            1
+        ]
 
     async def answer(
         self,

@@ -102,7 +102,7 @@ async def test_search_expressions(world, app):
     assert all(u["profile"]["firstName"].lower().startswith(first[:2].lower()) for u in starts)
     both = (await get(app, '/api/v1/users?search=status eq "SUSPENDED" or status eq "DEPROVISIONED"')).json()
     assert {u["status"] for u in both} == {"SUSPENDED", "DEPROVISIONED"}
-    for bad in ('status ne "ACTIVE"', 'status eq "ACTIVE" and', "profile.title co \"x\"", 'status eq ACTIVE'):
+    for bad in ('status ne "ACTIVE"', 'status eq "ACTIVE" and', 'profile.title co "x"', "status eq ACTIVE"):
         body = (await get(app, f"/api/v1/users?search={bad}", status=400)).json()
         assert_valid(error_schema(), body)
         assert body["errorCode"] == "E0000031"
@@ -163,7 +163,9 @@ async def test_rate_limit_headers_and_a_429(world):
     refused = await get(app, "/api/v1/groups", status=429)
     assert_valid(error_schema(), refused.json())
     assert refused.json()["errorCode"] == "E0000047"
-    assert refused.headers["x-rate-limit-remaining"] == "0" and int(refused.headers["x-rate-limit-reset"]) >= time.time()
+    assert (
+        refused.headers["x-rate-limit-remaining"] == "0" and int(refused.headers["x-rate-limit-reset"]) >= time.time()
+    )
 
 
 async def test_ssws_errors(app):
@@ -205,7 +207,9 @@ async def test_a_signed_assertion_gets_a_token_that_reads_within_its_scopes(worl
     assert (await get(app, "/api/v1/users?limit=2", token=None, headers=bearer)).json()
     refused = (await get(app, "/api/v1/iam/assignees/users", token=None, headers=bearer, status=403)).json()
     assert refused["errorCode"] == "E0000006" and "okta.roles.read" in refused["errorCauses"][0]["errorSummary"]
-    assert (await get(app, "/api/v1/users/me", token=None, headers=bearer, status=404)).json()["errorCode"] == "E0000007"
+    assert (await get(app, "/api/v1/users/me", token=None, headers=bearer, status=404)).json()[
+        "errorCode"
+    ] == "E0000007"
 
 
 async def test_an_rsa_key_signs_too(world, app):
@@ -244,7 +248,11 @@ async def test_a_replayed_assertion_a_refused_scope_dpop_and_grant(world, app):
 async def test_an_expired_token_and_an_app_without_admin_role(world, app):
     world.okta.token_lifetime = 0
     expired = await token_call(app, assertion(DEMO_KEY))
-    body = (await get(app, "/api/v1/users", token=None, headers={"Authorization": f"Bearer {expired['access_token']}"}, status=401)).json()
+    body = (
+        await get(
+            app, "/api/v1/users", token=None, headers={"Authorization": f"Bearer {expired['access_token']}"}, status=401
+        )
+    ).json()
     assert body["errorCode"] == "E0000011"
     world.okta.token_lifetime = 3600
     world.okta.clients[CLIENT_ID].admin_role = False

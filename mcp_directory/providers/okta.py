@@ -83,7 +83,9 @@ SPEC = ProviderSpec(
             required=False,
             secret=True,
         ),
-        Setting("client_id", "OKTA_CLIENT_ID", "the OAuth 2.0 service app's client id (private_key_jwt)", required=False),
+        Setting(
+            "client_id", "OKTA_CLIENT_ID", "the OAuth 2.0 service app's client id (private_key_jwt)", required=False
+        ),
         Setting(
             "private_key",
             "OKTA_PRIVATE_KEY",
@@ -94,7 +96,7 @@ SPEC = ProviderSpec(
         Setting("key_id", "OKTA_KEY_ID", "the key's id on the app (the client assertion's kid)", required=False),
         Setting("scopes", "OKTA_SCOPES", "the scopes the service app asks for", DEFAULT_SCOPES),
     ),
-    api_root="/api/v1",
+    api_root="",  # Okta documents its paths from the org: /api/v1/..., /oauth2/v1/token
     auth_scheme="SSWS",
     content_type="application/json",
     paginator=AFTER,
@@ -104,7 +106,7 @@ SPEC = ProviderSpec(
     proxy_prefix="/api/v1/",
     concurrent_pages=1,  # the next page is known only from this one's Link header
     user_delete="deactivated",  # unused: Okta has no deactivate_user here
-    ping="/users?limit=1",
+    ping="/api/v1/users?limit=1",
     error_text=error_text,
     error_code=error_code,
     retry_after_from=reset_wait,
@@ -139,9 +141,7 @@ class Okta(Adapter):
         self.service_app: ServiceApp | None = None
         if client_id and key:  # the service app, when both ways are set
             transport, budget = kwargs.get("transport"), self.http.throttle
-            tokens = ApiClient(
-                spec, config.base_url, "", transport=transport, options=self.options, authorization="", api_root=""
-            )
+            tokens = ApiClient(spec, config.base_url, "", transport=transport, options=self.options, authorization="")
             tokens.throttle = budget
             self.service_app = ServiceApp(
                 tokens,
@@ -207,11 +207,11 @@ class Okta(Adapter):
             fields = ("profile.firstName", "profile.lastName", "profile.email", "profile.login")
             terms.append("(" + " or ".join(f"{f} sw {needle}" for f in fields) + ")")
         if terms:  # search expressions include the deprovisioned
-            return self.linked("/users", {"search": " and ".join(terms)}, lambda d: map_user)
+            return self.linked("/api/v1/users", {"search": " and ".join(terms)}, lambda d: map_user)
         # the default list leaves the deprovisioned out: then read them, under one cursor
         return chained(
-            self.linked("/users", {}, lambda d: map_user),
-            self.linked("/users", {"search": DEPROVISIONED}, lambda d: map_user),
+            self.linked("/api/v1/users", {}, lambda d: map_user),
+            self.linked("/api/v1/users", {"search": DEPROVISIONED}, lambda d: map_user),
         )
 
     def everyone(self) -> Listing[User]:
@@ -241,7 +241,7 @@ class Okta(Adapter):
         after: str | None = None
         seen: set[str] = set()
         while True:
-            document = await self.http.get("/iam/assignees/users", {"limit": 100, "after": after})
+            document = await self.http.get("/api/v1/iam/assignees/users", {"limit": 100, "after": after})
             value = document.get("value") if isinstance(document, dict) else None
             if not isinstance(value, list):
                 raise self.malformed("value, a list of the users with role assignments")
@@ -257,15 +257,17 @@ class Okta(Adapter):
     async def user(self, user_id: str) -> User:
         if user_id.strip().lower() == "me":
             raise InvalidArgument("user_id 'me' is not an Okta user id; use get_me", provider=self.name)
-        return await self.completed(self.record(await self.http.get(f"/users/{segment(user_id)}")))
+        return await self.completed(self.record(await self.http.get(f"/api/v1/users/{segment(user_id)}")))
 
     async def me(self) -> User:
-        return await self.completed(self.record(await self.http.get("/users/me")))
+        return await self.completed(self.record(await self.http.get("/api/v1/users/me")))
 
     async def completed(self, record: dict[str, Any]) -> User:
         """A user with admin roles and groups (two more requests, hence only here)."""
         uid = segment(str(record["id"]))
-        roles, groups = await gather(self.http.get(f"/users/{uid}/roles"), self.http.get(f"/users/{uid}/groups"))
+        roles, groups = await gather(
+            self.http.get(f"/api/v1/users/{uid}/roles"), self.http.get(f"/api/v1/users/{uid}/groups")
+        )
         if not isinstance(roles, list) or not all(isinstance(r, dict) for r in roles):
             raise self.malformed("a JSON array of role assignments")
         group_ids = [str(g["id"]) for g in self.records(groups) if is_listed_group(g)]
@@ -275,11 +277,11 @@ class Okta(Adapter):
 
     def groups(self, *, search: str | None) -> Listing[Group]:
         params = {"search": f"profile.name sw {quoted(search)}"} if search else {}
-        return self.linked("/groups", params, lambda d: lambda r: map_group(r), keep=is_listed_group)
+        return self.linked("/api/v1/groups", params, lambda d: lambda r: map_group(r), keep=is_listed_group)
 
     async def group(self, group_id: str) -> Group:
         gid = segment(group_id)
-        record, members = await gather(self.http.get(f"/groups/{gid}"), self.members(gid))
+        record, members = await gather(self.http.get(f"/api/v1/groups/{gid}"), self.members(gid))
         return map_group(self.record(record), members)
 
     async def members(self, gid: str) -> list[Any]:
@@ -287,7 +289,9 @@ class Okta(Adapter):
         after: str | None = None
         seen: set[str] = set()
         while True:
-            data, headers = await self.http.get_with_headers(f"/groups/{gid}/users", {"limit": 1000, "after": after})
+            data, headers = await self.http.get_with_headers(
+                f"/api/v1/groups/{gid}/users", {"limit": 1000, "after": after}
+            )
             rows = self.records(data)
             found += [map_member(r) for r in rows]
             after = next_after(headers.get("link")) if rows else None
@@ -306,7 +310,7 @@ class Okta(Adapter):
             return Chunk(standard_roles(), Step(None))
 
         async def custom(state: State) -> Chunk[Role]:
-            document = await self.http.get("/iam/roles")
+            document = await self.http.get("/api/v1/iam/roles")
             rows = document.get("roles") if isinstance(document, dict) else None
             if not isinstance(rows, list) or not all(isinstance(r, dict) and "id" in r for r in rows):
                 raise self.malformed("roles, a list of custom roles")

@@ -53,8 +53,13 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _profile(record: dict[str, Any]) -> dict[str, Any]:
+    profile = record.get("profile")
+    return profile if isinstance(profile, dict) else {}
+
+
 def map_user(record: dict[str, Any], *, roles: list[RoleRef] | None = None, group_ids: list[str] | None = None) -> User:
-    profile = record.get("profile") if isinstance(record.get("profile"), dict) else {}
+    profile = _profile(record)
     first, last = _text(profile.get("firstName")), _text(profile.get("lastName"))
     name = _text(profile.get("displayName")) or " ".join(p for p in (first, last) if p) or None
     return User(
@@ -89,7 +94,7 @@ def is_listed_group(record: dict[str, Any]) -> bool:
 
 
 def map_group(record: dict[str, Any], members: list[Member] | None = None) -> Group:
-    profile = record.get("profile") if isinstance(record.get("profile"), dict) else {}
+    profile = _profile(record)
     return Group(
         id=str(record["id"]),
         provider="okta",

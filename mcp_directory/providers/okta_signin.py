@@ -85,6 +85,7 @@ class ServiceApp:
         headers = {"kid": self.key_id} if self.key_id else None
         signed = jwt.encode(claims, key, algorithm=algorithm, headers=headers)
         remember_secret(signed)
+        remember_secret(signed.rsplit(".", 1)[-1])  # the signature alone is what makes it a credential
         return signed
 
     async def authorization(self) -> str:

@@ -182,7 +182,9 @@ class OktaApi:
         if q.get("q"):  # startsWith on names and email; one answer, no paging
             needle = q["q"].casefold()
             fields = ("firstName", "lastName", "email")
-            hits = [u for u in users if any(str(u["profile"].get(f) or "").casefold().startswith(needle) for f in fields)]
+            hits = [
+                u for u in users if any(str(u["profile"].get(f) or "").casefold().startswith(needle) for f in fields)
+            ]
             return json_response(hits[: limit_of(request, 10, self.users_max)])
         return after_page(request, users, limit_of(request, USERS_MAX, self.users_max))
 
@@ -220,7 +222,9 @@ class OktaApi:
 
     async def group_users(self, request: Request) -> Response:
         gid = self.find_group(request.path_params["groupId"])["id"]
-        members = sorted((self.dir.users[u] for u in self.dir.members[gid] if u in self.dir.users), key=lambda u: u["id"])
+        members = sorted(
+            (self.dir.users[u] for u in self.dir.members[gid] if u in self.dir.users), key=lambda u: u["id"]
+        )
         return after_page(request, members, limit_of(request, MEMBERS_MAX, MEMBERS_MAX))
 
     async def iam_roles(self, request: Request) -> Response:

@@ -52,7 +52,7 @@ class TokenEndpoint:
             raise oauth_error(400, "unsupported_grant_type", "The authorization grant type is not supported.")
         if form.get("client_assertion_type") != ASSERTION_TYPE or not form.get("client_assertion"):
             raise invalid_client("Client authentication failed: a private_key_jwt client assertion is required.")
-        client_id, claims = self.verified(form["client_assertion"], f"{base_url(request)}/oauth2/v1/token")
+        client_id = self.verified(form["client_assertion"], f"{base_url(request)}/oauth2/v1/token")
         client = self.dir.clients[client_id]
         if client.dpop:
             raise oauth_error(400, "invalid_dpop_proof", "The DPoP proof JWT header is missing.")
@@ -72,14 +72,15 @@ class TokenEndpoint:
         }
         return json_response(body)
 
-    def verified(self, assertion: str, audience: str) -> tuple[str, dict[str, Any]]:
+    def verified(self, assertion: str, audience: str) -> str:
+        """The client id of a valid assertion (else an `invalid_client` SimError)."""
         try:
             unverified = jwt.decode(assertion, options={"verify_signature": False})
         except jwt.PyJWTError as exc:
             raise invalid_client("The client_assertion is not a valid JWT.") from exc
         client_id = unverified.get("iss")
         client = self.dir.clients.get(client_id) if isinstance(client_id, str) else None
-        if client is None:
+        if client is None or not isinstance(client_id, str):
             raise invalid_client("The client_assertion token has an unknown 'iss' claim (no such client).")
         try:
             claims: dict[str, Any] = jwt.decode(
@@ -109,4 +110,4 @@ class TokenEndpoint:
             if jti in self.dir.used_jtis:
                 raise invalid_client("The client_assertion token has already been used (its jti was seen before).")
             self.dir.used_jtis.add(str(jti))
-        return client_id, claims
+        return client_id

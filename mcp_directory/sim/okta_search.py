@@ -45,7 +45,7 @@ def parse(expression: str, *, only_eq: bool = False) -> Predicate:
         if position >= len(tokens):
             raise invalid(expression)
         position += 1
-        return tokens[position - 1]
+        return str(tokens[position - 1])
 
     def term() -> Predicate:
         if peek() == "(":

@@ -73,7 +73,9 @@ class OktaDirectory:
     clients: dict[str, OktaClient] = field(default_factory=dict)  # service apps by client id
     me_id: str = ""  # the admin behind the API token
     token_lifetime: int = 3600  # seconds an access token lives (Okta: fixed at one hour)
-    access_tokens: dict[str, tuple[float, str, tuple[str, ...]]] = field(default_factory=dict)  # -> (exp, client, scopes)
+    access_tokens: dict[str, tuple[float, str, tuple[str, ...]]] = field(
+        default_factory=dict
+    )  # -> (exp, client, scopes)
     used_jtis: set[str] = field(default_factory=set)
     version: int = 0
 
@@ -102,9 +104,11 @@ def private_pem(key: ec.EllipticCurvePrivateKey) -> str:
 
 
 def public_pem(key: ec.EllipticCurvePrivateKey) -> str:
-    return key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
 
 
 def _user(rng: random.Random, first: str, last: str, email: str, status: str) -> dict[str, Any]:
