@@ -39,12 +39,15 @@ def resolve(choice: str, providers: Sequence[Provider], configured: Sequence[str
     return choice
 
 
-def required(source: str | None) -> str:
+def required(source: str | None, providers: Sequence[Provider]) -> str:
+    """The source of truth's name, or `invalid_argument` saying how to have one."""
     if source is None:
+        able = [p for p in providers if p.spec.identity]
+        how = "; or ".join(f"{p.title}: set {' and '.join(p.spec.required_env())}" for p in able)
         raise InvalidArgument(
-            f"orphaned needs a source of truth, an identity provider such as Okta that says who still works "
-            f"here: configure one (OKTA_ORG_URL and a way to sign in), and leave {VARIABLE} unset (auto) or "
-            "name it there"
+            "orphaned needs a source of truth, an identity provider that says who still works here"
+            + (f" ({how})" if how else "")
+            + f"; then leave {VARIABLE} unset (auto) or name it there"
         )
     return source
 

@@ -53,7 +53,7 @@ class AccessReviewArgs(Args):
         bool,
         Field(
             description="true: only people with an account not inactive in some other provider whose account in "
-            "the source of truth (the identity provider, e.g. Okta) is inactive or blocked, or who have none there: "
+            "the source of truth (the identity provider) is inactive or blocked, or who have none there: "
             "who left but still has access. The source of truth is read whether or not providers names it."
         ),
     ] = False
@@ -78,7 +78,8 @@ async def access_review(call: Call, args: AccessReviewArgs) -> ReviewPage:
         if name not in wanted and args.providers:
             raise InvalidArgument(f"{name} is named in present_in or absent_from but not in providers; add it there")
         wanted.add(name)
-    source = source_of_truth.required(directory.source_of_truth()) if args.orphaned else None
+    known = list(directory.providers.values())
+    source = source_of_truth.required(directory.source_of_truth(), known) if args.orphaned else None
     if source is not None:
         directory.known(source)
         wanted.add(source)  # read whether or not `providers` names it (SPEC §14)
