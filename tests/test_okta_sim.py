@@ -266,3 +266,20 @@ async def test_an_expired_token_and_an_app_without_admin_role(world, app):
 async def test_a_broken_record_is_rejected_by_the_validator(world):
     user = dict(next(iter(world.okta.users.values())), status="GONE")
     assert list(okta_schema("/api/v1/users").iter_errors([user]))
+
+
+def test_the_simulators_export_line_carries_the_service_app_key_on_one_line():
+    import shlex
+
+    from mcp_directory.config import Settings
+    from mcp_directory.sim.__main__ import export_lines
+
+    (line,) = export_lines({"okta": "http://127.0.0.1:4"}, DEMO_TOKENS)
+    env = dict(word.split("=", 1) for word in shlex.split(line.removeprefix("export ")))
+    settings = Settings.from_env(env)
+    assert env["OKTA_CLIENT_ID"] == CLIENT_ID and "\n" not in line.replace("\\n", "")
+    okta = settings.providers["okta"]
+    from mcp_directory.providers.okta_signin import pem_text
+    from mcp_directory.sim.okta_seed import private_pem
+
+    assert pem_text(okta.get("private_key") or "") == private_pem(DEMO_KEY)
