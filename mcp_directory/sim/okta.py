@@ -18,6 +18,7 @@ Wire quirks reproduced (FACTS.md, the management spec subset):
 
 from __future__ import annotations
 
+import bisect
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -25,7 +26,16 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from mcp_directory.sim.common import Gate, LimitState, SimError, SimOptions, assemble, json_response, page_url
+from mcp_directory.sim.common import (
+    Gate,
+    LimitState,
+    SimError,
+    SimOptions,
+    SortedView,
+    assemble,
+    json_response,
+    page_url,
+)
 from mcp_directory.sim.faults import SimApp
 from mcp_directory.sim.okta_oauth import TokenEndpoint
 from mcp_directory.sim.okta_search import parse
@@ -130,7 +140,7 @@ def limit_of(request: Request, default: int, cap: int) -> int:
 def after_page(request: Request, records: list[dict[str, Any]], limit: int) -> Response:
     """A page of records (sorted by id) after the `after` cursor, with its Link header."""
     after = request.query_params.get("after")
-    start = next((i for i, r in enumerate(records) if r["id"] > after), len(records)) if after else 0
+    start = bisect.bisect_right(records, after, key=lambda r: r["id"]) if after else 0
     page = records[start : start + limit]
     more = start + limit < len(records)
     return bare_list(request, page, page[-1]["id"] if more and page else None)
@@ -142,6 +152,9 @@ class OktaApi:
     def __init__(self, directory: OktaDirectory, options: SimOptions) -> None:
         self.dir = directory
         self.users_max = min(options.page_size_max or USERS_MAX, USERS_MAX)
+        self.by_id = SortedView(lambda u: u["id"])
+        # the default list (without the deprovisioned), by the sorted list it was made from
+        self.default: tuple[list[dict[str, Any]], list[dict[str, Any]]] = ([], [])
 
     async def check_scope(self, request: Request) -> Response | None:
         """A Gate hook: an access token must carry the endpoint's scope, and its app an admin role."""
@@ -158,7 +171,7 @@ class OktaApi:
         return None
 
     def sorted_users(self) -> list[dict[str, Any]]:
-        return sorted(self.dir.users.values(), key=lambda u: u["id"])
+        return self.by_id.get(self.dir.users, self.dir.version)  # shared: never mutate
 
     def find_user(self, key: str, request: Request) -> dict[str, Any]:
         if key == "me":
@@ -178,7 +191,9 @@ class OktaApi:
         if q.get("search") or q.get("filter"):
             keep = parse(q["search"]) if q.get("search") else parse(q["filter"], only_eq=True)
             return after_page(request, [u for u in users if keep(u)], limit_of(request, USERS_MAX, self.users_max))
-        users = [u for u in users if u["status"] != "DEPROVISIONED"]
+        if self.default[0] is not users:  # the table changed
+            self.default = (users, [u for u in users if u["status"] != "DEPROVISIONED"])
+        users = self.default[1]
         if q.get("q"):  # startsWith on names and email; one answer, no paging
             needle = q["q"].casefold()
             fields = ("firstName", "lastName", "email")
