@@ -17,7 +17,7 @@ from typing import Any
 
 import anyio
 
-from . import load, memory, overhead, replicas, review, size, traversal
+from . import load, memory, okta, overhead, replicas, review, size, traversal
 
 FIGURES = {
     "a": overhead.measure,
@@ -28,6 +28,7 @@ FIGURES = {
     "f": replicas.measure,
     "g": review.measure_questions,
     "h": review.measure_large,
+    "i": okta.measure,
 }
 
 
@@ -136,6 +137,18 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                 f"first page {h['first_page_s']:.1f} s, peak RSS {h['peak_rss_mb']:.0f} MB",
                 "<= 300 MB",
                 f"{h['upstream_requests']} upstream requests (the minimum: {h['minimum_requests']})",
+            )
+        )
+    if i := results.get("i"):
+        out.append(
+            (
+                f"i. access_review orphaned=true over {i['okta_users']} Okta users + the tools' "
+                f"({i['accounts']} accounts), 20 ms/request, Okta at 600/min",
+                f"first page {i['first_page_s']:.1f} s, peak RSS {i['peak_rss_mb']:.0f} MB, {i['orphaned']} people",
+                "<= 300 MB; no request per user",
+                f"Okta: {i['okta_requests']} requests (the minimum: {i['okta_minimum']}), "
+                f"{i['okta_per_user_requests']} per user; "
+                f"all: {i['upstream_requests']} (minimum {i['minimum_requests']})",
             )
         )
     return out
