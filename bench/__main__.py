@@ -145,7 +145,7 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                 f"i. access_review orphaned=true over {i['okta_users']} Okta users + the tools' "
                 f"({i['accounts']} accounts), 20 ms/request, Okta at 600/min",
                 f"first page {i['first_page_s']:.1f} s, peak RSS {i['peak_rss_mb']:.0f} MB, {i['orphaned']} people",
-                "<= 300 MB; no request per user",
+                "requests at the minimum, none per user",
                 f"Okta: {i['okta_requests']} requests (the minimum: {i['okta_minimum']}), "
                 f"{i['okta_per_user_requests']} per user; "
                 f"all: {i['upstream_requests']} (minimum {i['minimum_requests']})",
