@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The three ways people install mcp-directory, built into $MCP_DIRECTORY_DIST (default dist/):
+# The three ways people install mcp-directory (the distribution `mcp-user-directory`), built into
+# $MCP_DIRECTORY_DIST (default dist/):
 # the wheel and the sdist (python -m build), server.json and manifest.json checked against the code
 # and the vendored schemas, and the Claude Desktop bundle validated and packed by the official MCPB
 # CLI. tests/test_distribution.py then installs and runs each one (skipped without these files
@@ -31,7 +32,9 @@ python -m distribution --check
 # The sdist, and the wheel built from it.
 rm -rf "$dist"
 python -m build --outdir "$dist" . >"$tools/build.log" 2>&1 || { cat "$tools/build.log" >&2; exit 1; }
-wheel="$(ls "$dist"/mcp_directory-*-py3-none-any.whl)"
+# Named after the distribution (pyproject.toml: mcp-user-directory -> mcp_user_directory-<version>-...).
+stem="$(python -c 'from distribution.inputs import project; print(project().file_stem)')"
+wheel="$(ls "$dist/$stem"-*-py3-none-any.whl)"
 
 # The bundle: the official CLI validates the manifest (icon included) and packs it with the wheel.
 python -m distribution.bundle "$wheel" --out "$dist" --mcpb "$mcpb"

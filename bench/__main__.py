@@ -139,6 +139,14 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                 f"{h['upstream_requests']} upstream requests (the minimum: {h['minimum_requests']})",
             )
         )
+        out.append(
+            (
+                f"h. {h['callers']} sessions ask for that first page at once",
+                f"all answered in {h['together_s']:.1f} s, peak RSS {h['together_peak_rss_mb']:.0f} MB",
+                "<= 300 MB; one read's requests",
+                f"{h['together_upstream_requests']} upstream requests, {h['together_reviews']} review(s) read",
+            )
+        )
     if i := results.get("i"):
         out.append(
             (

@@ -1,14 +1,17 @@
 """(f) Whole-directory questions answered by paging list_users and by access_review, at 1x and
 10x directory size, 20 ms per upstream request: calls, bytes handed to the model (the compact
 JSON of structuredContent, which is what chat clients pass on), seconds.
-(g) One review over about 100,000 accounts at 20 ms per upstream request: first-page wall time,
-the server's peak RSS, and upstream requests against the minimum the page sizes allow.
+(h) One review over about 100,000 accounts at 20 ms per upstream request: first-page wall time,
+the server's peak RSS, and upstream requests against the minimum the page sizes allow. Then 16
+sessions asking for the same first page at once, against a fresh server: its peak RSS, and the
+upstream requests they cost together (they share one read, SPEC §8).
 
 Our server runs as an HTTP subprocess; the simulators run in this process on loopback ports (so
 their request logs can be counted)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import subprocess
@@ -17,8 +20,10 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import anyio
 from mcp import Client
 
+from mcp_directory.models import email_key
 from mcp_directory.sim import build_apps, build_world, serve_on_loopback
 from mcp_directory.sim.faults import FaultPlan
 
@@ -63,7 +68,7 @@ async def mixed_by_paging(meter: Meter) -> int:
     statuses: dict[str, dict[str, str]] = {}
     for provider in PROVIDERS:
         for user in await every_user(meter, provider):
-            statuses.setdefault((user["email"] or "").casefold(), {})[provider] = user["status"]
+            statuses.setdefault(email_key(user["email"] or ""), {})[provider] = user["status"]
     return sum(
         1
         for by in statuses.values()
@@ -157,29 +162,64 @@ def minimum_requests(world: Any, page: int = 100) -> int:
     return users + group_lists + len(rootly.teams) + len(opsgenie.teams) + len(retool.groups)
 
 
-async def measure_large(people: int = 46_500) -> dict[str, Any]:
+class Counted:
+    """Counts the requests that reach the simulators (a hook on each: nothing is kept per request)."""
+
+    def __init__(self, apps: dict[str, Any]) -> None:
+        self.requests = 0
+        for app in apps.values():
+            app.state.gate.hooks.append(self.hook)
+
+    async def hook(self, request: Any) -> None:
+        self.requests += 1
+
+
+async def first_pages(urls: dict[str, str], callers: int) -> tuple[float, float, list[dict[str, Any]]]:
+    """`callers` sessions asking a fresh server for the same first page at once: the seconds until
+    the last is answered, the server's peak RSS (MB), and the pages."""
+    proc, url = server(urls)
+    pages: list[dict[str, Any]] = []
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            clients = [await stack.enter_async_context(Client(url)) for _ in range(callers)]
+
+            async def first_page(client: Client) -> None:
+                result = await client.call_tool("access_review", {"providers": list(PROVIDERS), "limit": 50})
+                assert not result.is_error, result.content
+                pages.append(result.structured_content)  # type: ignore[arg-type]
+
+            started = time.perf_counter()
+            async with anyio.create_task_group() as tg:
+                for client in clients:
+                    tg.start_soon(first_page, client)
+            seconds = time.perf_counter() - started
+        peak = peak_rss_mb(proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+    return seconds, peak, pages
+
+
+async def measure_large(people: int = 46_500, callers: int = 16) -> dict[str, Any]:
     world, apps = served(people)
     accounts = sum(len(getattr(world, p).users) for p in PROVIDERS)
+    counted = Counted(apps)
     with serve_on_loopback(apps) as urls:
-        proc, url = server(urls)
-        try:
-            async with Client(url) as client:
-                started = time.perf_counter()
-                result = await client.call_tool("access_review", {"providers": list(PROVIDERS), "limit": 50})
-                first = time.perf_counter() - started
-                assert not result.is_error, result.content
-            peak = peak_rss_mb(proc.pid)
-        finally:
-            proc.terminate()
-            proc.wait(timeout=15)
-    requests = sum(len(app.state.requests) for app in apps.values())
+        first, peak, (page,) = await first_pages(urls, 1)
+        requests, counted.requests = counted.requests, 0
+        together, together_peak, pages = await first_pages(urls, callers)
     return {
         "accounts": accounts,
-        "people": result.structured_content["total"],  # type: ignore[index]
+        "people": page["total"],
         "first_page_s": round(first, 2),
         "peak_rss_mb": round(peak, 1),
         "upstream_requests": requests,
         "minimum_requests": minimum_requests(world),
+        "callers": callers,
+        "together_s": round(together, 2),
+        "together_peak_rss_mb": round(together_peak, 1),
+        "together_upstream_requests": counted.requests,
+        "together_reviews": len({p["as_of"] + p["export"] for p in pages}),
     }
 
 

@@ -6,7 +6,9 @@
 
 Three channels, one source each:
 
-- PyPI (`uvx mcp-directory serve`): pyproject.toml; the version is `mcp_directory.__version__`.
+- PyPI (`uvx mcp-user-directory serve`): pyproject.toml names the distribution (`mcp-user-directory`;
+  on PyPI `mcp-directory` is an unrelated package) and its two commands, `mcp-user-directory` and
+  `mcp-directory`; the version is `mcp_directory.__version__`.
 - The MCP registry: `server.json`, its environment variables from the providers' own settings
   (`mcp_directory.providers.PROVIDERS`), checked against the registry's schema (`schemas/`).
 - Claude Desktop: `manifest.json` (MCPB), asking for the same settings and listing the registry's

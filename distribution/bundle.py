@@ -1,6 +1,6 @@
 """The Claude Desktop bundle (MCPB), built from the wheel:
 
-    python -m distribution.bundle dist/mcp_directory-<version>-py3-none-any.whl --out dist [--mcpb CMD] [--uv CMD]
+    python -m distribution.bundle dist/mcp_user_directory-<version>-py3-none-any.whl --out dist [--mcpb CMD] [--uv CMD]
 
 Why the `uv` server type. A `python` bundle carries its dependencies in `server/lib`, built for
 one platform and one Python: pydantic-core (under pydantic, under the MCP SDK) is compiled, so a
@@ -63,8 +63,8 @@ package = false
 def stage(wheel: Path, into: Path, uv: list[str]) -> None:
     """The bundle's files in `into`, locked."""
     proj = project()
-    if f"-{proj.version}-" not in wheel.name:
-        raise SystemExit(f"{wheel.name} is not version {proj.version} (mcp_directory.__version__)")
+    if not wheel.name.startswith(f"{proj.file_stem}-{proj.version}-"):
+        raise SystemExit(f"{wheel.name} is not {proj.name} {proj.version} (pyproject.toml, mcp_directory.__version__)")
     shutil.copytree(TEMPLATE, into, dirs_exist_ok=True)
     if not (into / ENTRY_POINT).is_file():
         raise SystemExit(f"the template lacks the entry point {ENTRY_POINT}")

@@ -17,7 +17,7 @@ from mcp_directory.config import TOOLSETS
 from mcp_directory.providers import PROVIDERS, Provider
 from mcp_directory.spec import ProviderSpec, Setting
 from mcp_directory.tools import full_set
-from mcp_directory.tools.base import joined
+from mcp_directory.tools.schema import joined
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,13 +40,20 @@ class Project:
 
     @property
     def registry_name(self) -> str:
-        """The MCP registry's reverse-DNS name, `io.github.<owner>/<repo>`: the namespace the registry
-        grants to whoever signs in to GitHub as <owner>."""
+        """The MCP registry's reverse-DNS name, `io.github.<owner>/<name>`: the namespace the registry
+        grants to whoever signs in to GitHub as <owner> (from the Repository URL), and the name
+        people install (`uvx <name>`)."""
         parts = urlsplit(self.repository)
         owner, _, repo = parts.path.strip("/").partition("/")
         if parts.netloc != "github.com" or not owner or not repo or "/" in repo:
             raise ValueError(f"the Repository URL {self.repository!r} is not https://github.com/<owner>/<repo>")
-        return f"io.github.{owner}/{repo}"
+        return f"io.github.{owner}/{self.name}"
+
+    @property
+    def file_stem(self) -> str:
+        """The name as built files spell it (`<stem>-<version>-py3-none-any.whl`, `<stem>-<version>.tar.gz`):
+        normalized (PEP 503), `-` as `_` (the binary distribution format, PEP 625)."""
+        return re.sub(r"[-_.]+", "_", self.name).lower()
 
 
 def project(pyproject: Path = ROOT / "pyproject.toml") -> Project:

@@ -5,7 +5,8 @@
 - the static `MCP_DIRECTORY_AUTH_TOKEN`: both scopes, actor `static-token`;
 - with `MCP_DIRECTORY_OAUTH_ISSUER` and `..._AUDIENCE`, the issuer's access tokens: JWTs checked by
   `JwtVerifier` (the SDK's `TokenVerifier`) against the issuer's keys (`jwks.IssuerKeys`), carrying
-  the scopes `directory:read` and `directory:write` in `scope` or `scp`.
+  the scopes `directory:read` and `directory:write` in `scope` or `scp`; actor `oauth:<sub>` (else
+  `oauth:<client id>`).
 
 `Authenticate` sits in front of every route but the open ones (`/healthz`, the protected-resource
 metadata): it asks `Credentials` (the static token, then the SDK's `BearerAuthBackend` over the
@@ -74,13 +75,20 @@ def caller_scopes() -> frozenset[str] | None:
 
 
 def current_actor() -> str | None:
-    """Who this request acts for, for the audit trail: the token's `sub`, else its client id;
-    `static-token` for MCP_DIRECTORY_AUTH_TOKEN; None without a token (stdio, in process)."""
+    """Who this request acts for, for the audit trail: `static-token` for MCP_DIRECTORY_AUTH_TOKEN;
+    `oauth:` and the access token's `sub`, else its client id, so that no token can pass for the
+    static one (a `sub` of `static-token` is `oauth:static-token`); None without a token (stdio, in
+    process)."""
     token = get_access_token()
-    return None if token is None else token.subject or token.client_id
+    if token is None:
+        return None
+    if token == STATIC_IDENTITY:
+        return STATIC_ACTOR
+    return f"{OAUTH_ACTOR_PREFIX}{token.subject or token.client_id}"
 
 
 STATIC_IDENTITY = AccessToken(token="", client_id=STATIC_ACTOR, scopes=list(SCOPES))
+OAUTH_ACTOR_PREFIX = "oauth:"
 
 
 class JwtVerifier(TokenVerifier):

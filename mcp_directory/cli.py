@@ -15,41 +15,14 @@ import anyio
 from . import __version__
 from .config import TOOLSETS, Settings
 from .directory import Directory
-from .errors import DirectoryError, Redactor
+from .errors import DirectoryError
+from .logs import configure_logging
 from .providers import PROVIDERS
 from .server import build_server
 from .tools import TOOLS, select
-from .tools.base import joined
+from .tools.schema import joined
 
 log = logging.getLogger("mcp_directory")
-
-
-class RedactingFormatter(logging.Formatter):
-    """Formats a log record, tracebacks included, with every secret removed."""
-
-    def __init__(self, redact: Redactor, fmt: str = "%(asctime)s %(levelname)s %(name)s: %(message)s") -> None:
-        super().__init__(fmt)
-        self.redact = redact
-
-    def format(self, record: logging.LogRecord) -> str:
-        return self.redact(super().format(record))
-
-
-def configure_logging(settings: Settings, level: int = logging.INFO) -> None:
-    """Log to stderr only (stdout carries the MCP stdio protocol), redacted."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(RedactingFormatter(Redactor(settings.secrets)))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    # The audit trail: one bare JSON line per write, whatever the log level.
-    audit = logging.StreamHandler(sys.stderr)
-    audit.setFormatter(RedactingFormatter(Redactor(settings.secrets), "%(message)s"))
-    audit_log = logging.getLogger("mcp_directory.audit")
-    audit_log.handlers[:] = [audit]
-    audit_log.propagate = False
-    for name in ("httpx", "httpx2", "httpcore", "httpcore2"):
-        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def make_directory(settings: Settings) -> Directory:
@@ -108,7 +81,7 @@ def parser() -> argparse.ArgumentParser:
 def parse_arguments(json_args: str | None, pairs: list[str], schema: dict[str, Any] | None = None) -> dict[str, Any]:
     """Arguments from --json and k=v pairs. A pair's value is parsed as JSON (limit=5 is a
     number), except where the tool's schema says the argument is a string (incident_id=42)."""
-    strings = {k for k, p in ((schema or {}).get("properties") or {}).items() if p.get("type") == "string"}
+    strings = {k for k, p in ((schema or {}).get("properties") or {}).items() if value_types(p) == {"string"}}
     arguments: dict[str, Any] = {}
     if json_args:
         loaded = json.loads(json_args)
@@ -127,6 +100,11 @@ def parse_arguments(json_args: str | None, pairs: list[str], schema: dict[str, A
         except ValueError:
             arguments[key] = raw
     return arguments
+
+
+def value_types(prop: dict[str, Any]) -> set[Any]:
+    """The JSON types an argument takes besides null (an optional one is `anyOf: [T, null]`)."""
+    return {branch.get("type") for branch in prop.get("anyOf", [prop]) if branch != {"type": "null"}}
 
 
 async def run_call(directory: Directory, tool: str, arguments: dict[str, Any]) -> int:
@@ -167,6 +145,15 @@ async def run_check(directory: Directory) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return run(argv)
+    except BrokenPipeError:
+        # The reader went away (`mcp-directory call ... | head`): nothing more to say, and no traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+def run(argv: list[str] | None = None) -> int:
     top = parser()
     # k=v pairs may come after options (`call list_users --demo provider=NAME`), which
     # argparse leaves over; they belong to `call`, and are an error anywhere else.
@@ -221,6 +208,8 @@ def run_web(args: argparse.Namespace, settings: Settings, directory: Directory) 
     """`serve --transport http|sse`: one app serving /mcp, /sse + /messages/ and /healthz (and,
     with OAuth, the protected-resource metadata). A non-loopback bind needs a static token or
     OAuth (SPEC §10)."""
+    from .auth import JwtVerifier
+    from .jwks import IssuerMisconfigured, KeysUnavailable
     from .web import HEADER_TIMEOUT_S, KEEP_ALIVE_TIMEOUT_S, is_loopback, serve
 
     if not settings.auth_token and not settings.oauth and not is_loopback(args.host):
@@ -247,7 +236,16 @@ def run_web(args: argparse.Namespace, settings: Settings, directory: Directory) 
             "serving on all interfaces but accepting only Host: localhost/127.0.0.1/[::1]; "
             "pass --allowed-hosts with the name clients use (e.g. --allowed-hosts mcp.example.com)"
         )
+    verifier = None
     if settings.oauth:
+        verifier = JwtVerifier(settings.oauth)
+        try:
+            anyio.run(verifier.keys.locate)
+        except IssuerMisconfigured as exc:
+            print(f"mcp-directory: the OAuth issuer's metadata is refused: {exc}", file=sys.stderr)
+            return 2
+        except KeysUnavailable as exc:
+            log.warning("cannot read the OAuth issuer's metadata yet (%s); trying again on the first token", exc)
         log.info(
             "accepting access tokens of %s for %s%s",
             settings.oauth.issuer,
@@ -260,6 +258,7 @@ def run_web(args: argparse.Namespace, settings: Settings, directory: Directory) 
         args.port,
         auth_token=settings.auth_token,
         oauth=settings.oauth,
+        verifier=verifier,
         allowed_hosts=_split(args.allowed_hosts),
         allowed_origins=_split(args.allowed_origins),
         header_timeout=HEADER_TIMEOUT_S,

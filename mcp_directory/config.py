@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from . import source_of_truth
 from .options import ClientOptions
 from .providers import PROVIDERS, Provider
+from .review_store import MEMORY as REVIEW_MEMORY
 from .spec import ProviderConfig, Setting
 
 TOOLSETS: tuple[str, ...] = ("directory", "incidents", "admin", "proxy")
@@ -51,8 +52,14 @@ class Settings:
     # Ask the human before a destructive write when the client can show a form (SPEC §9);
     # MCP_DIRECTORY_ELICIT=never is for clients that declare elicitation but cannot show it.
     elicit: bool = True
+    # How long a question to the human stands (SPEC §9: 10 minutes), and so how long its sealed
+    # 2026-07-28 request_state is good for; unanswered by then, the call is cancelled. Not an
+    # operator setting: the contract fixes it (tests shorten it).
+    elicit_deadline: float = 600.0
     # Replicas share their request budgets and access_review snapshots through this Redis (SPEC §10).
     redis_url: str | None = field(default=None, repr=False)
+    # Bytes of access_review snapshots a process keeps at most (SPEC §8): a new review past it is rate_limited.
+    review_memory: int = REVIEW_MEMORY
     # MCP_DIRECTORY_SOURCE_OF_TRUTH: auto (the configured identity provider), none, or a provider (SPEC §14).
     source_of_truth: str = source_of_truth.AUTO
 
@@ -88,6 +95,8 @@ class Settings:
             client=ClientOptions.from_env(env, [p.name for p in providers]),
             elicit=parse_elicit(env.get("MCP_DIRECTORY_ELICIT")),
             redis_url=check_redis_url(env.get("MCP_DIRECTORY_REDIS_URL", "").strip()) or None,
+            review_memory=parse_megabytes("MCP_DIRECTORY_REVIEW_MEMORY_MB", env.get("MCP_DIRECTORY_REVIEW_MEMORY_MB"))
+            or REVIEW_MEMORY,
             source_of_truth=source_of_truth.parse(env.get(source_of_truth.VARIABLE), providers),
         )
 
@@ -152,6 +161,16 @@ def check_url(setting: Setting, credential_env: str, url: str) -> str:
     if "?" in url or "#" in url:
         raise ValueError(f"{variable} must not contain a query ('?') or a fragment ('#')")
     return url
+
+
+def parse_megabytes(variable: str, value: str | None) -> int | None:
+    """A whole number of megabytes (MiB) as bytes; None when unset."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or not 1 <= int(text) <= 1_000_000:
+        raise ValueError(f"{variable} must be a whole number of megabytes between 1 and 1000000, like 256")
+    return int(text) * 2**20
 
 
 def check_redis_url(url: str) -> str:

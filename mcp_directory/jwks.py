@@ -3,7 +3,10 @@
 Where the keys are: `MCP_DIRECTORY_OAUTH_JWKS_URL`, else the `jwks_uri` of the issuer's metadata,
 looked up where the MCP authorization spec tells clients to look (RFC 8414's
 `/.well-known/oauth-authorization-server`, then OpenID Connect's `/.well-known/openid-configuration`);
-the metadata must name the configured issuer exactly, as RFC 8414 §3.3 requires.
+the metadata must name the configured issuer exactly, as RFC 8414 §3.3 requires, and its `jwks_uri`
+must be on the issuer's own origin (scheme, host and port): metadata that points anywhere else is
+refused unless the operator names that URL in MCP_DIRECTORY_OAUTH_JWKS_URL. `serve` looks the URL
+up at start-up (`IssuerKeys.locate`) and stops on such metadata (`IssuerMisconfigured`).
 
 When to fetch them: on first use, again after `max_age` (a key the issuer withdrew stops working),
 and when a token names a key id we do not hold (the issuer rotated its keys). Anyone can send a token
@@ -13,11 +16,14 @@ A failed fetch keeps the keys we had.
 
 Fetched with httpx2's async client, so nothing blocks the event loop and no thread is needed
 (PyJWKClient fetches synchronously); PyJWT only turns the JSON into keys (`PyJWK`). Redirects
-are not followed, as nowhere else in this server.
+are not followed, as nowhere else in this server. A document is read at most `MAX_JWKS_BYTES`:
+refused at once when its Content-Length says more, else streamed and dropped as soon as it runs
+past (uncompressed: we ask for `identity`, so a small compressed body cannot expand in memory).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -38,10 +44,30 @@ ASYMMETRIC = frozenset(
 MAX_AGE_S = 3600.0
 FETCH_TIMEOUT_S = 10.0
 MAX_JWKS_BYTES = 1024 * 1024
+DEFAULT_PORTS = {"https": 443, "http": 80}
 
 
 class KeysUnavailable(Exception):
     """The issuer's keys could not be fetched (the message says why; it holds no token)."""
+
+
+class IssuerMisconfigured(KeysUnavailable):
+    """The issuer's metadata cannot be trusted as it is (another issuer, keys on another origin):
+    an operator must act, so `serve` stops at start-up saying so."""
+
+
+def origin(url: str) -> tuple[str, str, int] | None:
+    """RFC 6454's origin of an http(s) URL: scheme, host and port (the default one made explicit,
+    names in lower case); None for anything else."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS or not parts.hostname:
+        return None
+    return scheme, parts.hostname.lower(), port if port is not None else DEFAULT_PORTS[scheme]
 
 
 def metadata_urls(issuer: str) -> list[str]:
@@ -150,10 +176,20 @@ class IssuerKeys:
             self.generation += 1
             logger.info("fetched %d signing key(s) of the OAuth issuer", len(keys))
 
+    async def locate(self) -> None:
+        """Find where the keys are now, as `serve` starts: IssuerMisconfigured if the issuer's
+        metadata is not to be trusted, KeysUnavailable if it cannot be read yet (then it is looked
+        for again on first use)."""
+        if self.jwks_url is None:
+            async with self._client() as client:
+                self.jwks_url = await self._discover(client)
+                self.discovered = True
+
+    def _client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(transport=self.transport, timeout=FETCH_TIMEOUT_S, follow_redirects=False)
+
     async def _fetch(self) -> dict[str | None, dict[str, Any]]:
-        async with httpx.AsyncClient(
-            transport=self.transport, timeout=FETCH_TIMEOUT_S, follow_redirects=False
-        ) as client:
+        async with self._client() as client:
             if self.jwks_url is None:
                 self.jwks_url = await self._discover(client)
                 self.discovered = True
@@ -181,33 +217,59 @@ class IssuerKeys:
                 tried.append(str(exc))
                 continue
             if metadata.get("issuer") != self.issuer:
-                raise KeysUnavailable(
+                raise IssuerMisconfigured(
                     f"{url} names the issuer {metadata.get('issuer')!r}, not {self.issuer!r}: set "
                     "MCP_DIRECTORY_OAUTH_ISSUER to exactly the issuer the authorization server names"
                 )
             jwks_uri = metadata.get("jwks_uri")
-            scheme = urlsplit(jwks_uri).scheme if isinstance(jwks_uri, str) else None
-            if scheme not in ("https", urlsplit(self.issuer).scheme):
-                raise KeysUnavailable(f"{url} has no usable jwks_uri; set MCP_DIRECTORY_OAUTH_JWKS_URL")
-            assert isinstance(jwks_uri, str)
+            if not isinstance(jwks_uri, str) or origin(jwks_uri) is None:
+                raise IssuerMisconfigured(f"{url} has no usable jwks_uri; set MCP_DIRECTORY_OAUTH_JWKS_URL")
+            if origin(jwks_uri) != origin(self.issuer):
+                raise IssuerMisconfigured(
+                    f"{url} puts the issuer's keys at {jwks_uri[:200]!r}, which is not on the issuer's own "
+                    f"origin ({origin_text(self.issuer)}): refused, since whoever controls that host could "
+                    "sign tokens; if it really is your issuer's key set, set MCP_DIRECTORY_OAUTH_JWKS_URL to it"
+                )
             return jwks_uri
         raise KeysUnavailable("no issuer metadata found (" + "; ".join(tried) + "); set MCP_DIRECTORY_OAUTH_JWKS_URL")
 
 
+def origin_text(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 async def get_json(client: httpx.AsyncClient, url: str) -> dict[str, Any]:
-    """A JSON object from `url`, or KeysUnavailable saying what went wrong."""
+    """A JSON object from `url`, read at most MAX_JWKS_BYTES, or KeysUnavailable saying what went wrong."""
+    headers = {"Accept": "application/json", "Accept-Encoding": "identity"}
     try:
-        response = await client.get(url, headers={"Accept": "application/json"})
+        async with client.stream("GET", url, headers=headers) as response:
+            if response.status_code != 200:
+                raise KeysUnavailable(f"{url} answered HTTP {response.status_code}")
+            body = await read_capped(response, url)
     except httpx.HTTPError as exc:
         raise KeysUnavailable(f"{url}: {type(exc).__name__}") from exc
-    if response.status_code != 200:
-        raise KeysUnavailable(f"{url} answered HTTP {response.status_code}")
-    if len(response.content) > MAX_JWKS_BYTES:
-        raise KeysUnavailable(f"{url} answered more than {MAX_JWKS_BYTES} bytes")
     try:
-        document = response.json()
+        document = json.loads(body)
     except ValueError as exc:
         raise KeysUnavailable(f"{url} did not answer JSON") from exc
     if not isinstance(document, dict):
         raise KeysUnavailable(f"{url} did not answer a JSON object")
     return document
+
+
+async def read_capped(response: httpx.Response, url: str) -> bytes:
+    """The body of a streamed response, refused without reading when its Content-Length is over
+    MAX_JWKS_BYTES, and dropped as soon as more than that has arrived."""
+    too_large = f"{url} answered more than {MAX_JWKS_BYTES} bytes, the most a key set or metadata may be"
+    declared = response.headers.get("content-length", "0")
+    if not (declared.isascii() and declared.isdigit()) or len(declared) > 12 or int(declared) > MAX_JWKS_BYTES:
+        raise KeysUnavailable(f"{too_large} (Content-Length {declared[:20]}); not read")
+    if response.headers.get("content-encoding", "identity").lower() != "identity":
+        raise KeysUnavailable(f"{url} answered compressed although asked for identity")
+    body = bytearray()
+    async for chunk in response.aiter_bytes():  # not decoded: identity, as checked above
+        body += chunk
+        if len(body) > MAX_JWKS_BYTES:
+            raise KeysUnavailable(f"{too_large}; stopped reading")
+    return bytes(body)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import unquote, urlencode
 
@@ -79,20 +80,16 @@ def _name(key: str) -> str:
     return repr(key if len(key) <= 40 else key[:40] + "...")
 
 
-def check_query(query: Any) -> dict[str, str]:
-    """Query parameters that are safe to send: a bounded number of non-empty names and string
-    values, no control characters, at most 8 KiB once encoded."""
-    if query is None:
-        return {}
-    if not isinstance(query, dict):
-        raise InvalidArgument("query must be an object of string values")
+def check_query(query: Sequence[tuple[str, str]] | None) -> list[tuple[str, str]]:
+    """Query parameters that are safe to send, in order (a name may repeat): a bounded number
+    of non-empty names, no control characters, at most 8 KiB once encoded."""
+    if not query:
+        return []
     if len(query) > MAX_QUERY_PARAMS:
         raise InvalidArgument(f"query has {len(query)} parameters; the limit is {MAX_QUERY_PARAMS}")
-    for key, value in query.items():
-        if not isinstance(key, str) or not key:
+    for key, value in query:
+        if not key:
             raise InvalidArgument("query parameter names must be non-empty strings")
-        if not isinstance(value, str):
-            raise InvalidArgument(f"query value of {_name(key)} must be a string, not {type(value).__name__}")
         if _CONTROL.search(key) or _CONTROL.search(value):
             raise InvalidArgument(f"query parameter {_name(key)} contains control characters or line separators")
     size = len(urlencode(query))
@@ -101,24 +98,43 @@ def check_query(query: Any) -> dict[str, str]:
             f"query is {size} bytes once encoded; the limit is {MAX_QUERY_BYTES} (8 KiB): "
             "send fewer or shorter parameters"
         )
-    return dict(query)
+    return list(query)
 
 
-def encode_body(body: Any) -> bytes | None:
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def encode_body(body: str | None) -> bytes | None:
+    """The body to send: `body` must be the text of a JSON object or array (SPEC §5)."""
     if body is None:
         return None
-    if not isinstance(body, (dict, list)):
-        raise InvalidArgument("body must be a JSON object or array")
-    raw = json.dumps(body, ensure_ascii=False).encode()
+    try:
+        raw = body.encode()
+    except UnicodeEncodeError:
+        raise InvalidArgument("body holds a lone surrogate, which is not text; send valid Unicode") from None
     if len(raw) > MAX_BODY_BYTES:
         raise InvalidArgument(f"body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES} (1 MiB)")
+    try:
+        parsed = json.loads(body, parse_constant=_no_constant)
+    except ValueError as exc:
+        raise InvalidArgument(
+            f'body is not JSON ({str(exc)[:120]}); give the JSON object or array as a string, like {{"name": "x"}}'
+        ) from None
+    except RecursionError:
+        raise InvalidArgument("body is nested too deeply to be read; send a flatter JSON document") from None
+    if not isinstance(parsed, (dict, list)):
+        raise InvalidArgument(f"body must be a JSON object or array, not {type(parsed).__name__}")
     return raw
 
 
-def target_url(api_url: str, path: str) -> httpx.URL:
-    """The final URL, and a last check that it is still on the configured origin and root."""
+def target_url(api_url: str, path: str, query: Sequence[tuple[str, str]] = ()) -> httpx.URL:
+    """The final URL, and a last check that it is still on the configured origin and root. The
+    query is encoded here, pair by pair: httpx's own `params` would group a repeated name."""
     base = httpx.URL(api_url)
     url = httpx.URL(api_url.rstrip("/") + path)
+    if query:
+        url = url.copy_with(query=urlencode(query).encode())
     root = base.path.rstrip("/")
     if (url.scheme, url.host, url.port) != (base.scheme, base.host, base.port) or not url.path.startswith(root + "/"):
         raise _refuse("it would leave the provider's API")

@@ -25,6 +25,7 @@ import pydantic_core
 from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context, MCPServer, RequestStateSecurity
 from mcp.server.mcpserver.exceptions import ResourceError
+from mcp.server.request_state import RequestStateBoundary
 from mcp.types import (
     CallToolResult,
     CompleteRequestParams,
@@ -32,7 +33,6 @@ from mcp.types import (
     Completion,
     EmptyResult,
     InputRequiredResult,
-    ResourceLink,
     SetLevelRequestParams,
     TextContent,
 )
@@ -42,11 +42,12 @@ from pydantic import AnyUrl, BaseModel, ValidationError
 from . import __version__
 from .auth import READ, WRITE, MissingScope, caller_scopes, current_actor
 from .config import Settings
+from .confirmations import InputRequired, SealedStates
 from .directory import Directory
 from .errors import DirectoryError, InvalidArgument, UpstreamError, WritesDisabled
 from .review import EXPORT_SCHEME, csv_text
 from .tools import TOOLS, Call, Tool, select
-from .tools.base import InputRequired, joined
+from .tools.schema import joined
 
 logger = logging.getLogger("mcp_directory")
 audit_log = logging.getLogger("mcp_directory.audit")
@@ -69,20 +70,22 @@ def dumps(data: Any) -> str:
 def describe_validation(exc: ValidationError) -> str:
     parts = []
     for err in exc.errors(include_url=False, include_input=False):
-        where = ".".join(str(p) for p in err["loc"]) or "arguments"
-        parts.append(f"{where}: {err['msg']}")
+        where = ".".join(str(p) for p in err["loc"])  # none: the error names the arguments itself
+        parts.append(f"{where}: {err['msg']}" if where else err["msg"])
     return "invalid arguments - " + "; ".join(parts)
 
 
-def request_state_security(settings: Settings) -> RequestStateSecurity | None:
+def request_state_security(settings: Settings) -> RequestStateSecurity:
     """How the SDK seals the 2026-07-28 `request_state` that carries a pending question to the
-    human (`Call.confirm`): encrypted and bound to the tool, its arguments and this server. With
-    MCP_DIRECTORY_CURSOR_SECRET set (every replica shares it, SPEC §10), under a key derived from
-    it, so the answer may reach any replica; else (None) under the SDK's key of this process."""
+    human (`Call.confirm`): encrypted and bound to the tool, its arguments and this server, good
+    for as long as the question stands (SPEC §9: 10 minutes). With MCP_DIRECTORY_CURSOR_SECRET set
+    (every replica shares it, SPEC §10), under a key derived from it, so the answer may reach any
+    replica; else under a key of this process."""
+    ttl = settings.elicit_deadline
     if not settings.cursor_secret:
-        return None
+        return RequestStateSecurity.ephemeral(ttl=ttl)
     key = hashlib.sha256(b"mcp-directory/request-state\0" + settings.cursor_secret.encode()).digest()
-    return RequestStateSecurity(keys=[key])
+    return RequestStateSecurity(keys=[key], ttl=ttl)
 
 
 def scope_to_see(tool: Tool) -> str:
@@ -109,6 +112,10 @@ class DirectoryServer(MCPServer[Any]):
             lifespan=self._lifespan,
             request_state_security=request_state_security(directory.settings),
         )
+        # Before the SDK's boundary unseals a request_state: which sealed state a call came with,
+        # so that one human "yes" confirms one call (`confirmations`).
+        chain = self.middleware
+        chain.insert(next(i for i, m in enumerate(chain) if isinstance(m, RequestStateBoundary)), SealedStates())
         self.directory = directory
         self.registry = {t.name: t for t in tools}
         # The tools as this server shows them: derived once, from its provider list.
@@ -223,13 +230,9 @@ class DirectoryServer(MCPServer[Any]):
             # are redacted one by one, so the result stays valid JSON of the same shape.
             structured = self.directory.redact.tree(structured)
             text = dumps(structured)
-        content: list[Any] = [TextContent(type="text", text=text)]
-        export = structured.get("export") if isinstance(structured, dict) else None
-        if isinstance(export, str):  # a review's CSV, as a link the client can hand a human (SPEC §8)
-            content.append(
-                ResourceLink(type="resource_link", uri=export, name="access review (CSV)", mime_type="text/csv")
-            )
-        return CallToolResult(content=content, structured_content=structured)
+        # The JSON text and nothing else (SPEC §15): a review's `export` stays in the JSON, since
+        # agent frameworks fail on a resource_link block (Anthropic's helper raises on it).
+        return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
 
     async def _review_csv(self, review_id: str) -> str:
         """`directory://reviews/<id>.csv`: the whole of one access review, for as long as it is kept

@@ -328,7 +328,7 @@ def server_config(
         ws="none",  # nothing here speaks WebSocket; `HttpOnly` refuses one all the same
         timeout_keep_alive=keep_alive_timeout,  # type: ignore[arg-type]
         log_level="info",
-        log_config=None,  # keep our redacting stderr handler
+        log_config=None,  # keep our logging (`logs.py`): redacted, and no query in the access log
         timeout_graceful_shutdown=10,
         lifespan="on",
     )

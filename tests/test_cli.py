@@ -6,7 +6,10 @@ import json
 import subprocess
 import sys
 
+from mcp_directory.cli import parse_arguments
+from mcp_directory.providers import PROVIDERS
 from mcp_directory.sim import build_apps, build_world, env_for, serve_on_loopback
+from mcp_directory.tools import full_set
 
 from .support import TOKENS, clean_env
 
@@ -53,6 +56,22 @@ def test_call_error_goes_to_stderr_with_exit_1():
 def test_bad_call_arguments_exit_2():
     assert run("call", "list_users", "--demo", "notapair").returncode == 2
     assert run("call", "list_users", "--demo", "--json", "[1]").returncode == 2
+
+
+def test_pair_values_are_json_except_where_the_argument_is_a_string():
+    """`search=42` stays the string "42" — also for an optional argument, served as
+    `anyOf: [string, null]` — while `limit=3` is a number and `fields=[...]` a list."""
+    tools = {t.name: t for t in full_set()}
+    schema = tools["list_users"].input_schema(PROVIDERS)
+    pairs = ["provider=rootly", "search=42", "limit=3", 'fields=["email"]']
+    assert parse_arguments(None, pairs, schema) == {
+        "provider": "rootly",
+        "search": "42",
+        "limit": 3,
+        "fields": ["email"],
+    }
+    body = parse_arguments(None, ['body={"a": 1}'], tools["proxy_request"].input_schema(PROVIDERS))
+    assert body == {"body": '{"a": 1}'}  # proxy_request's body is the JSON text
 
 
 def test_tools_lists_name_toolset_and_kind():
@@ -108,3 +127,18 @@ def test_write_tool_without_writes_says_how_to_allow_them():
     proc = run("call", "create_user", "--demo", "provider=retool", "email=a@b.co", "first_name=A", "last_name=B")
     assert proc.returncode == 1
     assert json.loads(proc.stderr.strip().splitlines()[-1])["error"]["code"] == "writes_disabled"
+
+
+def test_a_reader_that_goes_away_gets_no_traceback():
+    """`mcp-directory call ... | head`: the pipe closes before the result is written."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mcp_directory", "call", "list_users", "--demo", "provider=rootly"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=clean_env(),
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # before anything was written
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 1
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr

@@ -209,7 +209,7 @@ async def test_proxied_write_asks_and_a_get_does_not(world, mode):
         data = await ok(
             c,
             "proxy_request",
-            {"provider": "opsgenie", "method": "POST", "path": path, "body": {"user": {"id": outsider}}},
+            {"provider": "opsgenie", "method": "POST", "path": path, "body": json.dumps({"user": {"id": outsider}})},
         )
     (question,) = human.asked
     assert question.message.startswith(f"Would send POST {path} to Opsgenie")

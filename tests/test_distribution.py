@@ -42,6 +42,8 @@ from mcp_directory.tools import full_set
 
 T = TypeVar("T")
 VERSION = mcp_directory.__version__
+# The built files' names (`mcp_user_directory-<version>-py3-none-any.whl`), from pyproject.toml's name.
+STEM = project().file_stem
 # The published schemas, byte for byte (distribution/schemas/README.md says where they come from).
 SCHEMA_SHA256 = {
     "server.schema.json": "3fba09590c99f61735d234822279f4223fab9e300c0a81e81c91ab62a4114de0",
@@ -167,6 +169,22 @@ def test_the_description_names_every_provider_and_the_readme_the_package():
     assert documents.marker(proj) in readme.splitlines()
 
 
+def test_the_distribution_is_mcp_user_directory_with_both_commands():
+    """SPEC §1: on PyPI `mcp-directory` is someone else's package, so ours is `mcp-user-directory`,
+    which `uvx mcp-user-directory` runs as the command of the same name; `mcp-directory` stays."""
+    proj = project()
+    assert (proj.name, STEM) == ("mcp-user-directory", "mcp_user_directory")
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]
+    assert scripts == {"mcp-user-directory": "mcp_directory.cli:main", "mcp-directory": "mcp_directory.cli:main"}
+    package = load(documents.SERVER_JSON)["packages"][0]
+    assert (package["registryType"], package["identifier"], package["runtimeHint"]) == ("pypi", proj.name, "uvx")
+    assert load(documents.SERVER_JSON)["name"] == "io.github.mcp-directory/mcp-user-directory"
+    assert load(documents.MANIFEST_JSON)["name"] == proj.name
+    # no install line anywhere runs the unrelated package
+    for path in (ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))):
+        assert not re.search(r"uvx\s+mcp-directory\b", path.read_text(encoding="utf-8")), path
+
+
 # --- the built artifacts ----------------------------------------------------------------------------
 
 
@@ -185,7 +203,7 @@ def only(dist: Path, pattern: str) -> Path:
 
 @pytest.fixture(scope="module")
 def wheel(dist: Path) -> Path:
-    return only(dist, f"mcp_directory-{VERSION}-py3-none-any.whl")
+    return only(dist, f"{STEM}-{VERSION}-py3-none-any.whl")
 
 
 def uv() -> str:
@@ -215,11 +233,13 @@ def test_wheel_metadata_is_complete(wheel: Path):
     proj = project()
     with zipfile.ZipFile(wheel) as z:
         names = z.namelist()
-        info = f"mcp_directory-{VERSION}.dist-info"
+        info = f"{STEM}-{VERSION}.dist-info"
         metadata = Parser().parsestr(z.read(f"{info}/METADATA").decode())
         assert z.read(f"{info}/licenses/LICENSE") == (ROOT / "LICENSE").read_bytes()
-        assert "mcp-directory = mcp_directory.cli:main" in z.read(f"{info}/entry_points.txt").decode()
+        entry_points = z.read(f"{info}/entry_points.txt").decode().splitlines()
     assert [n for n in names if not n.startswith(("mcp_directory/", f"{info}/"))] == []
+    # both commands, one of them named as the package, so that `uvx <package>` finds it
+    assert {f"{proj.name} = mcp_directory.cli:main", "mcp-directory = mcp_directory.cli:main"} <= set(entry_points)
     assert (metadata["Name"], metadata["Version"], metadata["Summary"]) == (proj.name, VERSION, proj.description)
     assert (metadata["License-Expression"], metadata["License-File"]) == ("MIT", "LICENSE")
     assert metadata["Requires-Python"] == proj.requires_python
@@ -231,7 +251,7 @@ def test_wheel_metadata_is_complete(wheel: Path):
 
 
 def test_sdist_holds_the_package_source(dist: Path, wheel: Path):
-    with tarfile.open(only(dist, f"mcp_directory-{VERSION}.tar.gz")) as tar:
+    with tarfile.open(only(dist, f"{STEM}-{VERSION}.tar.gz")) as tar:
         names = {n.partition("/")[2] for n in tar.getnames()}
     assert {"pyproject.toml", "README.md", "LICENSE", "PKG-INFO"} <= names
     with zipfile.ZipFile(wheel) as z:
@@ -247,12 +267,15 @@ def test_wheel_in_a_fresh_environment_runs_the_demo(wheel: Path, tmp_path: Path)
     run_outside([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", str(wheel)], tmp_path)
     where = run_outside([str(python), "-c", "import mcp_directory; print(mcp_directory.__file__)"], tmp_path)
     assert Path(where.strip()).is_relative_to(venv)
-    demo = run_outside([str(venv / "bin" / "mcp-directory"), *DEMO], tmp_path)
-    assert len(demo_users(demo)) == 3
+    for command in ("mcp-user-directory", "mcp-directory"):  # the distribution's name and the product's
+        demo = run_outside([str(venv / "bin" / command), *DEMO], tmp_path)
+        assert len(demo_users(demo)) == 3, command
 
 
 def test_uv_tool_run_from_the_wheel_runs_the_demo(wheel: Path, tmp_path: Path):
-    demo = run_outside([uv(), "tool", "run", "--from", str(wheel), "mcp-directory", *DEMO], tmp_path)
+    """What `uvx mcp-user-directory ...` runs once PyPI serves this wheel: the command named as the package."""
+    command = load(documents.SERVER_JSON)["packages"][0]["identifier"]
+    demo = run_outside([uv(), "tool", "run", "--from", str(wheel), command, *DEMO], tmp_path)
     assert len(demo_users(demo)) == 3
 
 
@@ -279,12 +302,12 @@ NETWORK_ENV = re.compile(r"SSL_CERT_(FILE|DIR)|(HTTPS?|ALL|NO)_PROXY|UV_\w+", re
 async def test_bundle_starts_as_claude_desktop_starts_it_and_lists_its_tools(dist: Path, tmp_path: Path):
     uv_binary = uv()
     root = tmp_path / "extension"
-    with zipfile.ZipFile(only(dist, f"mcp-directory-{VERSION}.mcpb")) as z:
+    with zipfile.ZipFile(only(dist, f"{project().name}-{VERSION}.mcpb")) as z:
         z.extractall(root)
     manifest = load(root / "manifest.json")
     assert manifest == load(documents.MANIFEST_JSON)
     assert manifest["server"]["type"] == "uv" and (root / manifest["server"]["entry_point"]).is_file()
-    assert (root / "server" / f"mcp_directory-{VERSION}-py3-none-any.whl").is_file()
+    assert (root / "server" / f"{STEM}-{VERSION}-py3-none-any.whl").is_file()
 
     config = manifest["server"]["mcp_config"]
     answers = {"mcp_directory_demo": True, "mcp_directory_allow_writes": True}

@@ -71,7 +71,7 @@ async def test_confirm_is_only_the_json_boolean_true(world, confirm):
         ("list_users", {"provider": "rootly", "search": 42}),
         ("find_users", {"query": "alice", "providers": "rootly"}),
         ("get_user", {"provider": "rootly", "user_id": 7}),
-        ("proxy_request", {"provider": "rootly", "path": "/v1/users", "query": {"page[size]": 1}}),
+        ("proxy_request", {"provider": "rootly", "path": "/v1/users", "query": [{"name": "page[size]", "value": 1}]}),
     ],
 )
 async def test_arguments_of_the_wrong_json_type_are_invalid(world, tool, args):

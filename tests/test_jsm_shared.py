@@ -22,7 +22,7 @@ from mcp_directory.providers import PROVIDERS, Adapter, Provider
 from mcp_directory.retry import RetryPolicy
 from mcp_directory.spec import ProviderConfig, Setting, UntilEmpty
 from mcp_directory.tools.admin import deactivation_plan
-from mcp_directory.tools.base import placeholders
+from mcp_directory.tools.schema import placeholders
 
 from .test_toy_provider import TOY
 

@@ -36,8 +36,9 @@ async def client(request, world):
 def test_the_field_names_are_the_user_fields_but_id():
     assert list(get_args(UserField)) == [name for name in User.model_fields if name != "id"]
     schema = list_users.input_schema(PROVIDER_VALUES)["properties"]["fields"]
-    assert schema["items"]["enum"] == list(get_args(UserField)) and schema["maxItems"] == len(get_args(UserField))
-    assert schema["description"] and "anyOf" not in schema
+    listed, null = schema["anyOf"]  # optional: null is how a strict model leaves it out (SPEC §15)
+    assert listed["items"]["enum"] == list(get_args(UserField)) and listed["maxItems"] == len(get_args(UserField))
+    assert null == {"type": "null"} and schema["default"] is None and schema["description"]
 
 
 def test_output_items_require_only_id_and_keep_every_description():
@@ -85,15 +86,18 @@ async def test_fields_project_every_item(client, provider):
     assert [set(u) for u in some["result"]] == [{"id", "email", "status"}] * 20
     assert some["result"] == [{k: u[k] for k in ("id", "email", "status")} for u in whole["result"]]
     assert (some["provider"], some["total"]) == (whole["provider"], whole["total"])
-    ids = await ok(client, "list_users", {"provider": provider, "limit": 5, "fields": []})
-    assert ids["result"] == [{"id": u["id"]} for u in whole["result"][:5]]
+    # An empty list is how a strict model fills an argument it means to leave out: never read as
+    # "ids only" (a silent wrong answer), it is refused, saying to pass null (SPEC §15).
+    err = await fails(client, "list_users", {"provider": provider, "limit": 5, "fields": []}, "invalid_argument")
+    assert "'fields'" in err["message"] and "null" in err["message"]
+    assert await ok(client, "list_users", {"provider": provider, "limit": 20, "fields": None}) == whole
 
 
 @pytest.mark.anyio
 async def test_both_shapes_validate_against_the_output_schema(client):
     """The SDK client already checks structuredContent against outputSchema; this says so explicitly."""
     tool = next(t for t in (await client.list_tools()).tools if t.name == "list_users")
-    for fields in (None, ["is_admin", "roles", "last_active_at"], []):
+    for fields in (None, ["is_admin", "roles", "last_active_at"], ["provider"]):
         args = {"provider": "rootly", "limit": 7, **({"fields": fields} if fields is not None else {})}
         jsonschema.validate(await ok(client, "list_users", args), tool.output_schema)
 
@@ -111,7 +115,7 @@ async def test_a_cursor_may_continue_with_other_fields(client, world, provider):
     """`fields` is not part of the cursor's scope: a walk may change the fields it asks for."""
     full = await ok(client, "list_users", {"provider": provider, "limit": 200})
     seen, cursor, turn = [], None, 0
-    choices = (["email"], None, ["status", "name"], [])
+    choices = (["email"], None, ["status", "name"], ["provider"])
     while True:
         fields = choices[turn % len(choices)]
         args = {"provider": provider, "limit": 11, **({"fields": fields} if fields is not None else {})}

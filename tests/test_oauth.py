@@ -70,11 +70,13 @@ class Issuer:
         self.published = ["k1"]
         self.fetches: Counter[str] = Counter()
         self.url = ""  # known once served
+        self.jwks_uri: str | None = None  # where the metadata says the keys are (default: its own /keys)
 
     def app(self) -> Starlette:
         async def metadata(request: Request) -> Response:
             self.fetches["metadata"] += 1
-            return JSONResponse({"issuer": self.url, "jwks_uri": f"{self.url}/keys", "response_types_supported": []})
+            jwks_uri = self.jwks_uri or f"{self.url}/keys"
+            return JSONResponse({"issuer": self.url, "jwks_uri": jwks_uri, "response_types_supported": []})
 
         async def keys(request: Request) -> Response:
             self.fetches["jwks"] += 1
@@ -137,11 +139,17 @@ def issuer() -> Iterator[Issuer]:
         yield issuer
 
 
-@pytest.fixture(scope="module")
-def hosted(issuer: Issuer) -> Iterator[Running]:
-    """OAuth and the static token together, writes allowed."""
+@contextmanager
+def hosting(issuer: Issuer) -> Iterator[Running]:
+    """`serve --transport http --demo` with OAuth and the static token together, writes allowed."""
     env = oauth_env(issuer, MCP_DIRECTORY_AUTH_TOKEN=STATIC)
     with running("--transport", "http", "--demo", "--allow-writes", env=env) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def hosted(issuer: Issuer) -> Iterator[Running]:
+    with hosting(issuer) as server:
         yield server
 
 
@@ -249,7 +257,11 @@ async def test_a_read_token_sees_and_calls_read_tools_only(hosted, issuer, mode)
         error = await fails(client, "create_user", {"provider": "retool"}, "forbidden")
         assert "directory:write" in error["message"]
         # proxy_request reads with GET, and writes otherwise
-        await ok(client, "proxy_request", {"provider": "rootly", "path": "/v1/users", "query": {"page[size]": "1"}})
+        await ok(
+            client,
+            "proxy_request",
+            {"provider": "rootly", "path": "/v1/users", "query": [{"name": "page[size]", "value": "1"}]},
+        )
         error = await fails(
             client, "proxy_request", {"provider": "rootly", "method": "POST", "path": "/v1/users"}, "forbidden"
         )
@@ -310,7 +322,7 @@ async def test_every_audit_line_names_the_tokens_subject_offboarding_steps_too(h
     assert len(carried_out) >= 2
     lines = offboarding_lines(hosted, email, data["steps"])
     assert len(lines) == len(carried_out) + 1
-    assert {line["actor"] for line in lines} == {"alice@example.com"}
+    assert {line["actor"] for line in lines} == {"oauth:alice@example.com"}
 
 
 @pytest.mark.anyio
@@ -319,7 +331,7 @@ async def test_without_a_subject_the_actor_is_the_client(hosted, issuer):
     async with connected(hosted.url, issuer.mint(sub=None, client_id="nightly-job")) as client:
         data = await ok(client, "offboard_user", {"email": email, "providers": ["retool"], "confirm": True})
     lines = offboarding_lines(hosted, email, data["steps"])
-    assert len(lines) >= 2 and {line["actor"] for line in lines} == {"nightly-job"}
+    assert len(lines) >= 2 and {line["actor"] for line in lines} == {"oauth:nightly-job"}
 
 
 @pytest.mark.anyio
@@ -351,7 +363,7 @@ def test_no_token_shows_up_in_the_log(hosted, issuer):
 
 def test_a_rotated_key_is_fetched_once_and_garbage_kids_do_not_hammer_the_issuer():
     with issuing() as issuer, running("--transport", "http", "--demo", env=oauth_env(issuer)) as server:
-        assert issuer.fetches == {}  # fetched on first use
+        assert issuer.fetches == {"metadata": 1}  # looked up at start-up, the keys fetched on first use
         assert post(server.url, token=issuer.mint()).status_code == 200
         assert issuer.fetches == {"metadata": 1, "jwks": 1}
         for _ in range(3):

@@ -13,10 +13,10 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from mcp import Client
 
-from mcp_directory.cli import RedactingFormatter
 from mcp_directory.config import Settings
 from mcp_directory.directory import Directory
 from mcp_directory.errors import Redactor
+from mcp_directory.logs import RedactingFormatter
 from mcp_directory.providers.okta_mapping import STANDARD_ROLES
 from mcp_directory.server import build_server
 from mcp_directory.sim import SimOptions, build_app, build_world, env_for

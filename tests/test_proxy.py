@@ -3,6 +3,8 @@ configured provider, checked with a canary server on another loopback port."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from mcp import Client
 from starlette.applications import Starlette
@@ -45,13 +47,17 @@ async def client(world):
 @pytest.mark.anyio
 async def test_proxy_get_each_provider(client, world):
     c, apps = client
-    data = await ok(c, "proxy_request", {"provider": "rootly", "path": "/v1/users", "query": {"page[size]": "2"}})
+    data = await ok(
+        c, "proxy_request", {"provider": "rootly", "path": "/v1/users", "query": [{"name": "page[size]", "value": "2"}]}
+    )
     assert data["status"] == 200 and len(data["body"]["data"]) == 2 and data["truncated"] is False
     assert "application/vnd.api+json" in data["headers"]["content-type"]
     assert "x-ratelimit-remaining" in data["headers"] and "x-request-id" not in data["headers"]
     data = await ok(c, "proxy_request", {"provider": "opsgenie", "path": "/v2/account"})
     assert data["body"]["data"]["userCount"] == len(world.opsgenie.users)
-    data = await ok(c, "proxy_request", {"provider": "retool", "path": "/users", "query": {"limit": "1"}})
+    data = await ok(
+        c, "proxy_request", {"provider": "retool", "path": "/users", "query": [{"name": "limit", "value": "1"}]}
+    )
     assert data["status"] == 200 and data["body"]["total_count"] == len(world.retool.users)
     data = await ok(c, "proxy_request", {"provider": "retool", "path": "/users/user_doesnotexist"})
     assert data["status"] == 404 and data["body"]["success"] is False
@@ -72,7 +78,7 @@ async def test_big_bodies_are_cut_at_256_kib():
 
 
 def hostile_inputs(canary_host):
-    big = {"blob": "x" * (1024 * 1024 + 10)}
+    big = json.dumps({"blob": "x" * (1024 * 1024 + 10)})
     return [
         ("GET", f"http://{canary_host}/v1/users", None, None),
         ("GET", f"https://{canary_host}/v1/users", None, None),
@@ -102,12 +108,22 @@ def hostile_inputs(canary_host):
         ("GET", "v1/users", None, None),
         ("GET", " /v1/users", None, None),
         ("GET", "/v2/users", None, None),  # not below Rootly's /v1/
-        ("GET", "/v1/users", {"page[size]": 5}, None),  # non-string query value
-        ("GET", "/v1/users", {"page[size]": ["1", "2"]}, None),
-        ("GET", "/v1/users", {"x": "1\r\nHost: evil"}, None),
+        ("GET", "/v1/users", [{"name": "page[size]", "value": 5}], None),  # non-string query value
+        ("GET", "/v1/users", [{"name": "page[size]", "value": ["1", "2"]}], None),
+        ("GET", "/v1/users", [{"name": "x", "value": "1\r\nHost: evil"}], None),
+        ("GET", "/v1/users", [{"name": "x", "value": "1", "extra": "y"}], None),  # a pair has two keys
+        ("GET", "/v1/users", [{"name": "x"}], None),
+        ("GET", "/v1/users", {"page[size]": "2"}, None),  # the old shape, a map: now a list of pairs
+        ("GET", "/v1/users", [], None),  # empty: null (or nothing) says "no query"
         ("POST", "/v1/teams", None, big),  # body over 1 MiB
-        ("POST", "/v1/teams", None, "not an object"),
-        ("PUT", f"http://{canary_host}/v1/teams/1", None, {"data": {}}),
+        ("POST", "/v1/teams", None, "not an object"),  # not JSON
+        ("POST", "/v1/teams", None, '"a JSON string"'),  # JSON, but neither object nor array
+        ("POST", "/v1/teams", None, "NaN"),
+        ("POST", "/v1/teams", None, '{"data": NaN}'),
+        ("POST", "/v1/teams", None, ""),
+        ("POST", "/v1/teams", None, "[" * 200_000 + "]" * 200_000),  # deeper than any parser recurses
+        ("POST", "/v1/teams", None, {"data": {}}),  # the old shape, an object: now its text
+        ("PUT", f"http://{canary_host}/v1/teams/1", None, '{"data": {}}'),
         ("CONNECT", "/v1/users", None, None),
     ]
 
@@ -144,7 +160,6 @@ async def test_percent_encoded_at_inside_an_id_is_allowed(client, world):
 
 @pytest.mark.anyio
 async def test_proxy_writes_are_audited_and_change_the_provider(client, world, caplog):
-    import json as jsonlib
     import logging
 
     c, _apps = client
@@ -162,14 +177,14 @@ async def test_proxy_writes_are_audited_and_change_the_provider(client, world, c
             "provider": "opsgenie",
             "method": "POST",
             "path": f"/v2/teams/{team_id}/members",
-            "query": {"teamIdentifierType": "id"},
-            "body": {"user": {"id": user["id"]}, "role": "user"},
+            "query": [{"name": "teamIdentifierType", "value": "id"}],
+            "body": json.dumps({"user": {"id": user["id"]}, "role": "user"}),
         },
     )
     assert data["status"] == 200
     assert user["id"] in [m["user"]["id"] for m in world.opsgenie.teams[team_id]["members"]]
     await ok(c, "proxy_request", {"provider": "opsgenie", "path": f"/v2/teams/{team_id}"})  # GETs are not audited
-    lines = [jsonlib.loads(r.getMessage()) for r in caplog.records if r.name == "mcp_directory.audit"]
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "mcp_directory.audit"]
     assert len(lines) == 1 and lines[0]["tool"] == "proxy_request" and lines[0]["target"]["method"] == "POST"
     assert lines[0]["status"] == 200 and "body" not in lines[0]["target"]
 

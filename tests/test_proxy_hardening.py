@@ -4,6 +4,8 @@ segments that Java servers read as '.' or '..' once a ';' matrix parameter is st
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl
+
 import httpx2 as httpx
 import pytest
 from mcp import Client
@@ -22,10 +24,12 @@ class Counting:
     def __init__(self, app) -> None:
         self.app = app
         self.seen: list[str] = []
+        self.queries: list[list[tuple[str, str]]] = []
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http":
             self.seen.append(scope.get("raw_path", b"").decode("latin-1"))
+            self.queries.append(parse_qsl(scope.get("query_string", b"").decode(), keep_blank_values=True))
         await self.app(scope, receive, send)
 
 
@@ -46,15 +50,21 @@ async def proxied(world):
         yield c, counters
 
 
+def pairs(query: dict[str, str]) -> list[dict[str, str]]:
+    return [{"name": k, "value": v} for k, v in query.items()]
+
+
 REFUSED_QUERIES = {
-    "70 KB value": {"filter[search]": "x" * 70_000},
-    "over 8 KiB encoded": {f"k{i}": "é" * 100 for i in range(20)},
-    "51 parameters": {f"p{i}": "1" for i in range(51)},
-    "empty key": {"": "1"},
-    "C1 control in value": {"filter[search]": "a\x85b"},
-    "C1 control in key": {"a\x9fb": "1"},
-    "line separator in value": {"filter[search]": "a\u2028b"},
-    "paragraph separator in key": {"a\u2029": "1"},
+    "70 KB value": pairs({"filter[search]": "x" * 70_000}),
+    "over 8 KiB encoded": pairs({f"k{i}": "é" * 100 for i in range(20)}),
+    "over 8 KiB, one name repeated": [{"name": "k", "value": "é" * 100}] * 20,
+    "51 parameters": pairs({f"p{i}": "1" for i in range(51)}),
+    "51 parameters, one name": [{"name": "p", "value": "1"}] * 51,
+    "empty key": pairs({"": "1"}),
+    "C1 control in value": pairs({"filter[search]": "a\x85b"}),
+    "C1 control in key": pairs({"a\x9fb": "1"}),
+    "line separator in value": pairs({"filter[search]": "a\u2028b"}),
+    "paragraph separator in key": pairs({"a\u2029": "1"}),
 }
 
 
@@ -101,7 +111,7 @@ async def test_matrix_traversals_and_separators_in_paths_are_refused(proxied, pa
 @pytest.mark.anyio
 async def test_ordinary_requests_still_pass(proxied, world):
     c, counters = proxied
-    query = {f"p{i}": "v" for i in range(49)} | {"page[size]": "2"}
+    query = pairs({f"p{i}": "v" for i in range(49)} | {"page[size]": "2"})
     data = await ok(c, "proxy_request", {"provider": "rootly", "path": "/v1/users", "query": query})
     assert data["status"] == 200 and len(data["body"]["data"]) == 2
     user = next(iter(world.opsgenie.users.values()))
@@ -111,3 +121,17 @@ async def test_ordinary_requests_still_pass(proxied, world):
     data = await ok(c, "proxy_request", {"provider": "opsgenie", "path": "/v2/users/a;b"})
     assert data["status"] == 404
     assert len(counters["rootly"].seen) == 1 and len(counters["opsgenie"].seen) == 2
+
+
+@pytest.mark.anyio
+async def test_query_pairs_arrive_in_order_with_repeated_names(proxied):
+    """`query` is a list of name/value pairs (SPEC §5): sent in order, a name may repeat, and an
+    empty value is a value."""
+    c, counters = proxied
+    sent = [("filter[b]", "2"), ("a", "x y&z=1"), ("filter[b]", "1"), ("flag", "")]
+    query = [{"name": n, "value": v} for n, v in sent]
+    data = await ok(c, "proxy_request", {"provider": "rootly", "path": "/v1/users", "query": query})
+    assert data["status"] == 200
+    assert counters["rootly"].queries == [sent]
+    data = await ok(c, "proxy_request", {"provider": "rootly", "path": "/v1/users", "query": None})
+    assert data["status"] == 200 and counters["rootly"].queries[-1] == []

@@ -55,7 +55,7 @@ async def test_every_flag_and_environment_combination(env_value, flag):
                 err = await fails(
                     c,
                     "proxy_request",
-                    {"provider": provider, "method": method, "path": path, "body": {}},
+                    {"provider": provider, "method": method, "path": path, "body": "{}"},
                     "writes_disabled",
                 )
                 assert "--allow-writes" in err["message"]

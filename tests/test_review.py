@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections import defaultdict
 
 import pytest
@@ -168,9 +169,11 @@ async def test_the_export_holds_the_whole_review_as_csv(session):
     client, _, _ = session
     rows, pages = await review(client, limit=10, present_in=["retool"])
     result = await client.call_tool("access_review", {"limit": 10, "present_in": ["retool"]})
-    links = [c for c in result.content if c.type == "resource_link"]
-    assert [str(link.uri) for link in links] == [result.structured_content["export"]]
-    assert links[0].mime_type == "text/csv"
+    # The content is the JSON text and nothing else (SPEC §15): no resource_link block, on which
+    # agent frameworks fail; the export's URI is in the JSON.
+    (text,) = result.content
+    assert text.type == "text" and json.loads(text.text) == result.structured_content
+    assert result.structured_content["export"].startswith("directory://reviews/")
     read = await client.read_resource(pages[0]["export"])
     (content,) = read.contents
     assert content.mime_type == "text/csv"

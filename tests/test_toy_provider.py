@@ -164,7 +164,9 @@ async def test_the_toy_provider_is_configured_and_listed(toy_client):
     assert "list_licenses" not in toy["resources"] and "get_me" not in toy["resources"]
     tools = {t.name: t for t in (await client.list_tools()).tools}
     assert tools["list_users"].input_schema["properties"]["provider"]["enum"][-1] == "toy"
-    assert tools["find_users"].input_schema["properties"]["providers"]["maxItems"] == len(PROVIDERS) + 1
+    (providers, _null) = tools["find_users"].input_schema["properties"]["providers"]["anyOf"]
+    assert providers["maxItems"] == len(PROVIDERS) + 1 and providers["items"]["enum"][-1] == "toy"
+    assert "toy" not in tools["list_licenses"].input_schema["properties"]["provider"]["enum"]  # it has none
     assert "Toy" not in tools["get_me"].description.split("Supported by")[-1]
 
 

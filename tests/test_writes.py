@@ -65,7 +65,11 @@ async def test_assign_by_email_and_role_name_then_read_back(session, world, capl
     read = await ok(
         c,
         "proxy_request",
-        {"provider": "rootly", "path": f"/v1/incidents/{incident_id}", "query": {"include": "roles"}},
+        {
+            "provider": "rootly",
+            "path": f"/v1/incidents/{incident_id}",
+            "query": [{"name": "include", "value": "roles"}],
+        },
     )
     assert person.accounts["rootly"] in json.dumps(read["body"]["included"])
     # by slug and by id too; assigning again makes no duplicate

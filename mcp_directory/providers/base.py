@@ -11,7 +11,8 @@ the providers that do support it and the provider's own reason (`Adapter.missing
 Operations, by name (a tool names the one it needs in `Tool.operation`):
 
 - lists, which return a `Listing` the shared pager reads (no I/O until it pages):
-  `users(search=, email=)`, `groups(search=)`, `roles()`, `incident_roles()`, and
+  `users(search=, email=)` (with an email, only that person's accounts: `Adapter.with_email`),
+  `groups(search=)`, `roles()`, `incident_roles()`, and
   `everyone()` where a provider reads every user better than by paging `users(search=None,
   email=None)`: in one answer (Retool), or with what only a whole read can afford (Okta marks
   its admins from one short list); a reader of the whole directory prefers it;
@@ -34,6 +35,7 @@ import httpx2 as httpx
 from ..errors import DirectoryError, UpstreamError
 from ..http import ApiClient
 from ..locks import LocalLocks, Locks
+from ..models import User, same_email
 from ..options import ClientOptions
 from ..paging import Chunk, Listing, filtered
 from ..proxy import check_path
@@ -112,6 +114,13 @@ class Adapter:
     def matching(listing: Listing[T], keep: Callable[[T], bool]) -> Listing[T]:
         """A list filtered here, for filters the provider lacks (its totals become unknown)."""
         return filtered(listing, keep)
+
+    @classmethod
+    def with_email(cls, listing: Listing[User], email: str) -> Listing[User]:
+        """The accounts of `listing` whose email is `email` (SPEC §4 identity): what `users(email=)`
+        returns. A provider's own email filter may fold more than ASCII letters, and so answer
+        with another person's account."""
+        return cls.matching(listing, lambda user: same_email(user.email, email))
 
     # The envelope every provider here wraps its answers in: `{"data": ...}`. An answer without
     # it is an upstream error, never an empty list (SPEC §6).

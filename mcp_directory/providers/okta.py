@@ -207,7 +207,9 @@ class Okta(Adapter):
             fields = ("profile.firstName", "profile.lastName", "profile.email", "profile.login")
             terms.append("(" + " or ".join(f"{f} sw {needle}" for f in fields) + ")")
         if terms:  # search expressions include the deprovisioned
-            return self.linked("/api/v1/users", {"search": " and ".join(terms)}, lambda d: map_user)
+            found = self.linked("/api/v1/users", {"search": " and ".join(terms)}, lambda d: map_user)
+            # Okta compares values without regard to case, beyond ASCII too: keep that one person's accounts
+            return self.with_email(found, email) if email else found
         # the default list leaves the deprovisioned out: then read them, under one cursor
         return chained(
             self.linked("/api/v1/users", {}, lambda d: map_user),

@@ -5,35 +5,28 @@ the result model is the outputSchema; the flags are the annotations; the handler
 what runs. Nothing about a tool lives anywhere else.
 
 What a tool says about providers derives from the provider list it is shown with
-(`Tool.to_mcp(providers)`): the enum of every provider argument and field, how many
-providers a list may name, which providers support the tool (appended to its
-description), and the `$PROVIDERS` / `$PROXY_ROOTS` placeholders in descriptions.
+(`Tool.to_mcp(providers)`): its provider arguments offer the providers that support it,
+and its description names them when not all do. `schema.py` turns the models into the
+schemas every client and model API takes (SPEC §15).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Annotated, Any
 
-from mcp.server.mcpserver.exceptions import ToolError
-from mcp.server.mcpserver.resolve import (
-    AcceptedElicitation,
-    Elicit,
-    Resolve,
-    build_resolver_plans,
-    resolve_arguments,
-)
-from mcp.types import ClientCapabilities, InputRequiredResult, ToolAnnotations
 from mcp.types import Tool as MCPTool
-from mcp_types.version import is_version_at_least
-from pydantic import BaseModel, ConfigDict, Field
+from mcp.types import ToolAnnotations
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
-from ..errors import Cancelled
-from ..models import PROVIDER_MARK, PROVIDERS_MARK, Page, ProviderName
-from ..spec import DEACTIVATION_EFFECTS
+from ..confirmations import ask, shows_forms
+from ..models import PROVIDERS_MARK, Page, ProviderName
+from .schema import for_providers, input_schema, joined, output_schema, placeholders
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import Context
@@ -70,19 +63,13 @@ class Call:
     async def confirm(self, plan: str) -> None:
         """Ask the human whether `plan` (one sentence: exactly what is about to happen) may go
         ahead (SPEC §9); call it right before a destructive write sends anything. Returns when it
-        may; raises `Cancelled` when the human declines, cancels or answers `confirm: false`.
+        may; raises `Cancelled` when the human declines, cancels, answers `confirm: false`, answers
+        with anything but an answer, or not in time, and when this answer was used already
+        (`confirmations.ask`, which also says how each protocol era asks).
 
         Asked when the client declared form elicitation and the operator did not set
         MCP_DIRECTORY_ELICIT=never; otherwise it returns at once (the caller's `confirm=true`
         was enough). One question per call: it is the whole plan.
-
-        The SDK's resolver machinery asks, in whichever way the call's protocol era needs. Up to
-        2025-11-25 it sends `elicitation/create` mid-call and waits. From 2026-07-28 the server
-        cannot ask mid-call: this raises `InputRequired`, whose result the server returns as the
-        answer to this round of `tools/call`; the client asks the human and calls again with the
-        answer and the `request_state` the SDK sealed (bound to this tool and these arguments,
-        recording the exact question asked), the handler runs again from the start, and this
-        time `confirm` finds the answer to the same question.
         """
         context = self.context
         if context is None or not self.directory.settings.elicit or not shows_forms(context.client_capabilities):
@@ -90,25 +77,7 @@ class Call:
         if self._asked:
             raise RuntimeError(f"{self.tool.name} asked the human twice in one call; ask once, for the whole plan")
         self._asked.append(plan)
-        era_2026 = is_version_at_least(context.protocol_version or "", INPUT_REQUIRED_VERSION)
-        if not era_2026 and not context.session.can_send_request:
-            # A handshake-era connection without a channel for server requests (a stateless or
-            # JSON-response HTTP deployment): the human cannot be asked, so the write is not sent.
-            raise Cancelled(
-                "The human must confirm this change, but this connection cannot carry the question "
-                "(no channel for server requests); nothing was sent. Use a client connection that can "
-                "answer elicitation, or the operator can set MCP_DIRECTORY_ELICIT=never"
-            )
-        question = {"confirmation": (Resolve(AskHuman(plan)), True)}
-        try:
-            answers = await resolve_arguments(question, build_resolver_plans(question, set()), {}, context)
-        except ToolError as exc:  # an accepted answer that does not fill the form (confirm: "yes")
-            raise Cancelled(f"{DECLINED} (their answer was not a true or false confirm).") from exc
-        if isinstance(answers, InputRequiredResult):
-            raise InputRequired(answers)
-        answer = answers["confirmation"]
-        if not (isinstance(answer, AcceptedElicitation) and answer.data.confirm is True):
-            raise Cancelled(f"{DECLINED}.")
+        await ask(context, self.directory.settings, self.directory.confirmations, plan)
 
     async def report(self, done: int, total: int) -> None:
         """MCP progress for multi-page fetches; the SDK drops it when the client sent no token."""
@@ -129,46 +98,6 @@ class Call:
 
 
 Handler = Callable[[Call, Any], Awaitable[BaseModel]]
-
-# The protocol revision from which a server asks inside `InputRequiredResult`, not mid-call.
-INPUT_REQUIRED_VERSION = "2026-07-28"
-DECLINED = "The human declined to confirm this change, so nothing was sent; do not retry it unless they ask you to"
-
-
-# The form the human sees: one boolean (no docstring: a model's docstring becomes the form's
-# description on the handshake-era wire). Strict, so only a JSON `true` confirms.
-class Confirmation(BaseModel):
-    model_config = ConfigDict(strict=True)
-
-    confirm: bool = Field(title="Confirm", description="true to go ahead; false changes nothing.")
-
-
-@dataclass(frozen=True)
-class AskHuman:
-    """The SDK resolver behind `Call.confirm`: it asks one question, the plan. Its class name
-    is the question's key on the wire, the same on every round and every replica."""
-
-    plan: str
-
-    async def __call__(self) -> Elicit[Confirmation]:
-        return Elicit(self.plan, Confirmation)
-
-
-class InputRequired(Exception):
-    """Raised by `Call.confirm` on the 2026-07-28 protocol: this round of the call ends with
-    `result` (the question); the client calls again with the answer. Not a failure: nothing
-    was sent, and the server returns `result` as it is."""
-
-    def __init__(self, result: InputRequiredResult) -> None:
-        super().__init__("the human's answer is needed")
-        self.result = result
-
-
-def shows_forms(capabilities: ClientCapabilities | None) -> bool:
-    """Whether the client declared form elicitation: a bare `elicitation: {}` (the shape from
-    before modes existed) counts, URL-only does not (the SDK's own test, in `resolve`)."""
-    elicitation = capabilities.elicitation if capabilities is not None else None
-    return elicitation is not None and (elicitation.form is not None or elicitation.url is None)
 
 
 @dataclass(frozen=True)
@@ -212,18 +141,20 @@ class Tool:
 
     @cached_property
     def _input_schema(self) -> dict[str, Any]:
-        schema: dict[str, Any] = compact_schema(self.args.model_json_schema(), optional_null=False)
-        return schema
+        return input_schema(self.args)
 
     @cached_property
     def _output_schema(self) -> dict[str, Any]:
-        schema: dict[str, Any] = flat_nullable(
-            inline_refs(compact_schema(self.result.model_json_schema(), optional_null=True))
-        )
-        return schema
+        return output_schema(self.result)
+
+    def able(self, providers: Sequence[Provider]) -> list[Provider]:
+        """The providers of `providers` that support this tool's operation."""
+        return [p for p in providers if not self.operation or p.supports(self.operation)]
 
     def input_schema(self, providers: Sequence[Provider]) -> dict[str, Any]:
-        return for_providers(self._input_schema, providers)
+        """Its provider arguments offer only the providers that support the tool (SPEC §15); a
+        call naming another is still read, and answered `unsupported` naming those that do."""
+        return for_providers(self._input_schema, self.able(providers))
 
     def output_schema(self, providers: Sequence[Provider]) -> dict[str, Any]:
         return for_providers(self._output_schema, providers)
@@ -232,7 +163,7 @@ class Tool:
         """The description, with the providers that support the tool when not all of them do."""
         text = placeholders(self.description, providers)
         if self.operation:
-            able = [p.title for p in providers if p.supports(self.operation)]
+            able = [p.title for p in self.able(providers)]
             if len(able) < len(providers):
                 text += f" Supported by {joined(able, 'and') if able else 'no configured provider'}."
         return text
@@ -246,120 +177,6 @@ class Tool:
             output_schema=self.output_schema(providers),
             annotations=self.annotations,
         )
-
-
-def joined(words: Sequence[str], last: str) -> str:
-    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} {last} {words[-1]}"
-
-
-def placeholders(text: str, providers: Sequence[Provider]) -> str:
-    """`$PROVIDERS` (their names), `$PROXY_ROOTS` (where proxy paths start) and `$DEACTIVATION`
-    (what deactivating does at each) filled in."""
-    if "$" not in text:
-        return text
-    roots = [
-        f"{p.title} {' or '.join(f'{root}...' for root in (p.spec.proxy_prefix, *p.spec.proxy_roots))}"
-        + (f" (below {p.spec.api_root})" if p.spec.api_root else "")
-        for p in providers
-    ]
-    by_effect = {
-        effect: [p.title for p in providers if p.supports("deactivate_user") and p.spec.user_delete == kind]
-        for kind, effect in DEACTIVATION_EFFECTS.items()
-    }
-    deactivation = "; ".join(f"in {joined(titles, 'and')} {effect}" for effect, titles in by_effect.items() if titles)
-    return (
-        text.replace("$PROVIDERS", joined([p.name for p in providers], "or"))
-        .replace("$PROXY_ROOTS", ", ".join(roots))
-        .replace("$DEACTIVATION", deactivation)
-    )
-
-
-def for_providers(schema: dict[str, Any], providers: Sequence[Provider]) -> dict[str, Any]:
-    """A schema with its provider markers (models.PROVIDER_MARK, PROVIDERS_MARK) and description
-    placeholders filled in from `providers`."""
-    names = [p.name for p in providers]
-
-    def walk(node: Any) -> Any:
-        if isinstance(node, list):
-            return [walk(n) for n in node]
-        if not isinstance(node, dict):
-            return node
-        out: dict[str, Any] = {}
-        for key, value in node.items():
-            if key == PROVIDER_MARK:
-                nullable = isinstance(node.get("type"), list) and "null" in node["type"]
-                out["enum"] = [*names, None] if nullable else names
-            elif key == PROVIDERS_MARK:
-                out["maxItems"] = len(names)
-            elif key == "description" and isinstance(value, str):
-                out[key] = placeholders(value, providers)
-            else:
-                out[key] = walk(value)
-        return out
-
-    filled: dict[str, Any] = walk(schema)
-    return filled
-
-
-def compact_schema(node: Any, *, optional_null: bool) -> Any:
-    """Drop what costs the model tokens and tells it nothing: pydantic's generated titles,
-    and, in input schemas (optional_null=False), the `null` branch of an optional argument
-    whose default is already null. Output schemas keep it: results do carry nulls."""
-    if isinstance(node, list):
-        return [compact_schema(n, optional_null=optional_null) for n in node]
-    if not isinstance(node, dict):
-        return node
-    out: dict[str, Any] = {}
-    for key, value in node.items():
-        if key in ("properties", "$defs"):  # maps of names, where "title" may be a real name
-            out[key] = {name: compact_schema(sub, optional_null=optional_null) for name, sub in value.items()}
-        elif key != "title" or not isinstance(value, str):
-            out[key] = compact_schema(value, optional_null=optional_null)
-    branches = out.get("anyOf")
-    if not optional_null and isinstance(branches, list) and "default" in out and out["default"] is None:
-        kept = [b for b in branches if b != {"type": "null"}]
-        if len(kept) == 1:
-            del out["anyOf"]
-            out = {**kept[0], **out}
-    return out
-
-
-def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
-    """Replace every local `$ref` with its definition (our models are not recursive), so a
-    client validating results never resolves references."""
-    defs = schema.get("$defs", {})
-
-    def walk(node: Any) -> Any:
-        if isinstance(node, list):
-            return [walk(n) for n in node]
-        if not isinstance(node, dict):
-            return node
-        if "$ref" in node:
-            target = walk(defs[node["$ref"].rsplit("/", 1)[-1]])
-            return {**target, **{k: walk(v) for k, v in node.items() if k != "$ref"}}
-        return {k: walk(v) for k, v in node.items() if k != "$defs"}
-
-    inlined: dict[str, Any] = walk(schema)
-    return inlined
-
-
-def flat_nullable(node: Any) -> Any:
-    """`anyOf: [{type: X, ...}, {type: null}]` as `type: [X, "null"]`: the same set of values,
-    far cheaper for a client to validate on every result (and fewer bytes)."""
-    if isinstance(node, list):
-        return [flat_nullable(n) for n in node]
-    if not isinstance(node, dict):
-        return node
-    out = {k: flat_nullable(v) for k, v in node.items()}
-    branches = out.get("anyOf")
-    if isinstance(branches, list) and len(branches) == 2 and {"type": "null"} in branches:
-        (other,) = [b for b in branches if b != {"type": "null"}]
-        if isinstance(other.get("type"), str):
-            del out["anyOf"]
-            out = {**other, **out, "type": [other["type"], "null"]}
-            if "enum" in other:  # an enum constrains the value too: null must be one of them
-                out["enum"] = [*other["enum"], None]
-    return out
 
 
 def tool(
@@ -392,17 +209,63 @@ def tool(
 class Args(BaseModel):
     """Base of every argument model: unknown arguments are errors, not silently dropped, and
     an argument of the wrong JSON type is an error too (strict: `"yes"` or `1` is not `true`,
-    `true` is not a limit): an agent must never confirm a deletion by accident (SPEC §3)."""
+    `true` is not a limit): an agent must never confirm a deletion by accident (SPEC §3).
+
+    Null for an optional argument is read exactly as leaving it out: strict model APIs make
+    every argument required, and null is how a model says "not given" (SPEC §15). An empty (or
+    blank) string or an empty list is refused, naming the argument: it is how such a model
+    fills an argument it means to leave out, and read as a value it would silently filter
+    everything away (`email: ""` matches no one)."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _null_is_absent(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        fields = cls.model_fields
+        optional = {name for name, f in fields.items() if not f.is_required()}
+        empty = [name for name, value in data.items() if name in fields and is_empty(value)]
+        if empty:
+            names = joined([repr(n) for n in empty], "and")
+            advice = (
+                "pass null (or leave it out) for none"
+                if set(empty) <= optional
+                else "give a value (optional arguments take null for none)"
+            )
+            raise PydanticCustomError("empty_argument", f"{names} {'is' if len(empty) == 1 else 'are'} empty: {advice}")
+        return {k: v for k, v in data.items() if not (v is None and k in optional)}
+
+
+def is_empty(value: Any) -> bool:
+    """An empty or blank string, or an empty list: what a model writes for "nothing"."""
+    return (isinstance(value, str) and not value.strip()) or value == []
+
 
 ProviderArg = Annotated[ProviderName, Field(description="Which provider: $PROVIDERS.")]
-LimitArg = Annotated[int, Field(ge=1, le=200, description="Items per page, 1-200.")]
+
+
+def each_once(names: list[str]) -> list[str]:
+    """A list of provider names, each at most once, so it is never longer than the provider list
+    (its schema's `maxItems`); a name given twice is a mistake in the call (invalid_argument)."""
+    repeated = sorted(name for name, count in Counter(names).items() if count > 1)  # linear: any length
+    if repeated:
+        shown = ", ".join(repr(name[:64]) for name in repeated[:4])
+        raise ValueError(f"name each provider at most once ({shown} more than once)")
+    return names
+
+
+# Every argument that names several providers: each at most once (checked here, and shown to the
+# client as `uniqueItems` and as `maxItems` from the provider list, models.PROVIDERS_MARK).
+ProvidersArg = Annotated[
+    list[ProviderArg], AfterValidator(each_once), Field(json_schema_extra={PROVIDERS_MARK: True, "uniqueItems": True})
+]
+LimitArg = Annotated[int, Field(ge=1, le=200, description="Items per page, 1-200; default 50.")]
 CursorArg = Annotated[
     str | None,
     Field(
-        max_length=4096, description="next_cursor from the previous page of this same call; omit for the first page."
+        max_length=4096, description="next_cursor from the previous page of this same call; null for the first page."
     ),
 ]
 IdArg = Annotated[str, Field(min_length=1, max_length=200, description="Id at the provider.")]

@@ -48,7 +48,8 @@ def free_objects(schema: Any, path: str = "") -> list[str]:
         return [p for i, s in enumerate(schema) for p in free_objects(s, f"{path}[{i}]")]
     if not isinstance(schema, dict):
         return []
-    found = [path or "/"] if schema.get("type") == "object" and not schema.get("properties") else []
+    # The root of a tool without arguments has no properties, and needs none.
+    found = [path] if path and schema.get("type") == "object" and not schema.get("properties") else []
     for key, value in schema.items():
         if key in ("properties",) and isinstance(value, dict):
             found += [p for name, sub in value.items() for p in free_objects(sub, f"{path}.{name}")]

@@ -124,11 +124,14 @@ async def check_conversion(server: Any) -> list[str]:
     tools = await server.list_tools()
     for tool in tools:
         converted = MCPUtil.to_function_tool(tool, server, convert_schemas_to_strict=True)
+        original = getattr(tool, "input_schema", None) or getattr(tool, "inputSchema", {})
         if not converted.strict_json_schema:
-            problems.append(f"{tool.name}: not strict after conversion")
+            # A tool without arguments can only be strict with `additionalProperties: false`, which
+            # SPEC §15 rules out (google-genai crashes on it); sent non-strict it still means `{}`.
+            if original.get("properties"):
+                problems.append(f"{tool.name}: not strict after conversion")
             continue
         schema = converted.params_json_schema
-        original = getattr(tool, "input_schema", None) or getattr(tool, "inputSchema", {})
         required = set(original.get("required", []))
         for name, prop in schema.get("properties", {}).items():
             default = original.get("properties", {}).get(name, {}).get("default")
