@@ -55,7 +55,8 @@ class AccessReviewArgs(Args):
         Field(
             description="true: only people with an account not inactive in some other provider whose account in "
             "the source of truth (the identity provider) is inactive or blocked, or who have none there: "
-            "who left but still has access. The source of truth is read whether or not providers names it."
+            "who left but still has access; the source of truth is read whether or not providers names it "
+            "(default false)."
         ),
     ] = False
     limit: LimitArg = 50
