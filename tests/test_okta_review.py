@@ -119,3 +119,14 @@ async def test_the_demo_answers_who_left_but_still_has_access():
     assert plan["dry_run"] and "Okta is left out: read-only here." in plan["plan"]
     assert all(s["provider"] != "okta" for s in plan["steps"])
     assert len(staged) >= 3  # new hires, staged in Okta before any tool account
+
+
+async def test_find_users_finds_people_in_okta_by_email_like_everywhere_else(world):
+    directory, _ = directory_for(world)
+    gone = next(u for u in world.okta.users.values() if u["status"] == "DEPROVISIONED")
+    async with Client(build_server(directory)) as client:
+        found = await ok(client, "find_users", {"query": gone["profile"]["email"].upper()})
+    (person,) = found["result"]
+    okta = [a for a in person["accounts"] if a["provider"] == "okta"]
+    assert okta == [{"provider": "okta", "user_id": gone["id"], "status": "inactive"}]
+    assert len(person["accounts"]) > 1  # and the tool accounts the leaver still holds
