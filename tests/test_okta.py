@@ -8,6 +8,7 @@ import logging
 from collections import Counter
 from typing import Any
 
+import anyio
 import httpx2 as httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -306,3 +307,12 @@ async def test_a_429_is_waited_out_until_x_rate_limit_reset(world):
     assert [u["id"] for u in users] == ids
     # three reads per user, some refused with E0000047 and sent again once X-Rate-Limit-Reset passed
     assert len(app.state.requests) > 3 * len(ids)
+
+
+async def test_parallel_calls_share_one_token_request(world):
+
+    directory, app, _ = okta_directory(world, "app")
+    async with Client(build_server(directory)) as client, anyio.create_task_group() as group:
+        for _ in range(8):
+            group.start_soon(ok, client, "list_groups", {"provider": "okta"})
+    assert len(asked(app, "/oauth2/v1/token")) == 1 and len(asked(app, "/api/v1/groups")) == 8
