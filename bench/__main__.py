@@ -17,7 +17,7 @@ from typing import Any
 
 import anyio
 
-from . import load, memory, overhead, replicas, review, size, traversal
+from . import load, memory, okta, overhead, replicas, review, size, traversal
 
 FIGURES = {
     "a": overhead.measure,
@@ -28,6 +28,7 @@ FIGURES = {
     "f": replicas.measure,
     "g": review.measure_questions,
     "h": review.measure_large,
+    "i": okta.measure,
 }
 
 
@@ -144,6 +145,18 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                 f"all answered in {h['together_s']:.1f} s, peak RSS {h['together_peak_rss_mb']:.0f} MB",
                 "<= 300 MB; one read's requests",
                 f"{h['together_upstream_requests']} upstream requests, {h['together_reviews']} review(s) read",
+            )
+        )
+    if i := results.get("i"):
+        out.append(
+            (
+                f"i. access_review orphaned=true over {i['okta_users']} Okta users + the tools' "
+                f"({i['accounts']} accounts), 20 ms/request, Okta at 600/min",
+                f"first page {i['first_page_s']:.1f} s, peak RSS {i['peak_rss_mb']:.0f} MB, {i['orphaned']} people",
+                "requests at the minimum, none per user",
+                f"Okta: {i['okta_requests']} requests (the minimum: {i['okta_minimum']}), "
+                f"{i['okta_per_user_requests']} per user; "
+                f"all: {i['upstream_requests']} (minimum {i['minimum_requests']})",
             )
         )
     return out

@@ -30,6 +30,7 @@ from .aio import gather
 from .errors import InvalidArgument
 from .models import ProviderName, Status, Strict, email_key
 from .paging import every
+from .source_of_truth import orphaned
 
 TTL = 15 * 60.0  # seconds a review stays readable; SPEC §8 asks for at least 10 minutes
 EXPORT_SCHEME = "directory://reviews/"
@@ -186,6 +187,7 @@ class Filters:
     mixed_status: bool = False
     admins_only: bool = False
     inactive_since: str | None = None  # an ISO 8601 instant, UTC, compared as text after normalizing
+    orphaned_by: str | None = None  # `orphaned`: the source of truth's provider (source_of_truth.orphaned)
 
     def key(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v not in (None, (), False)}
@@ -210,7 +212,7 @@ class Filters:
             cut = self.inactive_since
             if not any(a[4] is not None and normalized(a[4]) < cut for a in accounts):
                 return False
-        return True
+        return self.orphaned_by is None or orphaned(accounts, self.orphaned_by)
 
 
 def normalized(moment: str) -> str:

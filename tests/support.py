@@ -142,7 +142,13 @@ def sim_client(app: Starlette, provider: str, token: str | None, headers: Mappin
 
 # Checked out beside the repo (../shared/provider_specs), never vendored into it.
 SPECS = Path(__file__).resolve().parents[2] / "shared" / "provider_specs"
-SPEC_FILES = {"rootly": "rootly/swagger.json", "opsgenie": "opsgenie/swagger.json", "retool": "retool/openAPISpec.json"}
+SPEC_FILES = {
+    "rootly": "rootly/swagger.json",
+    "opsgenie": "opsgenie/swagger.json",
+    "retool": "retool/openAPISpec.json",
+    "okta": "okta/okta-management-directory.subset.json",
+    "okta-oauth": "okta/okta-oauth-token.subset.json",
+}
 
 
 def require_specs(specs: Path = SPECS, env: Mapping[str, str] = os.environ) -> Path:

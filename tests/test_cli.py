@@ -87,7 +87,8 @@ def test_check_against_simulators_on_loopback():
         env = env_for(urls, TOKENS)
         good = run("check", env=env)
         assert good.returncode == 0, good.stdout + good.stderr
-        assert good.stdout.count(" ok ") == len(urls) == 4 and urls["retool"] in good.stdout
+        assert good.stdout.count(" ok ") == len(urls) == 5 and urls["retool"] in good.stdout
+        assert urls["okta"] in good.stdout  # signed in as the demo's service app, over a real port
         bad = run("check", env={**env, "RETOOL_API_TOKEN": "nope-0b1d"})
         assert bad.returncode == 1
         assert "unauthorized" in bad.stdout and "nope-0b1d" not in bad.stdout + bad.stderr

@@ -13,8 +13,9 @@ Operations, by name (a tool names the one it needs in `Tool.operation`):
 - lists, which return a `Listing` the shared pager reads (no I/O until it pages):
   `users(search=, email=)` (with an email, only that person's accounts: `Adapter.with_email`),
   `groups(search=)`, `roles()`, `incident_roles()`, and
-  `everyone()` where a provider can return every user in one answer (a reader of the whole
-  directory prefers it to paging `users(search=None, email=None)`);
+  `everyone()` where a provider reads every user better than by paging `users(search=None,
+  email=None)`: in one answer (Retool), or with what only a whole read can afford (Okta marks
+  its admins from one short list); a reader of the whole directory prefers it;
 - single objects: `user(id)`, `me()`, `group(id)`, `licenses()`;
 - writes, each sent once (never resent once it may have arrived): `add_group_member`,
   `remove_group_member`, `create_user`, `deactivate_user`, `assign_incident_role`,

@@ -14,10 +14,11 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from ..aio import gather
-from ..errors import DirectoryError, NotFound
+from ..errors import DirectoryError, InvalidArgument, NotFound
 from ..models import ErrorBody, ProviderName, Strict, email_key, same_email
 from ..paging import every
 from .base import Args, Call, ProvidersArg, tool
+from .schema import joined
 
 Action = Literal["remove_group_member", "deactivate_user"]
 
@@ -147,6 +148,16 @@ async def offboard_user(call: Call, args: OffboardArgs) -> Offboarding:
     names = list(dict.fromkeys(args.providers or [p.name for p in directory.configured()]))
     for name in names:
         directory.known(name)
+    # a read-only provider (the identity provider) is left out: people are deactivated there itself
+    kept_out = [directory.known(n).spec.title for n in names if directory.known(n).spec.read_only]
+    names = [n for n in names if not directory.known(n).spec.read_only]
+    aside = (
+        f" {joined(kept_out, 'and')} {'is' if len(kept_out) == 1 else 'are'} left out: read-only here."
+        if kept_out
+        else ""
+    )
+    if not names:
+        raise InvalidArgument(f"nothing to offboard from:{aside} Deactivate the person in the identity provider itself")
     planned = await gather(*(plan_provider(call, name, email) for name in names))
     steps = [step for _, provider_steps in planned for step in provider_steps]
     if not any(count for count, _ in planned):
@@ -156,7 +167,7 @@ async def offboard_user(call: Call, args: OffboardArgs) -> Offboarding:
         return Offboarding(
             dry_run=not args.confirm, email=email, plan=plan, steps=[], complete=True if args.confirm else None
         )
-    plan = describe(call, email, steps)
+    plan = describe(call, email, steps) + aside
     if not args.confirm:
         return Offboarding(dry_run=True, email=email, plan=plan, steps=steps)
     await call.confirm(plan)
