@@ -25,6 +25,7 @@ from ..models import Deactivation, Group, License, Member, Role, RoleRef, Status
 from ..paging import Chunk, Listing
 from ..spec import WHOLE, Offset, ProviderSpec, Setting, Step, number_at, seconds
 from .base import Adapter, Provider
+from .opsgenie_oncall import OpsgenieOnCall
 
 
 def error_text(data: dict[str, Any]) -> str | None:
@@ -172,7 +173,7 @@ SPEC = ProviderSpec(
 )
 
 
-class Opsgenie(Adapter):
+class Opsgenie(OpsgenieOnCall, Adapter):
     missing: ClassVar[dict[str, str]] = {
         "me": "Opsgenie API keys belong to integrations, not users, so there is no 'me'",
         "incident_roles": "Opsgenie has no incident roles",

@@ -1,0 +1,269 @@
+"""On-call duties (SPEC §12): the normalized objects, and what a provider's on-call answers are.
+
+On-call is a capability a provider has, like paging or licenses: an adapter that has it defines
+two operations, and `Provider.supports("schedules")` says which do (a provider without them is
+turned away as `unsupported` by `Directory.adapter`, the one place that does so):
+
+- `schedules() -> Book`: the provider's whole on-call configuration, read at the fewest requests
+  it allows (provider_specs/ONCALL.md §1b/§2b/§3b): schedules with rotations and participants,
+  escalations with their levels or rules, ongoing and future overrides, and its accounts (for each
+  named user's email, name and status);
+- `on_calls(at, schedule_id) -> list[OnCall]`: who is on call at `at`, as its own on-call API says.
+
+Everything above the adapters (the tools, `oncall_review`) reads a `Book` with the pure functions
+here and never asks which provider it came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import Field
+
+from .errors import InvalidArgument
+from .models import ProviderName, Status, Strict
+
+ParticipantType = Literal["user", "team", "escalation", "schedule", "none"]
+DutyKind = Literal["rotation", "escalation", "override", "schedule_owner"]
+
+# SPEC §4 email identity: equal after lowering the ASCII letters A-Z, nothing else folded.
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def email_key(email: str) -> str:
+    """The key under which two emails are the same person (SPEC §4)."""
+    return email.translate(_ASCII_LOWER)
+
+
+# --- what the tools show -------------------------------------------------------------------------
+
+
+class Ref(Strict):
+    id: str = Field(description="Id at the provider.")
+    name: str | None = Field(description="Name at the provider.")
+
+
+class Participant(Strict):
+    type: ParticipantType = Field(description="user, team, escalation, schedule, or none (an empty slot).")
+    id: str | None = Field(description="Id at the provider; null for an empty slot.")
+    email: str | None = Field(description="For a user: the account's email; null when unknown.")
+    name: str | None = Field(description="The user's, team's, escalation's or schedule's name; null when unknown.")
+    status: Status | None = Field(
+        description="For a user: the account's status there; null when the id is no longer an account there."
+    )
+
+
+class Rotation(Strict):
+    id: str = Field(description="Rotation id.")
+    name: str | None = Field(description="Rotation name.")
+    participants: list[Participant] = Field(description="Participants in the provider's order.")
+
+
+class Owner(Strict):
+    user_id: str = Field(description="The owning user's id.")
+    email: str | None = Field(description="The owning user's email; null when unknown.")
+
+
+class Schedule(Strict):
+    id: str = Field(description="Schedule id.")
+    provider: ProviderName = Field(description="Provider of the schedule.")
+    name: str = Field(description="Schedule name.")
+    time_zone: str | None = Field(description="IANA time zone.")
+    enabled: bool | None = Field(description="Whether the schedule is enabled; null when the provider does not say.")
+    team: Ref | None = Field(description="The owning team, or null.")
+    owner: Owner | None = Field(description="The owning user (Rootly's owner_user_id), or null.")
+    rotations: list[Rotation] = Field(description="Rotations with their participants, in the provider's order.")
+
+
+class Duty(Strict):
+    provider: ProviderName = Field(description="Provider of the duty.")
+    kind: DutyKind = Field(description="rotation, escalation, override or schedule_owner.")
+    user_id: str = Field(description="The person's account id there.")
+    schedule: Ref | None = Field(description="The schedule, or null.")
+    rotation: Ref | None = Field(description="The rotation, or null.")
+    escalation: Ref | None = Field(description="The escalation policy, or null.")
+    position: int | None = Field(description="0-based place in the rotation, or of the escalation rule or level.")
+    starts_at: str | None = Field(description="For an override: ISO 8601 start.")
+    ends_at: str | None = Field(description="For an override: ISO 8601 end.")
+    on_call_now: bool | None = Field(description="Whether this duty has them on call now; null when unknown.")
+
+
+class OnCall(Strict):
+    provider: ProviderName = Field(description="Provider reporting it.")
+    schedule: Ref | None = Field(description="The schedule they are on call for, or null.")
+    escalation: Ref | None = Field(description="The escalation policy (Rootly), or null.")
+    level: int | None = Field(description="The escalation level (Rootly), or null.")
+    user_id: str = Field(description="The person's account id there.")
+    email: str | None = Field(description="Their email; null when unknown.")
+    name: str | None = Field(description="Their name; null when unknown.")
+    status: Status | None = Field(description="Their account's status; null when no longer an account there.")
+    starts_at: str | None = Field(description="ISO 8601 start of the shift, where the provider says.")
+    ends_at: str | None = Field(description="ISO 8601 end of the shift, where the provider says.")
+
+
+# --- what an adapter reads -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Account:
+    """A provider's account as on-call answers need it."""
+
+    email: str | None
+    name: str | None
+    status: Status | None
+
+
+@dataclass(frozen=True)
+class Level:
+    """One escalation rule (Opsgenie, JSM) or level (Rootly), with its targets."""
+
+    position: int  # 0-based, whatever numbering the provider uses
+    targets: list[Participant]
+
+
+@dataclass(frozen=True)
+class Escalation:
+    id: str
+    name: str | None
+    levels: list[Level]
+
+
+@dataclass(frozen=True)
+class Override:
+    id: str  # the override's id or alias
+    schedule: Ref
+    rotation: Ref | None  # null: every rotation of the schedule
+    user: Participant
+    starts_at: str | None
+    ends_at: str | None
+
+
+@dataclass
+class Book:
+    """One provider's whole on-call configuration, participants resolved against its accounts.
+
+    `covering_teams` holds the teams named as participants that have an active member (a team
+    can then page someone)."""
+
+    provider: str
+    schedules: list[Schedule]
+    escalations: list[Escalation]
+    overrides: list[Override]
+    accounts: dict[str, Account]
+    covering_teams: set[str] = field(default_factory=set)
+
+
+def participant(
+    kind: ParticipantType, pid: str | None, accounts: dict[str, Account], name: str | None = None
+) -> Participant:
+    """A participant, a user's email, name and status taken from the provider's accounts."""
+    if kind == "user" and pid is not None:
+        account = accounts.get(pid)
+        if account is None:
+            return Participant(type="user", id=pid, email=None, name=name, status=None)
+        return Participant(type="user", id=pid, email=account.email, name=account.name or name, status=account.status)
+    return Participant(type=kind, id=pid, email=None, name=name, status=None)
+
+
+# --- times ----------------------------------------------------------------------------------------
+
+
+def parse_time(value: str, argument: str = "at") -> datetime:
+    """An ISO 8601 date-time (a bare date is its midnight), as an aware UTC time."""
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidArgument(
+            f"{argument} must be an ISO 8601 time like 2026-12-06T09:00:00Z, not {value[:40]!r}"
+        ) from None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def instant(value: str | None) -> datetime | None:
+    """A provider's time, or None when it is missing or not a time."""
+    if not value:
+        return None
+    try:
+        return parse_time(value)
+    except InvalidArgument:
+        return None
+
+
+def pending(override: Override, now: datetime) -> bool:
+    """An ongoing or future override (one that has ended is no duty)."""
+    ends = instant(override.ends_at)
+    return ends is None or ends > now
+
+
+def current(override: Override, now: datetime) -> bool:
+    starts, ends = instant(override.starts_at), instant(override.ends_at)
+    return (starts is None or starts <= now) and (ends is None or now < ends)
+
+
+# --- duties ---------------------------------------------------------------------------------------
+
+
+def duties(book: Book, user_id: str, now: datetime, on_call: list[OnCall] | None = None) -> list[Duty]:
+    """Everything `user_id` is directly named for in `book` (SPEC §12 Duty), in the book's order:
+    rotations, escalation levels, ongoing and future overrides, schedule ownership. `on_call` (the
+    provider's on-call answer for `now`, when read) says which rotation and escalation duties have
+    them on call now; without it those are null."""
+    mine = [c for c in on_call or [] if c.user_id == user_id] if on_call is not None else None
+    found: list[Duty] = []
+
+    def duty(kind: DutyKind, **fields: object) -> Duty:
+        base: dict[str, object] = {
+            "schedule": None,
+            "rotation": None,
+            "escalation": None,
+            "position": None,
+            "starts_at": None,
+            "ends_at": None,
+            "on_call_now": None,
+        }
+        return Duty(provider=book.provider, kind=kind, user_id=user_id, **{**base, **fields})  # type: ignore[arg-type]
+
+    for schedule in book.schedules:
+        ref = Ref(id=schedule.id, name=schedule.name)
+        now_here = None if mine is None else any(c.schedule is not None and c.schedule.id == schedule.id for c in mine)
+        for rotation in schedule.rotations:
+            for position, p in enumerate(rotation.participants):
+                if p.type == "user" and p.id == user_id:
+                    rot = Ref(id=rotation.id, name=rotation.name)
+                    found.append(duty("rotation", schedule=ref, rotation=rot, position=position, on_call_now=now_here))
+    for escalation in book.escalations:
+        ref = Ref(id=escalation.id, name=escalation.name)
+        for level in escalation.levels:
+            if any(t.type == "user" and t.id == user_id for t in level.targets):
+                now_here = None
+                if mine is not None and any(c.escalation is not None for c in on_call or []):
+                    now_here = any(c.escalation is not None and c.escalation.id == escalation.id for c in mine)
+                found.append(duty("escalation", escalation=ref, position=level.position, on_call_now=now_here))
+    for override in book.overrides:
+        if override.user.type == "user" and override.user.id == user_id and pending(override, now):
+            found.append(
+                duty(
+                    "override",
+                    schedule=override.schedule,
+                    rotation=override.rotation,
+                    starts_at=override.starts_at,
+                    ends_at=override.ends_at,
+                    on_call_now=current(override, now),
+                )
+            )
+    for schedule in book.schedules:
+        if schedule.owner is not None and schedule.owner.user_id == user_id:
+            found.append(duty("schedule_owner", schedule=Ref(id=schedule.id, name=schedule.name)))
+    return found
+
+
+def accounts_of(book: Book, email: str) -> list[str]:
+    """The ids of `email`'s accounts in `book` (SPEC §4 identity)."""
+    key = email_key(email)
+    return [uid for uid, a in book.accounts.items() if a.email is not None and email_key(a.email) == key]

@@ -1,0 +1,192 @@
+"""Opsgenie's on-call side (SPEC §12; provider_specs/ONCALL.md §2): mapping and reads.
+
+The whole configuration at the fewest requests Opsgenie allows (ONCALL.md §2b): every schedule
+with its rotations and participants in one request (`GET /v2/schedules?expand=rotation`, unpaged),
+every escalation in one (`GET /v2/escalations`, unpaged), the overrides of each schedule (S), each
+team a rotation or rule names (T, for whether it has an active member), and the users (paged).
+
+Quirks handled here:
+- a recipient is `{type, id}` plus `username` (the email) for a user or `name` for a team,
+  escalation or schedule; `none` is an empty slot; `all` and `group` are not people and are
+  left out (`group` is no longer accepted upstream);
+- who is on call for every schedule is one request (`GET /v2/schedules/on-calls`); a team or
+  escalation participant carries the people it resolved to under `onCallParticipants`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..aio import gather
+from ..http import segment
+from ..oncall import (
+    Account,
+    Book,
+    Escalation,
+    Level,
+    OnCall,
+    Override,
+    Participant,
+    ParticipantType,
+    Ref,
+    Rotation,
+    Schedule,
+    participant,
+)
+
+KINDS: dict[str, ParticipantType] = {
+    "user": "user",
+    "team": "team",
+    "escalation": "escalation",
+    "schedule": "schedule",
+    "none": "none",
+}
+
+
+def map_recipient(record: Any, accounts: dict[str, Account]) -> Participant | None:
+    """A rotation participant, rule recipient or override user; None for what pages no one here."""
+    if not isinstance(record, dict) or record.get("type") not in KINDS:
+        return None
+    kind = KINDS[record["type"]]
+    pid = record.get("id")
+    name = record.get("username") if kind == "user" else record.get("name")
+    return participant(kind, str(pid) if pid is not None and kind != "none" else None, accounts, name)
+
+
+def map_schedule(record: dict[str, Any], accounts: dict[str, Account]) -> Schedule:
+    team = record.get("ownerTeam")
+    return Schedule(
+        id=str(record["id"]),
+        provider="opsgenie",
+        name=record.get("name") or "",
+        time_zone=record.get("timezone"),
+        enabled=record.get("enabled") if isinstance(record.get("enabled"), bool) else None,
+        team=Ref(id=str(team["id"]), name=team.get("name")) if isinstance(team, dict) and team.get("id") else None,
+        owner=None,
+        rotations=[
+            Rotation(
+                id=str(r["id"]),
+                name=r.get("name"),
+                participants=[p for p in (map_recipient(x, accounts) for x in r.get("participants") or []) if p],
+            )
+            for r in record.get("rotations") or []
+        ],
+    )
+
+
+def map_escalation(record: dict[str, Any], accounts: dict[str, Account]) -> Escalation:
+    levels = []
+    for position, rule in enumerate(record.get("rules") or []):
+        target = map_recipient((rule or {}).get("recipient"), accounts)
+        levels.append(Level(position=position, targets=[target] if target else []))
+    return Escalation(id=str(record["id"]), name=record.get("name"), levels=levels)
+
+
+def map_override(record: dict[str, Any], schedule: Schedule, accounts: dict[str, Account]) -> Override | None:
+    user = map_recipient(record.get("user"), accounts)
+    if user is None:
+        return None
+    rotations = record.get("rotations") or []
+    first = rotations[0] if len(rotations) == 1 and isinstance(rotations[0], dict) else None
+    return Override(
+        id=str(record.get("alias")),
+        schedule=Ref(id=schedule.id, name=schedule.name),
+        rotation=Ref(id=str(first.get("id")), name=first.get("name")) if first else None,
+        user=user,
+        starts_at=record.get("startDate"),
+        ends_at=record.get("endDate"),
+    )
+
+
+def on_call_users(participants: Any) -> list[dict[str, Any]]:
+    """The users among on-call participants, those a team or escalation resolved to included."""
+    found: list[dict[str, Any]] = []
+    for p in participants if isinstance(participants, list) else []:
+        if not isinstance(p, dict):
+            continue
+        if p.get("type") == "user" and p.get("id"):
+            found.append(p)
+        found += on_call_users(p.get("onCallParticipants"))
+    return found
+
+
+def map_on_calls(record: dict[str, Any], accounts: dict[str, Account]) -> list[OnCall]:
+    """One schedule's on-call answer: `{_parent{id,name}, onCallParticipants[...]}`."""
+    parent = record.get("_parent") or {}
+    schedule = Ref(id=str(parent.get("id")), name=parent.get("name")) if parent.get("id") else None
+    calls: list[OnCall] = []
+    seen: set[str] = set()
+    for p in on_call_users(record.get("onCallParticipants")):
+        uid = str(p["id"])
+        if uid in seen:
+            continue
+        seen.add(uid)
+        account = accounts.get(uid)
+        calls.append(
+            OnCall(
+                provider="opsgenie",
+                schedule=schedule,
+                escalation=None,
+                level=None,
+                user_id=uid,
+                email=account.email if account else p.get("name"),
+                name=account.name if account else None,
+                status=account.status if account else None,
+                starts_at=None,
+                ends_at=None,
+            )
+        )
+    return calls
+
+
+def named_teams(schedules: list[Schedule], escalations: list[Escalation]) -> set[str]:
+    ids = {p.id for s in schedules for r in s.rotations for p in r.participants if p.type == "team" and p.id}
+    return ids | {t.id for e in escalations for lv in e.levels for t in lv.targets if t.type == "team" and t.id}
+
+
+class OpsgenieOnCall:
+    """The on-call operations, mixed into the Opsgenie adapter."""
+
+    async def schedules(self: Any) -> Book:
+        listed, escalated, accounts = await gather(
+            self.http.get("/v2/schedules", {"expand": "rotation"}),
+            self.http.get("/v2/escalations"),
+            self.account_book(),
+        )
+        schedules = [map_schedule(r, accounts) for r in self.records(listed)]
+        escalations = [map_escalation(r, accounts) for r in self.records(escalated)]
+        teams = sorted(named_teams(schedules, escalations))
+
+        def overrides_of(schedule: Schedule) -> Any:
+            return lambda: self.http.get(
+                f"/v2/schedules/{segment(schedule.id)}/overrides", {"scheduleIdentifierType": "id"}
+            )
+
+        def team(team_id: str) -> Any:
+            return lambda: self.http.get(f"/v2/teams/{segment(team_id)}", {"identifierType": "id"})
+
+        answers = await self.each([overrides_of(s) for s in schedules] + [team(t) for t in teams])
+        overrides = [
+            o
+            for schedule, document in zip(schedules, answers, strict=False)
+            for o in (map_override(r, schedule, accounts) for r in self.records(document))
+            if o is not None
+        ]
+        covering = set()
+        for team_id, document in zip(teams, answers[len(schedules) :], strict=True):
+            members = self.record(document).get("members") or []
+            ids = [str((m.get("user") or {}).get("id")) for m in members if isinstance(m, dict)]
+            if any(accounts.get(i) is not None and accounts[i].status == "active" for i in ids):
+                covering.add(team_id)
+        return Book("opsgenie", schedules, escalations, overrides, accounts, covering)
+
+    async def on_calls(self: Any, at: str, schedule_id: str | None) -> list[OnCall]:
+        params = {"flat": "false", "date": at}
+        if schedule_id:
+            path = f"/v2/schedules/{segment(schedule_id)}/on-calls"
+            document, accounts = await gather(
+                self.http.get(path, {**params, "scheduleIdentifierType": "id"}), self.account_book()
+            )
+            return map_on_calls(self.record(document), accounts)
+        document, accounts = await gather(self.http.get("/v2/schedules/on-calls", params), self.account_book())
+        return [c for record in self.records(document) for c in map_on_calls(record, accounts)]
