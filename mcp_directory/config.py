@@ -17,7 +17,7 @@ from .options import ClientOptions
 from .providers import PROVIDERS, Provider
 from .spec import ProviderConfig, Setting
 
-TOOLSETS: tuple[str, ...] = ("directory", "incidents", "admin", "proxy")
+TOOLSETS: tuple[str, ...] = ("directory", "incidents", "oncall", "admin", "proxy")
 
 __all__ = [
     "TOOLSETS",

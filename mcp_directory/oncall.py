@@ -46,61 +46,59 @@ class Ref(Strict):
 
 
 class Participant(Strict):
-    type: ParticipantType = Field(description="user, team, escalation, schedule, or none (an empty slot).")
-    id: str | None = Field(description="Id at the provider; null for an empty slot.")
-    email: str | None = Field(description="For a user: the account's email; null when unknown.")
-    name: str | None = Field(description="The user's, team's, escalation's or schedule's name; null when unknown.")
-    status: Status | None = Field(
-        description="For a user: the account's status there; null when the id is no longer an account there."
-    )
+    type: ParticipantType = Field(description="none: an empty slot.")
+    id: str | None = Field(description="Id.")
+    email: str | None = Field(description="A user's email.")
+    name: str | None = Field(description="Its name.")
+    status: Status | None = Field(description="A user's account status; null: no longer an account.")
 
 
 class Rotation(Strict):
     id: str = Field(description="Rotation id.")
     name: str | None = Field(description="Rotation name.")
-    participants: list[Participant] = Field(description="Participants in the provider's order.")
+    participants: list[Participant] = Field(description="In the provider's order.")
 
 
 class Owner(Strict):
-    user_id: str = Field(description="The owning user's id.")
-    email: str | None = Field(description="The owning user's email; null when unknown.")
+    user_id: str = Field(description="User id.")
+    email: str | None = Field(description="Email.")
 
 
 class Schedule(Strict):
     id: str = Field(description="Schedule id.")
-    provider: ProviderName = Field(description="Provider of the schedule.")
+    provider: ProviderName = Field(description="Provider.")
     name: str = Field(description="Schedule name.")
     time_zone: str | None = Field(description="IANA time zone.")
-    enabled: bool | None = Field(description="Whether the schedule is enabled; null when the provider does not say.")
-    team: Ref | None = Field(description="The owning team, or null.")
-    owner: Owner | None = Field(description="The owning user (Rootly's owner_user_id), or null.")
-    rotations: list[Rotation] = Field(description="Rotations with their participants, in the provider's order.")
+    enabled: bool | None = Field(description="Enabled; null: unknown.")
+    team: Ref | None = Field(description="Owning team.")
+    owner: Owner | None = Field(description="Owning user.")
+    rotations: list[Rotation] = Field(description="Rotations, in order.")
 
 
 class Duty(Strict):
-    provider: ProviderName = Field(description="Provider of the duty.")
+    provider: ProviderName = Field(description="Provider.")
     kind: DutyKind = Field(description="rotation, escalation, override or schedule_owner.")
-    user_id: str = Field(description="The person's account id there.")
-    schedule: Ref | None = Field(description="The schedule, or null.")
-    rotation: Ref | None = Field(description="The rotation, or null.")
-    escalation: Ref | None = Field(description="The escalation policy, or null.")
-    position: int | None = Field(description="0-based place in the rotation, or of the escalation rule or level.")
-    starts_at: str | None = Field(description="For an override: ISO 8601 start.")
-    ends_at: str | None = Field(description="For an override: ISO 8601 end.")
-    on_call_now: bool | None = Field(description="Whether this duty has them on call now; null when unknown.")
+    user_id: str = Field(description="Account id there.")
+    schedule: Ref | None = Field(description="Schedule.")
+    rotation: Ref | None = Field(description="Rotation.")
+    escalation: Ref | None = Field(description="Escalation.")
+    position: int | None = Field(description="0-based place in the rotation or escalation.")
+    starts_at: str | None = Field(description="Override start.")
+    ends_at: str | None = Field(description="Override end.")
+    on_call_now: bool | None = Field(description="On call now through it; null: unknown.")
 
 
 class OnCall(Strict):
-    provider: ProviderName = Field(description="Provider reporting it.")
-    schedule: Ref | None = Field(description="The schedule they are on call for, or null.")
-    escalation: Ref | None = Field(description="The escalation policy (Rootly), or null.")
-    level: int | None = Field(description="The escalation level (Rootly), or null.")
-    user_id: str = Field(description="The person's account id there.")
-    email: str | None = Field(description="Their email; null when unknown.")
-    name: str | None = Field(description="Their name; null when unknown.")
-    status: Status | None = Field(description="Their account's status; null when no longer an account there.")
-    starts_at: str | None = Field(description="ISO 8601 start of the shift, where the provider says.")
-    ends_at: str | None = Field(description="ISO 8601 end of the shift, where the provider says.")
+    provider: ProviderName = Field(description="Provider.")
+    schedule: Ref | None = Field(description="Schedule.")
+    escalation: Ref | None = Field(description="Escalation policy.")
+    level: int | None = Field(description="Escalation level.")
+    user_id: str = Field(description="Account id there.")
+    email: str | None = Field(description="Email.")
+    name: str | None = Field(description="Name.")
+    status: Status | None = Field(description="Account status; null: no longer an account.")
+    starts_at: str | None = Field(description="Shift start.")
+    ends_at: str | None = Field(description="Shift end.")
 
 
 # --- what an adapter reads -----------------------------------------------------------------------

@@ -23,7 +23,7 @@ import anyio
 import pydantic_core
 
 from .redis_client import SharedRedis
-from .review import TTL, Account, Filters, Row, Snapshot
+from .review import KINDS, TTL, Account, Filters, Row, Snapshot
 from .review_store import ReviewStore, Snapshots, export_uri
 
 FORMAT = "mcp-directory review v1"  # another format (a newer replica's) reads as "no longer kept"
@@ -46,6 +46,8 @@ return ARGV[2]
 
 def encode(snapshot: Snapshot) -> bytes:
     document = [FORMAT, snapshot.id, snapshot.as_of, snapshot.providers, snapshot.rows, snapshot.left_out]
+    if snapshot.kind != "access":
+        document.append(snapshot.kind)  # another answer's rows (review.KINDS)
     return zlib.compress(pydantic_core.to_json(document), LEVEL)
 
 
@@ -55,10 +57,14 @@ def decode(blob: bytes) -> Snapshot | None:
             document = pydantic_core.from_json(zlib.decompress(blob))
         except (zlib.error, ValueError):
             return None
-        if not isinstance(document, list) or len(document) != 6 or document[0] != FORMAT:
+        if not isinstance(document, list) or len(document) not in (6, 7) or document[0] != FORMAT:
             return None
-        _, snapshot_id, as_of, providers, rows, left_out = document
-        return Snapshot(snapshot_id, as_of, providers, [_row(r) for r in rows], left_out)
+        _, snapshot_id, as_of, providers, rows, left_out, *kinds = document
+        kind = kinds[0] if kinds else "access"
+        if kind != "access" and kind not in KINDS:
+            return None
+        row = _row if kind == "access" else KINDS[kind].decode
+        return Snapshot(snapshot_id, as_of, providers, [row(r) for r in rows], left_out, kind)
 
 
 @contextlib.contextmanager

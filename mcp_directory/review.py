@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -83,6 +83,19 @@ class Snapshot:
     providers: list[str]
     rows: list[Row]
     left_out: int = 0  # accounts without an email: they cannot be matched to a person
+    kind: str = "access"  # what the rows are: access_review's people, or another answer's (KINDS)
+
+
+@dataclass(frozen=True)
+class RowKind:
+    """Another whole-directory answer kept on this engine (coverage_review's findings): how its
+    rows are written as CSV, and read back from JSON (tuples where JSON has lists)."""
+
+    csv: Callable[[Iterable[Any]], str]
+    decode: Callable[[Any], Any]
+
+
+KINDS: dict[str, RowKind] = {}  # by Snapshot.kind; each such answer's module registers itself
 
 
 # What a review keeps of a user while reading: (id, email, name, status, is_admin, last_active_at).
@@ -166,6 +179,8 @@ class Filters:
         return {k: v for k, v in self.__dict__.items() if v not in (None, (), False)}
 
     def keep(self, row: Row) -> bool:
+        if self == NO_FILTERS:  # keeps every row, of any kind
+            return True
         email, _, accounts = row
         providers = {a[0] for a in accounts}
         if self.email is not None and email != self.email:
@@ -186,6 +201,9 @@ class Filters:
             if not any(a[4] is not None and normalized(a[4]) < cut for a in accounts):
                 return False
         return True
+
+
+NO_FILTERS = Filters()
 
 
 def normalized(moment: str) -> str:
@@ -237,7 +255,7 @@ def row_model(row: Row) -> AccessRow:
 CSV_HEADER = ("email", "name", "provider", "user_id", "status", "is_admin", "last_active_at", "groups")
 
 
-def _cell(value: str | None) -> str:
+def csv_cell(value: str | None) -> str:
     """A CSV cell an auditor can open safely: a value that a spreadsheet would run as a formula
     (`=`, `+`, `-`, `@`, tab, CR first) gets a leading apostrophe (OWASP's CSV injection advice)."""
     text = value or ""
@@ -253,5 +271,10 @@ def csv_text(rows: Iterable[Row]) -> str:
         for provider, user_id, status, is_admin, last_active_at, groups in accounts:
             admin = "" if is_admin is None else "true" if is_admin else "false"
             cells = [email, name, provider, user_id, status, admin, last_active_at, ";".join(g[1] for g in groups)]
-            writer.writerow([_cell(c) for c in cells])
+            writer.writerow([csv_cell(c) for c in cells])
     return out.getvalue()
+
+
+def snapshot_csv(kind: str, rows: Iterable[Any]) -> str:
+    """A kept review of any kind as its CSV."""
+    return csv_text(rows) if kind == "access" else KINDS[kind].csv(rows)

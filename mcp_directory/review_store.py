@@ -60,11 +60,16 @@ class ReviewStore(ABC):
 
     async def export_rows(self, export_id: str) -> list[Row] | None:
         """Every row of an export, or None when it is unknown or no longer kept."""
+        found = await self.export_of(export_id)
+        return found[1] if found else None
+
+    async def export_of(self, export_id: str) -> tuple[str, list[Any]] | None:
+        """The kind of review an export holds (Snapshot.kind) and every row of it, or None."""
         target = await self.export_target(export_id)
         snapshot = await self.get(target[0]) if target else None
         if target is None or snapshot is None:
             return None
-        return [snapshot.rows[i] for i in self.view(snapshot, target[1])]
+        return snapshot.kind, [snapshot.rows[i] for i in self.view(snapshot, target[1])]
 
 
 def export_uri(export_id: str) -> str:
