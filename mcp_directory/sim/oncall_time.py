@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from mcp_directory.sim.common import SimError
 
@@ -76,3 +77,41 @@ def shifts_between(
 
 def covers(starts: datetime, ends: datetime, at: datetime) -> bool:
     return starts <= at < ends
+
+
+@dataclass(frozen=True)
+class Cover:
+    """An override as the rule needs it: its times (ISO text), the rotations it names by id or name
+    (empty: all of them), and who takes the shift (the provider's own participant record)."""
+
+    starts: str
+    ends: str
+    rotations: set[str | None]
+    holder: dict[str, Any]
+
+
+def rotation_holder(rotation: dict[str, Any], at: datetime) -> dict[str, Any] | None:
+    """The participant whose shift of an Opsgenie/JSM rotation (`startDate`, `endDate`, `type`,
+    `length`, `participants`) holds `at`; None: nobody."""
+    unit = UNITS.get(rotation.get("type", ""))
+    if unit is None:
+        return None
+    start = parse_time(rotation["startDate"], "startDate")
+    end = parse_time(rotation["endDate"], "endDate") if rotation.get("endDate") else None
+    shift = shift_at(start, unit * int(rotation.get("length") or 1), len(rotation["participants"]), at, end)
+    return None if shift is None else dict(rotation["participants"][shift.slot])
+
+
+def holders(rotations: list[dict[str, Any]], overrides: list[Cover], at: datetime) -> list[dict[str, Any]]:
+    """Who holds each rotation at `at` (an override covering it first), in rotation order, each once."""
+    found: list[dict[str, Any]] = []
+    for rotation in rotations:
+        holder = rotation_holder(rotation, at)
+        for cover in overrides:
+            named = cover.rotations - {None}
+            inside = covers(parse_time(cover.starts, "startDate"), parse_time(cover.ends, "endDate"), at)
+            if inside and (not named or rotation["id"] in named or rotation["name"] in named):
+                holder = cover.holder
+        if holder is not None and holder not in found:
+            found.append(holder)
+    return found

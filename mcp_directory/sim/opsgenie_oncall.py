@@ -22,7 +22,7 @@ from starlette.responses import Response
 
 from mcp_directory.sim.common import SimError
 from mcp_directory.sim.oncall_seed import OnCallStore
-from mcp_directory.sim.oncall_time import UNITS, covers, parse_time, shift_at
+from mcp_directory.sim.oncall_time import Cover, holders, parse_time
 
 if TYPE_CHECKING:
     from mcp_directory.sim.opsgenie import OpsgenieApi
@@ -48,34 +48,20 @@ def moment(request: Request) -> datetime:
         raise unprocessable("date", exc.message) from exc
 
 
-def rotation_holder(rotation: dict[str, Any], at: datetime) -> dict[str, Any] | None:
-    """The participant whose shift of `rotation` holds `at` (None: nobody)."""
-    unit = UNITS.get(rotation["type"])
-    if unit is None:
-        return None
-    start = parse_time(rotation["startDate"], "startDate")
-    end = parse_time(rotation["endDate"], "endDate") if rotation.get("endDate") else None
-    shift = shift_at(start, unit * int(rotation.get("length") or 1), len(rotation["participants"]), at, end)
-    return None if shift is None else rotation["participants"][shift.slot]
-
-
 def on_call(schedule: dict[str, Any], overrides: list[dict[str, Any]], at: datetime) -> list[dict[str, Any]]:
     """The recipients on call in `schedule` at `at`, in rotation order, each once (overrides win)."""
     if not schedule.get("enabled", True):
         return []
-    found: list[dict[str, Any]] = []
-    for rotation in schedule["rotations"]:
-        holder = rotation_holder(rotation, at)
-        for override in overrides:
-            named = {r.get("id") for r in override.get("rotations") or []} | {
-                r.get("name") for r in override.get("rotations") or []
-            }
-            start, end = parse_time(override["startDate"], "startDate"), parse_time(override["endDate"], "endDate")
-            if covers(start, end, at) and (not named or rotation["id"] in named or rotation["name"] in named):
-                holder = override["user"]
-        if holder is not None and holder["type"] != "none" and holder not in found:
-            found.append(holder)
-    return found
+    covering = [
+        Cover(
+            o["startDate"],
+            o["endDate"],
+            {n for r in o.get("rotations") or [] for n in (r.get("id"), r.get("name"))},
+            o["user"],
+        )
+        for o in overrides
+    ]
+    return [p for p in holders(schedule["rotations"], covering, at) if p["type"] != "none"]
 
 
 def references(store: OnCallStore, user_id: str) -> list[str]:
