@@ -77,7 +77,8 @@ class JsmOnCall:
         return self.store.schedules[key]
 
     def rotation(self, request: Request) -> dict[str, Any]:
-        for rotation in self.schedule(request)["rotations"]:
+        rotations: list[dict[str, Any]] = self.schedule(request)["rotations"]
+        for rotation in rotations:
             if rotation["id"] == request.path_params["id"]:
                 return rotation
         raise SimError(404, f"Rotation with id [{request.path_params['id']}] not found")
@@ -91,7 +92,7 @@ class JsmOnCall:
 
     def team(self, request: Request) -> str:
         self.api.ops(request)
-        team = request.path_params["teamId"].removeprefix(ARI)
+        team = str(request.path_params["teamId"]).removeprefix(ARI)
         if not self.api.dir.teams.get(team, {}).get("ops"):
             raise SimError(404, f"Team with id [{team}] not found")
         return team
