@@ -118,7 +118,7 @@ async def who_is_on_call(call: Call, args: WhoIsOnCallArgs) -> OnCallAnswer:
     Providers that fail are listed in errors."""
     if args.schedule_id is not None and len(set(args.providers or [])) != 1:
         raise InvalidArgument("schedule_id needs exactly one provider: pass providers=[the schedule's provider]")
-    at = iso(parse_time(args.at) if args.at else datetime.now(UTC))
+    at = iso(parse_time(args.at) if args.at is not None else datetime.now(UTC))
     adapters = on_call_adapters(call, args.providers)
     found, errors = await each_provider(adapters, lambda adapter: adapter.on_calls(at, args.schedule_id))
     return OnCallAnswer(result=[c for calls in found.values() for c in calls], at=at, errors=errors)
