@@ -169,7 +169,8 @@ def findings(books: Sequence[Book], now: datetime) -> list[FindingRow]:
 
 def order(row: FindingRow) -> tuple[str, ...]:
     provider, problem, schedule, rotation, escalation, user_id, email, *_ = row
-    return (provider, _name(schedule), _name(rotation), email or "", _name(escalation), problem, user_id or "", row[9])
+    mail = email_key(email or "")
+    return (provider, _name(schedule), _name(rotation), mail, _name(escalation), problem, user_id or "", row[9])
 
 
 async def read_coverage(adapters: dict[str, Any], problems: Sequence[str]) -> Snapshot:

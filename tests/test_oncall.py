@@ -268,7 +268,7 @@ async def test_coverage_review_finds_exactly_the_truth(session, world):
             f["provider"],
             (f["schedule"] or {}).get("name") or "",
             (f["rotation"] or {}).get("name") or "",
-            f["email"] or "",
+            email_key(f["email"] or ""),
         )
 
     assert [key(f) for f in findings] == sorted(key(f) for f in findings)
