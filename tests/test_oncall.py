@@ -324,3 +324,52 @@ async def test_coverage_review_problems_filter_and_cursor_scope(session):
     await fails(client, "coverage_review", {"problems": ["haunted"]}, "invalid_argument")
     _, is_error = await call(client, "coverage_review", {"limit": 0})
     assert is_error
+
+
+# --- cost and sharing -------------------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_coverage_review_reads_at_the_fewest_requests_each_provider_allows(world):
+    directory, apps = directory_over(world)
+    async with Client(build_server(directory)) as client:
+        await ok(client, "coverage_review", {})
+    seen = {p: [(r.method, r.path) for r in apps[p].state.requests] for p in ON_CALL}
+    # Opsgenie (ONCALL.md §2b): every rotation in one request, every escalation in one; then each
+    # schedule's overrides, and each named team once; never a schedule's rotations one by one.
+    og = seen["opsgenie"]
+    schedules = len(world.opsgenie.oncall.schedules)
+    assert og.count(("GET", "/v2/schedules")) == 1 and og.count(("GET", "/v2/escalations")) == 1
+    assert sum(1 for m, p in og if p.endswith("/overrides")) == schedules
+    assert not any(p.endswith("/rotations") or "/on-calls" in p for m, p in og)
+    assert all(m == "GET" for m, _ in og)
+    # JSM (§3b): ⌈S/50⌉ schedule pages with their rotations, one request per team's escalations
+    jsm = seen["jsm"]
+    assert sum(1 for m, p in jsm if p.endswith("/v1/schedules")) == 1
+    assert not any(p.endswith("/rotations") for _, p in jsm)
+    # Rootly (§1b): 1 + S + R (+ overrides S, levels E): each rotation's users once
+    rootly = seen["rootly"]
+    rotations = [p for _, p in rootly if p.endswith("/schedule_rotation_users")]
+    assert len(rotations) == len(set(rotations)) == len(world.rootly.oncall.rotations)
+
+
+@pytest.mark.anyio
+async def test_two_replicas_share_a_coverage_review(world, redis_url):
+    from .redis_support import CURSOR_SECRET
+
+    def replica():
+        directory, apps = directory_over(world)
+        settings = dataclasses.replace(directory.settings, redis_url=redis_url, cursor_secret=CURSOR_SECRET)
+        transports = {name: httpx.ASGITransport(app=app) for name, app in apps.items()}
+        return build_server(Directory(settings, transports=transports))
+
+    async with Client(replica()) as a, Client(replica()) as b:
+        first = await ok(a, "coverage_review", {"limit": 2})
+        second = await ok(b, "coverage_review", {"limit": 2, "cursor": first["next_cursor"]})
+        assert second["as_of"] == first["as_of"] and second["export"] == first["export"]
+        assert second["total"] == first["total"] and second["result"] != first["result"]
+        text = (await b.read_resource(first["export"])).contents[0].text
+        assert len(text.strip().splitlines()) == first["total"] + 1 and text.startswith("provider,problem,")
+        # an access review's cursor names another kind of snapshot: refused, not misread
+        access = await ok(a, "access_review", {"limit": 1})
+        await fails(b, "coverage_review", {"cursor": access["next_cursor"]}, "invalid_argument")
