@@ -19,6 +19,7 @@ import pydantic_core
 from .auth import current_actor
 from .config import Settings
 from .errors import InvalidArgument, NotConfigured, Redactor, Unsupported
+from .locks import LocalLocks, Locks
 from .models import Page
 from .paging import CursorCodec, Listing, PageCache, Position, Progress, take
 from .providers import PROVIDERS, Adapter, Provider
@@ -55,20 +56,27 @@ class Directory:
         # access_review snapshots, for continuation cursors and exports: in this process, or shared
         self.reviews: ReviewStore = Snapshots()
         self.redis: SharedRedis | None = None
+        # Locks for writes that replace a whole list upstream, one set for every adapter
+        self.locks: Locks = LocalLocks()
         if settings.redis_url:
             self._share(settings.redis_url)
+        for adapter in self.adapters.values():
+            adapter.locks = self.locks
         self.cursors = CursorCodec(settings.cursor_secret or "\0".join(sorted(settings.secrets)) or "mcp-directory")
 
     def _share(self, url: str) -> None:
         """Several replicas (SPEC §10): through the Redis at `url`, every client of a provider draws
-        from one budget that all replicas share, and reviews are kept where every replica reads them."""
+        from one budget that all replicas share, reviews are kept where every replica reads them, and
+        the locks of whole-list writes are held for all replicas."""
         # Imported here: only replicas pay the Redis client's start-up time (a fifth of a second).
         from .redis_budget import RedisBudget
         from .redis_client import SharedRedis
+        from .redis_locks import RedisLocks
         from .redis_reviews import RedisReviews
 
         redis = self.redis = SharedRedis(url)
         self.reviews = RedisReviews(redis)
+        self.locks = RedisLocks(redis)
         options = self.settings.client
         for name, adapter in self.adapters.items():
             rate = options.requests_per_minute.get(name, self.known(name).spec.requests_per_minute)

@@ -11,7 +11,7 @@ import httpx2
 import pytest
 
 from mcp_directory.sim import DEMO_TOKENS, build_apps, build_world, serve_on_loopback
-from mcp_directory.sim.__main__ import export_lines
+from mcp_directory.sim.__main__ import export_lines, main
 
 PATHS = {"rootly": "/v1/users/me", "opsgenie": "/v2/account", "retool": "/api/v2/groups", "jsm": "/_edge/tenant_info"}
 SCHEMES = {"rootly": "Bearer", "opsgenie": "GenieKey", "retool": "Bearer", "jsm": "Basic"}
@@ -91,3 +91,13 @@ def test_module_entry_point_rejects_public_host():
         timeout=30,
     )
     assert result.returncode != 0 and "loopback" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "faults,says",
+    [('{"latency": 1}', "unexpected keyword"), ('{"latency_s": -1', "delimiter"), ("[1]", "mapping")],
+)
+def test_module_entry_point_rejects_a_fault_plan_it_cannot_read(faults, says, capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["--faults", faults])
+    assert exited.value.code == 2 and says in capsys.readouterr().err

@@ -36,6 +36,7 @@ import httpx2 as httpx
 from ..aio import gather
 from ..errors import DirectoryError, UpstreamError
 from ..http import ApiClient
+from ..locks import LocalLocks, Locks
 from ..oncall import Account
 from ..options import ClientOptions
 from ..paging import Chunk, Listing, every, filtered
@@ -70,6 +71,9 @@ class Adapter:
         self.options = options or ClientOptions()
         self.http = ApiClient(spec, config.base_url, config.credential, transport=transport, options=self.options)
         self.page_size = self.options.page_sizes.get(spec.name, spec.page_size)
+        # For writes that replace a whole list upstream (`locks.replace_whole_list`); the Directory
+        # gives every adapter its one set, in Redis when replicas share one.
+        self.locks: Locks = LocalLocks()
 
     @property
     def clients(self) -> list[ApiClient]:

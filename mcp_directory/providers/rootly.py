@@ -11,24 +11,24 @@ Quirks handled here:
 - no licenses or seats anywhere in the API;
 - no user creation, and DELETE on a user deletes it (there is no deactivation);
 - membership writes replace the team's whole `user_ids`/`admin_ids` (read, change, PUT), so
-  two of them on one team at once would lose one update: they are serialized per team here,
-  and each reads the team back, reporting `conflict` if its change is not there (a writer
-  outside this process got in between);
+  two of them on one team at once would lose one update: they run as `locks.replace_whole_list`
+  under the lock `rootly:team:<team id>` (in Redis when replicas share one). A team named by
+  slug is first resolved to its id (its UUID; a path takes either), so both spellings take one
+  lock; the PUT and the reads under the lock go to the id;
 - incident role (un)assignment takes ids only; users are resolved here by email
   (`filter[email]`) and roles by id, slug or name against `/v1/incident_roles`.
 """
 
 from __future__ import annotations
 
-import weakref
-from collections.abc import Mapping
+import uuid
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Literal
 
-import anyio
-
 from ..aio import gather
-from ..errors import Conflict, InvalidArgument, NotFound
+from ..errors import InvalidArgument, NotFound
 from ..http import segment
+from ..locks import replace_whole_list
 from ..models import (
     Assignment,
     Deactivation,
@@ -72,6 +72,14 @@ def reset_wait(headers: Mapping[str, str], now: float) -> float | None:
     return None if reset is None else max(0.0, round(reset - now, 3))
 
 
+def is_team_id(ref: str) -> bool:
+    """A team id as Rootly writes them: a UUID in its one spelling (lowercase, with dashes)."""
+    try:
+        return str(uuid.UUID(ref)) == ref
+    except ValueError:
+        return False
+
+
 def _meta(document: Any) -> dict[str, Any]:
     meta = document.get("meta") if isinstance(document, dict) else None
     return meta if isinstance(meta, dict) else {}
@@ -113,6 +121,10 @@ SPEC = ProviderSpec(
 )
 
 
+Members = tuple[list[int], list[int]]  # a team's user_ids and admin_ids
+Change = Callable[[list[int], list[int]], Members | None]  # None: already as asked
+Holds = Callable[[list[int], list[int]], bool]
+
 # The role lists: account roles, then on-call roles, paged one after the other.
 ROLE_LISTS = ("/v1/roles", "/v1/on_call_roles")
 
@@ -123,11 +135,6 @@ class Rootly(RootlyOnCall, Adapter):
         "licenses": "Rootly's API has no licenses or seats",
         "create_user": "Rootly's API cannot create users (there is no POST /v1/users); invite them in Rootly's web app",
     }
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        # Held only while in use, so ids an agent made up do not pile up.
-        self._team_locks: weakref.WeakValueDictionary[str, anyio.Lock] = weakref.WeakValueDictionary()
 
     def users(self, *, search: str | None, email: str | None) -> Listing[User]:
         params = {"include": "role,teams", "filter[search]": search, "filter[email]": email}
@@ -173,33 +180,50 @@ class Rootly(RootlyOnCall, Adapter):
             raise self.malformed("a list of resources under included")
         return team, Included(included)
 
-    async def _change_members(self, group_id: str, user: int, change: Any, holds: Any) -> Group:
-        """Read the team, PUT `change(users, admins)` (None: nothing to change), read it back.
+    async def _team_id(self, ref: str) -> str:
+        """The id of the team `ref` names: `ref` itself when it is a team id as Rootly writes them
+        (a lowercase UUID), else (a slug) the id Rootly answers for it, read without its users."""
+        if is_team_id(ref):
+            return ref
+        return str(self.record(await self.http.get(f"/v1/teams/{segment(ref)}"))["id"])
 
-        One membership write per team at a time in this process; the read-back after the PUT
-        catches a writer elsewhere that replaced the lists in between."""
-        lock = self._team_locks.get(group_id) or self._team_locks.setdefault(group_id, anyio.Lock())
-        async with lock:
-            team, included = await self._team(group_id)
-            changed = change(*team_members(team))
-            if changed is None:
-                return map_team(team, with_members=True, included=included)  # already so: nothing to send
-            new_users, new_admins = changed
-            body = {"data": {"type": "groups", "attributes": {"user_ids": new_users, "admin_ids": new_admins}}}
-            await self.http.write("PUT", f"/v1/teams/{segment(group_id)}", body)
-            after, included = await self._team(group_id)
-        if not holds(*team_members(after)):
-            raise Conflict(
-                f"Rootly team {group_id} was changed by someone else at the same time, and user {user}'s "
-                "membership is not as asked; read the team with get_group and retry",
-                provider="rootly",
-            )
-        return map_team(after, with_members=True, included=included)
+    async def _change_members(self, ref: str, user: int, change: Change, holds: Holds) -> Group:
+        """Read the team, PUT `change(users, admins)` (None: nothing to change), read it back,
+        under the team's lock; `conflict` if `holds(users, admins)` is false after."""
+        team_id = await self._team_id(ref)
+        named = team_id if ref == team_id else f"{ref} ({team_id})"
+
+        async def read() -> tuple[dict[str, Any], Included]:
+            team, included = await self._team(team_id)
+            if str(team.get("id")) != team_id:  # the lock's name would not be this team's
+                raise InvalidArgument(
+                    f"Rootly answered team {team.get('id')} for {ref!r}; pass that id", provider="rootly"
+                )
+            return team, included
+
+        async def write(members: Members) -> None:
+            users, admins = members
+            body = {"data": {"type": "groups", "attributes": {"user_ids": users, "admin_ids": admins}}}
+            await self.http.write("PUT", f"/v1/teams/{segment(team_id)}", body)
+
+        team, included = await replace_whole_list(
+            self.locks,
+            f"rootly:team:{team_id}",
+            what=f"Rootly team {named}",
+            read=read,
+            change=lambda team: change(*team_members(team[0])),
+            write=write,
+            holds=lambda team: holds(*team_members(team[0])),
+            conflict=f"Rootly team {named} was changed by someone else at the same time, and user {user}'s "
+            "membership is not as asked; read the team with get_group and retry",
+            provider="rootly",
+        )
+        return map_team(team, with_members=True, included=included)
 
     async def add_group_member(self, group_id: str, user_id: str, role: str) -> Group:
         user = numeric_user_id(user_id)
 
-        def change(users: list[int], admins: list[int]) -> tuple[list[int], list[int]] | None:
+        def change(users: list[int], admins: list[int]) -> Members | None:
             new_users, new_admins = with_member(users, admins, user, role)
             return None if (new_users, sorted(new_admins)) == (users, sorted(admins)) else (new_users, new_admins)
 
@@ -211,7 +235,7 @@ class Rootly(RootlyOnCall, Adapter):
     async def remove_group_member(self, group_id: str, user_id: str) -> Group:
         user = numeric_user_id(user_id)
 
-        def change(users: list[int], admins: list[int]) -> tuple[list[int], list[int]]:
+        def change(users: list[int], admins: list[int]) -> Members:
             if user not in users:
                 raise NotFound(f"user {user_id} is not a member of Rootly team {group_id}", provider="rootly")
             return [u for u in users if u != user], [a for a in admins if a != user]

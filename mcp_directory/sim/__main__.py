@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import sys
 import threading
 
@@ -29,16 +30,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--people", type=int, default=60, help="number of people in the directory")
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="added latency per request (benchmarks)")
+    parser.add_argument(
+        "--faults",
+        metavar="JSON",
+        help='a FaultPlan (sim/faults.py) for every provider, e.g. \'{"latency_s": 0.3, "methods": ["GET"], '
+        '"paths": "^/v1/teams/", "latency_when": "after_handler"}\' (tests); replaces --latency-ms',
+    )
     args = parser.parse_args(argv)
     try:
         ensure_loopback(args.host)
-    except ValueError as exc:
+        plan = FaultPlan(**json.loads(args.faults)) if args.faults else None
+    except (ValueError, TypeError) as exc:  # JSONDecodeError is a ValueError
         parser.error(str(exc))
     world = build_world(seed=args.seed, people=args.people)
     apps = build_apps(world)
-    if args.latency_ms:
+    if plan or args.latency_ms:
         for app in apps.values():
-            app.state.gate.faults = FaultPlan(latency_s=args.latency_ms / 1000)
+            app.state.gate.faults = plan or FaultPlan(latency_s=args.latency_ms / 1000)
     with serve_on_loopback(apps, host=args.host) as urls:
         for line in export_lines(urls, DEMO_TOKENS):
             print(line)
