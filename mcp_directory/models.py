@@ -6,6 +6,7 @@ result envelopes. Unknown values are None, never invented.
 
 from __future__ import annotations
 
+import string
 from collections.abc import Collection
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
@@ -19,6 +20,23 @@ PROVIDERS_MARK = "x-providers"  # on a list of providers: at most one of each
 ProviderName = Annotated[str, Field(json_schema_extra={PROVIDER_MARK: True})]
 
 Status = Literal["active", "inactive", "blocked", "invited"]
+
+
+# SPEC §4 "Email identity": two emails name the same person when they are equal after the ASCII
+# letters A-Z are lowered, and nothing else is folded. `str.lower` and `str.casefold` fold far more
+# (`straße` to `strasse`, the Kelvin sign to `k`, `ﬀ` to `ff`) and would take one person for another.
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def email_key(email: str) -> str:
+    """The email's identity: its ASCII letters lowered, every other character as it is."""
+    return email.translate(_ASCII_LOWER)
+
+
+def same_email(one: str | None, other: str | None) -> bool:
+    """Whether two emails name the same person (SPEC §4); an unknown email (or, from a provider's
+    odd answer, anything but a string) names no one."""
+    return isinstance(one, str) and isinstance(other, str) and email_key(one) == email_key(other)
 
 
 class Strict(BaseModel):

@@ -23,26 +23,17 @@ from typing import Literal
 from pydantic import Field
 
 from .errors import InvalidArgument
-from .models import ProviderName, Status, Strict
+from .models import ProviderName, Status, Strict, email_key
 
 ParticipantType = Literal["user", "team", "escalation", "schedule", "none"]
 DutyKind = Literal["rotation", "escalation", "override", "schedule_owner"]
-
-# SPEC §4 email identity: equal after lowering the ASCII letters A-Z, nothing else folded.
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-
-
-def email_key(email: str) -> str:
-    """The key under which two emails are the same person (SPEC §4)."""
-    return email.translate(_ASCII_LOWER)
-
 
 # --- what the tools show -------------------------------------------------------------------------
 
 
 class Ref(Strict):
-    id: str = Field(description="Id at the provider.")
-    name: str | None = Field(description="Name at the provider.")
+    id: str = Field(description="Id.")
+    name: str | None = Field(description="Name.")
 
 
 class Participant(Strict):

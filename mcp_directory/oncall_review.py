@@ -27,8 +27,8 @@ from typing import Any, Literal
 from pydantic import Field
 
 from .aio import gather
-from .models import ProviderName, Status, Strict
-from .oncall import Book, Participant, Ref, email_key, iso, pending
+from .models import ProviderName, Status, Strict, email_key
+from .oncall import Book, Participant, Ref, iso, pending
 from .review import KINDS, RowKind, Snapshot, csv_cell
 
 Problem = Literal["ghost", "departing", "uncovered"]
@@ -59,9 +59,9 @@ class CoveragePage(Strict):
     result: list[Finding] = Field(description="Findings sorted by provider, schedule, rotation and email.")
     next_cursor: str | None = Field(description="Pass back as cursor for the next page; null at the end.")
     total: int = Field(description="How many findings the whole review holds.")
-    as_of: str = Field(description="ISO 8601 time the schedules were read; every page of a review is as of then.")
+    as_of: str = Field(description="When the schedules were read (every page is as of then).")
     providers: list[str] = Field(description="The providers read.")
-    export: str = Field(description="URI of a text/csv resource holding every finding of the review.")
+    export: str = Field(description="URI of a CSV of every finding.")
 
 
 # --- findings -------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from pydantic import Field
 
 from .aio import gather
 from .errors import InvalidArgument
-from .models import ProviderName, Status, Strict
+from .models import ProviderName, Status, Strict, email_key
 from .paging import every
 
 TTL = 15 * 60.0  # seconds a review stays readable; SPEC §8 asks for at least 10 minutes
@@ -150,7 +150,7 @@ async def read_snapshot(directory: Any, providers: Sequence[str]) -> Snapshot:
                 continue
             groups = tuple(memberships.get(user_id, ()))
             account: Account = (name, user_id, status, is_admin, last_active_at, groups)
-            key = email.casefold()
+            key = email_key(email)  # SPEC §4 identity: rows sort by it, the lower-cased email
             shown, accounts = people.setdefault(key, (shown_name, []))
             if shown is None and shown_name:
                 people[key] = (shown_name, accounts)

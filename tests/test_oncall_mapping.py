@@ -12,6 +12,7 @@ import pytest
 
 from mcp_directory import redis_reviews
 from mcp_directory.errors import InvalidArgument
+from mcp_directory.models import email_key
 from mcp_directory.oncall import (
     Account,
     Book,
@@ -22,7 +23,6 @@ from mcp_directory.oncall import (
     Rotation,
     Schedule,
     duties,
-    email_key,
     parse_time,
     participant,
 )

@@ -11,7 +11,8 @@ the providers that do support it and the provider's own reason (`Adapter.missing
 Operations, by name (a tool names the one it needs in `Tool.operation`):
 
 - lists, which return a `Listing` the shared pager reads (no I/O until it pages):
-  `users(search=, email=)`, `groups(search=)`, `roles()`, `incident_roles()`, and
+  `users(search=, email=)` (with an email, only that person's accounts: `Adapter.with_email`),
+  `groups(search=)`, `roles()`, `incident_roles()`, and
   `everyone()` where a provider can return every user in one answer (a reader of the whole
   directory prefers it to paging `users(search=None, email=None)`);
 - single objects: `user(id)`, `me()`, `group(id)`, `licenses()`;
@@ -37,6 +38,7 @@ from ..aio import gather
 from ..errors import DirectoryError, UpstreamError
 from ..http import ApiClient
 from ..locks import LocalLocks, Locks
+from ..models import User, same_email
 from ..oncall import Account
 from ..options import ClientOptions
 from ..paging import Chunk, Listing, every, filtered
@@ -116,6 +118,13 @@ class Adapter:
     def matching(listing: Listing[T], keep: Callable[[T], bool]) -> Listing[T]:
         """A list filtered here, for filters the provider lacks (its totals become unknown)."""
         return filtered(listing, keep)
+
+    @classmethod
+    def with_email(cls, listing: Listing[User], email: str) -> Listing[User]:
+        """The accounts of `listing` whose email is `email` (SPEC §4 identity): what `users(email=)`
+        returns. A provider's own email filter may fold more than ASCII letters, and so answer
+        with another person's account."""
+        return cls.matching(listing, lambda user: same_email(user.email, email))
 
     # The envelope every provider here wraps its answers in: `{"data": ...}`. An answer without
     # it is an upstream error, never an empty list (SPEC §6).

@@ -29,7 +29,7 @@ import anyio
 from ..aio import gather
 from ..errors import Conflict, Forbidden, InvalidArgument, NotFound, Unsupported
 from ..http import segment
-from ..models import Deactivation, Group, License, Role, User
+from ..models import Deactivation, Group, License, Role, User, same_email
 from ..paging import Chunk, Listing, chained
 from ..spec import WHOLE, Offset, ProviderSpec, Setting, State, Step, UntilEmpty
 from .base import Provider
@@ -151,10 +151,10 @@ class Jsm(JsmOnCall, AtlassianApis):
         return Listing(fetch, paginator, min(self.page_size, paginator.max_size), resize=False)
 
     def by_email(self, email: str, search: str | None) -> Listing[User]:
-        """The people with this exact email (any case), in one answer: what `user/search` finds
+        """The people with this email (SPEC §4 identity), in one answer: what `user/search` finds
         (active accounts only, its matches capped at 1000), and with the org key also the accounts
         the org API has under that email (hidden from the profile, or inactive in Jira)."""
-        wanted, needle = email.casefold(), (search or "").casefold()
+        needle = (search or "").casefold()
 
         async def fetch(state: State) -> Chunk[User]:
             accounts = await self.accounts() or {}
@@ -164,13 +164,13 @@ class Jsm(JsmOnCall, AtlassianApis):
                 params = {"query": email, "startAt": start, "maxResults": 100}
                 rows = self.records(await self.site.get("/rest/api/3/user/search", params))
                 for user in (map_user(r, accounts.get(r["accountId"])) for r in rows if is_person(r)):
-                    if (user.email or "").casefold() == wanted:
+                    if same_email(user.email, email):
                         found[user.id] = user
                 if not rows:
                     break
                 start += len(rows)
             for account_id, account in accounts.items():
-                if account_id not in found and str(account.get("email") or "").casefold() == wanted:
+                if account_id not in found and same_email(account.get("email"), email):
                     try:
                         record = self.record(await self.site.get("/rest/api/3/user", {"accountId": account_id}))
                     except NotFound:  # an org account without access to this site

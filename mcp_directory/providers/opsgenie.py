@@ -184,6 +184,8 @@ class Opsgenie(OpsgenieOnCall, Adapter):
     def users(self, *, search: str | None, email: str | None) -> Listing[User]:
         query = f"username:{email}" if email else search
         found = self.listing("/v2/users", {"query": query}, lambda d: map_user)
+        if email:
+            found = self.with_email(found, email)
         if email and search:  # one query only: the email upstream, the search here
             needle = search.casefold()
             return self.matching(

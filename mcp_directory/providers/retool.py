@@ -134,6 +134,7 @@ class Retool(Adapter):
 
     def users(self, *, search: str | None, email: str | None) -> Listing[User]:
         found = self.listing("/users", {"email": email}, lambda d: map_user)
+        found = self.with_email(found, email) if email else found
         # there is no name search: `email` is filtered upstream, a search term here
         return self.matching(found, lambda u: _matches(u, search.casefold())) if search else found
 

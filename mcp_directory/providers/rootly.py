@@ -143,7 +143,8 @@ class Rootly(RootlyOnCall, Adapter):
             included = index_included(document)
             return lambda record: map_user(record, included, with_groups=True)
 
-        return self.listing("/v1/users", params, users)
+        found = self.listing("/v1/users", params, users)
+        return self.with_email(found, email) if email else found
 
     async def user(self, user_id: str) -> User:
         document = await self.http.get(f"/v1/users/{segment(user_id)}", {"include": "role,teams"})

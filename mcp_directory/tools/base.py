@@ -29,7 +29,7 @@ from mcp.server.mcpserver.resolve import (
 from mcp.types import ClientCapabilities, InputRequiredResult, ToolAnnotations
 from mcp.types import Tool as MCPTool
 from mcp_types.version import is_version_at_least
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from ..errors import Cancelled
 from ..models import PROVIDER_MARK, PROVIDERS_MARK, Page, ProviderName
@@ -398,6 +398,22 @@ class Args(BaseModel):
 
 
 ProviderArg = Annotated[ProviderName, Field(description="Which provider: $PROVIDERS.")]
+
+
+def each_once(names: list[str]) -> list[str]:
+    """A list of providers names each of them at most once, so it is never longer than the provider
+    list (its schema's `maxItems`); a name given twice is a mistake in the call (invalid_argument)."""
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValueError(f"name each provider at most once ({', '.join(repeated)} more than once)")
+    return names
+
+
+# Every argument that names several providers: each at most once (checked here, and shown to the
+# client as `uniqueItems` and as `maxItems` from the provider list, models.PROVIDERS_MARK).
+ProvidersArg = Annotated[
+    list[ProviderArg], AfterValidator(each_once), Field(json_schema_extra={PROVIDERS_MARK: True, "uniqueItems": True})
+]
 LimitArg = Annotated[int, Field(ge=1, le=200, description="Items per page, 1-200.")]
 CursorArg = Annotated[
     str | None,

@@ -13,11 +13,11 @@ from ..oncall_review import PROBLEMS, CoveragePage, Problem, finding, read_cover
 from ..paging import Position
 from ..review import NO_FILTERS
 from .base import Args, Call, CursorArg, LimitArg, tool
-from .oncall import OPERATION, ProvidersArg, on_call_adapters
+from .oncall import OPERATION, OnCallProviders, on_call_adapters
 
 
 class CoverageReviewArgs(Args):
-    providers: ProvidersArg = None
+    providers: OnCallProviders = None
     problems: Annotated[
         list[Problem] | None,
         Field(

@@ -9,7 +9,6 @@ from pydantic import Field, StringConstraints
 
 from ..errors import DirectoryError
 from ..models import (
-    PROVIDERS_MARK,
     Account,
     ErrorBody,
     FoundPeople,
@@ -25,9 +24,10 @@ from ..models import (
     Role,
     User,
     UserField,
+    email_key,
 )
 from ..paging import every
-from .base import Args, Call, CursorArg, LimitArg, ProviderArg, tool
+from .base import Args, Call, CursorArg, LimitArg, ProviderArg, ProvidersArg, tool
 
 SearchArg = Annotated[
     str | None, Field(max_length=200, description="Case-insensitive part of a name or email to filter by.")
@@ -91,11 +91,8 @@ class FindUsersArgs(Args):
         Field(description="An email address, or part of a name or email (at least 2 characters)."),
     ]
     providers: Annotated[
-        list[ProviderArg] | None,
-        Field(
-            description="Providers to search; default: every configured provider.",
-            json_schema_extra={PROVIDERS_MARK: True},
-        ),
+        ProvidersArg | None,
+        Field(description="Providers to search; default: every configured provider."),
     ] = None
 
 
@@ -220,13 +217,13 @@ async def find_users(call: Call, args: FindUsersArgs) -> FoundPeople:
 
 
 def merge_people(found: list[list[User]]) -> list[Person]:
-    """One Person per case-insensitive email, accounts in the order of the lists given."""
+    """One Person per email (SPEC §4 identity), accounts in the order of the lists given."""
     people: dict[str, Person] = {}
     for users in found:
         for user in users:
             if not user.email:
                 continue
-            key = user.email.casefold()
+            key = email_key(user.email)
             person = people.setdefault(key, Person(email=key, name=user.name, accounts=[]))
             person.name = person.name or user.name
             person.accounts.append(Account(provider=user.provider, user_id=user.id, status=user.status))

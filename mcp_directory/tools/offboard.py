@@ -15,9 +15,9 @@ from pydantic import Field
 
 from ..aio import gather
 from ..errors import DirectoryError, NotFound
-from ..models import PROVIDERS_MARK, ErrorBody, ProviderName, Strict
+from ..models import ErrorBody, ProviderName, Strict, email_key, same_email
 from ..paging import every
-from .base import Args, Call, ProviderArg, tool
+from .base import Args, Call, ProvidersArg, tool
 
 Action = Literal["remove_group_member", "deactivate_user"]
 
@@ -48,10 +48,8 @@ class OffboardArgs(Args):
         Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$", description="The person's email (any case)."),
     ]
     providers: Annotated[
-        list[ProviderArg] | None,
-        Field(
-            description="Providers to act in; default: every configured one.", json_schema_extra={PROVIDERS_MARK: True}
-        ),
+        ProvidersArg | None,
+        Field(description="Providers to act in; default: every configured one."),
     ] = None
     confirm: Annotated[
         bool, Field(description="true to do it; false (default) only returns the plan and changes nothing.")
@@ -63,7 +61,7 @@ async def plan_provider(call: Call, name: str, email: str) -> tuple[int, list[St
     only what is left (a group it is still in; an account not yet deactivated)."""
     adapter = call.directory.adapter(name, "users")
     found = [u async for u in every(name, adapter.users(search=None, email=email), max_items=50)]
-    accounts = [u for u in found if (u.email or "").casefold() == email]
+    accounts = [u for u in found if same_email(u.email, email)]  # never another person's account
     if not accounts:
         return 0, []
     names: dict[str, str] = {}
@@ -145,7 +143,7 @@ async def offboard_user(call: Call, args: OffboardArgs) -> Offboarding:
     deactivated as deactivate_user does there. Without confirm=true it only returns the plan. A
     failed step skips the rest of that provider only; calling again plans only what is left."""
     directory = call.directory
-    email = args.email.strip().casefold()
+    email = email_key(args.email.strip())
     names = list(dict.fromkeys(args.providers or [p.name for p in directory.configured()]))
     for name in names:
         directory.known(name)

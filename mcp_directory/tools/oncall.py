@@ -12,21 +12,15 @@ import anyio
 from pydantic import Field, StringConstraints
 
 from ..errors import DirectoryError, InvalidArgument, NotConfigured, NotFound
-from ..models import PROVIDERS_MARK, ErrorBody, Page, Strict
+from ..models import ErrorBody, Page, Strict
 from ..oncall import Duty, OnCall, Schedule, accounts_of, duties, iso, parse_time
 from ..paging import Chunk, Listing
 from ..spec import Step
-from .base import Args, Call, CursorArg, LimitArg, ProviderArg, tool
+from .base import Args, Call, CursorArg, LimitArg, ProviderArg, ProvidersArg, tool
 
 OPERATION = "schedules"  # what a provider with on-call has (oncall.py)
 
-ProvidersArg = Annotated[
-    list[ProviderArg] | None,
-    Field(
-        description="Providers to read; default: every configured provider with schedules.",
-        json_schema_extra={PROVIDERS_MARK: True},
-    ),
-]
+OnCallProviders = Annotated[ProvidersArg | None, Field(description="Providers to read; default: all with schedules.")]
 
 
 def on_call_adapters(call: Call, named: list[str] | None) -> dict[str, Any]:
@@ -93,7 +87,7 @@ async def list_schedules(call: Call, args: ListSchedulesArgs) -> Page[Schedule]:
 
 
 class WhoIsOnCallArgs(Args):
-    providers: ProvidersArg = None
+    providers: OnCallProviders = None
     schedule_id: Annotated[
         str | None,
         Field(
@@ -133,7 +127,7 @@ class GetDutiesArgs(Args):
         StringConstraints(strip_whitespace=True, min_length=3, max_length=320),
         Field(description="The person's email (any letter case)."),
     ]
-    providers: ProvidersArg = None
+    providers: OnCallProviders = None
 
 
 class DutiesAnswer(Strict):

@@ -8,29 +8,25 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from ..errors import InvalidArgument, NotConfigured
-from ..models import PROVIDERS_MARK
+from ..models import email_key
 from ..paging import Position
 from ..review import Filters, ReviewPage, parse_since, read_snapshot, row_model
-from .base import Args, Call, CursorArg, LimitArg, ProviderArg, tool
+from .base import Args, Call, CursorArg, LimitArg, ProvidersArg, tool
 
 
 class AccessReviewArgs(Args):
     providers: Annotated[
-        list[ProviderArg] | None,
-        Field(
-            description="Providers to read; default: every configured one.", json_schema_extra={PROVIDERS_MARK: True}
-        ),
+        ProvidersArg | None,
+        Field(description="Providers to read; default: every configured one."),
     ] = None
     email: Annotated[str | None, Field(max_length=320, description="Only this person (exact email, any case).")] = None
     present_in: Annotated[
-        list[ProviderArg] | None,
-        Field(
-            description="Only people with an account in every one of these.", json_schema_extra={PROVIDERS_MARK: True}
-        ),
+        ProvidersArg | None,
+        Field(description="Only people with an account in every one of these."),
     ] = None
     absent_from: Annotated[
-        list[ProviderArg] | None,
-        Field(description="Only people with no account in any of these.", json_schema_extra={PROVIDERS_MARK: True}),
+        ProvidersArg | None,
+        Field(description="Only people with no account in any of these."),
     ] = None
     status: Annotated[
         Literal["active", "inactive", "blocked", "invited"] | None,
@@ -73,7 +69,7 @@ async def access_review(call: Call, args: AccessReviewArgs) -> ReviewPage:
     if not read:
         raise NotConfigured("no provider is configured; list_providers says which variables to set")
     filters = Filters(
-        email=args.email.strip().casefold() if args.email else None,
+        email=email_key(args.email.strip()) if args.email else None,
         present_in=tuple(sorted(set(args.present_in or []))),
         absent_from=tuple(sorted(set(args.absent_from or []))),
         status=args.status,
