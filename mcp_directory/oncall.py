@@ -256,3 +256,34 @@ def accounts_of(book: Book, email: str) -> list[str]:
     """The ids of `email`'s accounts in `book` (SPEC §4 identity)."""
     key = email_key(email)
     return [uid for uid, a in book.accounts.items() if a.email is not None and email_key(a.email) == key]
+
+
+def duty_label(duty: Duty) -> str:
+    """A duty in a few words, for plans and errors."""
+    schedule = f" of schedule {duty.schedule.name or duty.schedule.id!r}" if duty.schedule else ""
+    if duty.kind == "rotation" and duty.rotation:
+        where = duty.rotation.name or duty.rotation.id
+        return f"slot {(duty.position or 0) + 1} of rotation {where!r}{schedule}"
+    if duty.kind == "escalation" and duty.escalation:
+        return f"level {(duty.position or 0) + 1} of escalation {duty.escalation.name or duty.escalation.id!r}"
+    if duty.kind == "override":
+        return f"an override ({duty.starts_at} to {duty.ends_at}){schedule}"
+    return f"owner{schedule}"
+
+
+def others_active(book: Book, duty: Duty) -> bool:
+    """Whether the rotation or escalation level of `duty` still names another active user."""
+    if duty.kind == "rotation" and duty.rotation:
+        named = [p for s in book.schedules for r in s.rotations if r.id == duty.rotation.id for p in r.participants]
+    elif duty.kind == "escalation" and duty.escalation:
+        named = [
+            t
+            for e in book.escalations
+            if e.id == duty.escalation.id
+            for lv in e.levels
+            if lv.position == duty.position
+            for t in lv.targets
+        ]
+    else:
+        return True
+    return any(p.type == "user" and p.id != duty.user_id and p.status == "active" for p in named)

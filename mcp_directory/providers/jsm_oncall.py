@@ -18,10 +18,12 @@ from __future__ import annotations
 from typing import Any
 
 from ..aio import gather
+from ..errors import NotFound
 from ..http import segment
 from ..oncall import (
     Account,
     Book,
+    Duty,
     Escalation,
     Level,
     OnCall,
@@ -36,6 +38,7 @@ from ..oncall import (
 from ..paging import every
 from ..spec import Offset
 from .jsm_mapping import offset_of
+from .oncall_writes import Entry, swap_entries
 
 KINDS: dict[str, ParticipantType] = {
     "user": "user",
@@ -198,3 +201,70 @@ class JsmOnCall:
 
         answers, accounts = await gather(self.each([asked(r) for r in refs]), self.account_book())
         return [c for ref, document in zip(refs, answers, strict=True) for c in map_on_calls(document, ref, accounts)]
+
+    # Writes (SPEC §12): a rotation's participants and an escalation's rules are whole lists (PATCH).
+
+    async def change_duty(self: Any, duty: Duty, successor: str | None) -> None:
+        """Hand `duty` to the account `successor` in place, or (None) take the leaver out of it."""
+        leaver = duty.user_id
+        user = {"type": "user", "id": successor}
+
+        def named(responder: Any) -> bool:
+            return isinstance(responder, dict) and responder.get("type") == "user" and responder.get("id") == leaver
+
+        def is_successor(responder: Any) -> bool:
+            return isinstance(responder, dict) and responder.get("type") == "user" and responder.get("id") == successor
+
+        async def whole(path: str, key: str, kind: str, object_id: str, what: str, inner: str | None) -> None:
+            where = await self.ops_path(path)
+
+            async def read() -> list[Entry]:
+                return list(self.record(await self.ops.get(where)).get(key) or [])
+
+            def pick(entry: Entry) -> Any:
+                return entry.get(inner) if inner else entry
+
+            await swap_entries(
+                self, kind, object_id, what=what, read=read,
+                write=lambda entries: self.ops.write("PATCH", where, {key: entries}),
+                names=lambda e: named(pick(e)),
+                replace=(lambda e: {**e, inner: dict(user)} if inner else dict(user)) if successor else None,
+                successor_in=lambda e: is_successor(pick(e)),
+            )  # fmt: skip
+
+        if duty.kind == "rotation" and duty.schedule and duty.rotation:
+            path = f"/v1/schedules/{segment(duty.schedule.id)}/rotations/{segment(duty.rotation.id)}"
+            what = f"Jira Service Management rotation {duty.rotation.name or duty.rotation.id}"
+            await whole(path, "participants", "rotation", duty.rotation.id, what, None)
+        elif duty.kind == "escalation" and duty.escalation:
+            team = await self._team_of(duty.escalation.id)
+            path = f"/v1/teams/{segment(team)}/escalations/{segment(duty.escalation.id)}"
+            what = f"Jira Service Management escalation {duty.escalation.name or duty.escalation.id}"
+            await whole(path, "rules", "escalation", duty.escalation.id, what, "recipient")
+        elif duty.kind == "override" and duty.schedule:
+            base = f"/v1/schedules/{segment(duty.schedule.id)}/overrides"
+            found = [
+                o
+                for o in await self._ops_all(base, {}, OVERRIDE_PAGES)
+                if named(o.get("responder")) and o.get("startDate") == duty.starts_at
+            ]
+            if not found:
+                raise NotFound(f"the override of {leaver} is no longer there", provider=self.name)
+            where = await self.ops_path(f"{base}/{segment(str(found[0].get('alias')))}")
+            if successor is None:
+                await self.ops.write("DELETE", where)
+                return
+            body = {"responder": user, "startDate": duty.starts_at, "endDate": duty.ends_at}
+            if found[0].get("rotationIds"):
+                body["rotationIds"] = found[0]["rotationIds"]
+            await self.ops.write("PUT", where, body)
+        else:
+            raise NotFound(f"Jira Service Management has no {duty.kind} duty to change", provider=self.name)
+
+    async def _team_of(self: Any, escalation_id: str) -> str:
+        """The team an escalation belongs to (escalations exist only per team)."""
+        for team in await self.ops_teams():
+            found = await self._ops_all(f"/v1/teams/{segment(team.id)}/escalations", {}, ESCALATION_PAGES)
+            if any(str(e.get("id")) == escalation_id for e in found):
+                return str(team.id)
+        raise NotFound(f"escalation {escalation_id} is no longer there", provider=self.name)

@@ -18,10 +18,12 @@ from __future__ import annotations
 from typing import Any
 
 from ..aio import gather
+from ..errors import NotFound
 from ..http import segment
 from ..oncall import (
     Account,
     Book,
+    Duty,
     Escalation,
     Level,
     OnCall,
@@ -33,6 +35,7 @@ from ..oncall import (
     Schedule,
     participant,
 )
+from .oncall_writes import Entry, swap_entries
 
 KINDS: dict[str, ParticipantType] = {
     "user": "user",
@@ -190,3 +193,69 @@ class OpsgenieOnCall:
             return map_on_calls(self.record(document), accounts)
         document, accounts = await gather(self.http.get("/v2/schedules/on-calls", params), self.account_book())
         return [c for record in self.records(document) for c in map_on_calls(record, accounts)]
+
+    # Writes (SPEC §12): a rotation's participants and an escalation's rules are whole lists.
+
+    async def change_duty(self: Any, duty: Duty, successor: str | None) -> None:
+        """Hand `duty` to the account `successor` in place, or (None) take the leaver out of it."""
+        leaver = duty.user_id
+        user = {"type": "user", "id": successor}
+
+        def named(recipient: Any) -> bool:
+            return (
+                isinstance(recipient, dict) and recipient.get("type") == "user" and str(recipient.get("id")) == leaver
+            )
+
+        def is_successor(recipient: Any) -> bool:
+            return isinstance(recipient, dict) and recipient.get("type") == "user" and recipient.get("id") == successor
+
+        if duty.kind == "rotation" and duty.schedule and duty.rotation:
+            path = f"/v2/schedules/{segment(duty.schedule.id)}/rotations/{segment(duty.rotation.id)}"
+            params = {"scheduleIdentifierType": "id"}
+
+            async def participants() -> list[Entry]:
+                return list(self.record(await self.http.get(path, params)).get("participants") or [])
+
+            await swap_entries(
+                self, "rotation", duty.rotation.id, what=f"Opsgenie rotation {duty.rotation.name or duty.rotation.id}",
+                read=participants,
+                write=lambda entries: self.http.write("PATCH", path, {"participants": entries}, params),
+                names=named, replace=(lambda e: dict(user)) if successor else None, successor_in=is_successor,
+            )  # fmt: skip
+        elif duty.kind == "escalation" and duty.escalation:
+            path, params = f"/v2/escalations/{segment(duty.escalation.id)}", {"identifierType": "id"}
+
+            async def rules() -> list[Entry]:
+                return list(self.record(await self.http.get(path, params)).get("rules") or [])
+
+            await swap_entries(
+                self, "escalation", duty.escalation.id, what=f"Opsgenie escalation {duty.escalation.name}",
+                read=rules,
+                write=lambda entries: self.http.write("PATCH", path, {"rules": entries}, params),
+                names=lambda rule: named(rule.get("recipient")),
+                replace=(lambda rule: {**rule, "recipient": dict(user)}) if successor else None,
+                successor_in=lambda rule: is_successor(rule.get("recipient")),
+            )  # fmt: skip
+        elif duty.kind == "override" and duty.schedule:
+            base = f"/v2/schedules/{segment(duty.schedule.id)}/overrides"
+            params = {"scheduleIdentifierType": "id"}
+            found = [
+                o
+                for o in self.records(await self.http.get(base, params))
+                if named(o.get("user")) and o.get("startDate") == duty.starts_at and o.get("endDate") == duty.ends_at
+            ]
+            if not found:
+                raise NotFound(f"the override of {leaver} is no longer there", provider=self.name)
+            alias = segment(str(found[0].get("alias")))
+            if successor is None:
+                await self.http.write("DELETE", f"{base}/{alias}", None, params)
+                return
+            body = {
+                "user": user,
+                "startDate": duty.starts_at,
+                "endDate": duty.ends_at,
+                "rotations": [{"id": r.get("id")} for r in found[0].get("rotations") or [] if isinstance(r, dict)],
+            }
+            await self.http.write("PUT", f"{base}/{alias}", body, params)
+        else:
+            raise NotFound(f"Opsgenie has no {duty.kind} duty to change", provider=self.name)

@@ -21,10 +21,12 @@ from __future__ import annotations
 from typing import Any
 
 from ..aio import gather
+from ..errors import NotFound
 from ..http import segment
 from ..oncall import (
     Account,
     Book,
+    Duty,
     Escalation,
     Level,
     OnCall,
@@ -38,6 +40,7 @@ from ..oncall import (
     participant,
 )
 from ..paging import every
+from .oncall_writes import Entry, swap_entries
 
 TARGETS: dict[str, ParticipantType] = {"user": "user", "team": "team", "schedule": "schedule"}
 
@@ -187,3 +190,80 @@ class RootlyOnCall:
             str(r["id"]): r for r in included or [] if isinstance(r, dict) and r.get("type") == "users" and "id" in r
         }
         return [map_on_call(e, people) for e in entries]
+
+    # Writes (SPEC §12): a rotation slot, an override and a schedule's owner are one resource each
+    # (changed in place by PUT); an escalation level's targets are a whole list.
+
+    async def change_duty(self: Any, duty: Duty, successor: str | None) -> None:
+        """Hand `duty` to the account `successor` in place, or (None) take the leaver out of it."""
+        leaver, new = duty.user_id, int(successor) if successor and successor.isdigit() else successor
+
+        def body(kind: str, **attributes: Any) -> dict[str, Any]:
+            return {"data": {"type": kind, "attributes": attributes}}
+
+        if duty.kind == "rotation" and duty.rotation:
+            slots = await self._all(f"/v1/schedule_rotations/{segment(duty.rotation.id)}/schedule_rotation_users")
+            mine = [u for u in slots if str(attributes(u).get("user_id")) == leaver]
+            for slot in mine:  # the slot keeps its position: only its user changes
+                path = f"/v1/schedule_rotation_users/{segment(str(slot['id']))}"
+                if new is None:
+                    await self.http.write("DELETE", path)
+                else:
+                    await self.http.write("PUT", path, body("schedule_rotation_users", user_id=new))
+        elif duty.kind == "escalation" and duty.escalation:
+            levels = await self._all(f"/v1/escalation_policies/{segment(duty.escalation.id)}/escalation_levels")
+            for level in self._levels_at(levels, duty.position):
+                await self._swap_level(level, leaver, None if new is None else str(new), duty)
+        elif duty.kind == "override" and duty.schedule:
+            found = [
+                o
+                for o in await self._all(f"/v1/schedules/{segment(duty.schedule.id)}/override_shifts")
+                if str(attributes(o).get("user_id")) == leaver and attributes(o).get("starts_at") == duty.starts_at
+            ]
+            if not found:
+                raise NotFound(f"the override of {leaver} is no longer there", provider=self.name)
+            path = f"/v1/override_shifts/{segment(str(found[0]['id']))}"
+            if new is None:
+                await self.http.write("DELETE", path)
+            else:
+                await self.http.write("PUT", path, body("shifts", user_id=new))
+        elif duty.kind == "schedule_owner" and duty.schedule and new is not None:
+            await self.http.write(
+                "PUT", f"/v1/schedules/{segment(duty.schedule.id)}", body("schedules", owner_user_id=new)
+            )
+        else:
+            raise NotFound(f"this {duty.kind} duty cannot be changed at Rootly that way", provider=self.name)
+
+    @staticmethod
+    def _levels_at(levels: list[dict[str, Any]], position: int | None) -> list[dict[str, Any]]:
+        """The levels at `position` (counted from 0 within each path, as `map_escalation` counts)."""
+        by_path: dict[str, list[dict[str, Any]]] = {}
+        for level in levels:
+            by_path.setdefault(str(attributes(level).get("escalation_policy_path_id")), []).append(level)
+        found = []
+        for path_levels in by_path.values():
+            path_levels.sort(key=lambda lv: attributes(lv).get("position") or 0)
+            if position is not None and position < len(path_levels):
+                found.append(path_levels[position])
+        return found
+
+    async def _swap_level(self: Any, level: dict[str, Any], leaver: str, successor: str | None, duty: Duty) -> None:
+        path = f"/v1/escalation_levels/{segment(str(level['id']))}"
+
+        async def targets() -> list[Entry]:
+            return list(attributes(self.record(await self.http.get(path))).get("notification_target_params") or [])
+
+        def write(entries: list[Entry]) -> Any:
+            body = {"data": {"type": "escalation_levels", "attributes": {"notification_target_params": entries}}}
+            return self.http.write("PUT", path, body)
+
+        def named(target: Entry) -> bool:
+            return target.get("type") == "user" and str(target.get("id")) == leaver
+
+        await swap_entries(
+            self, "escalation_level", str(level["id"]),
+            what=f"Rootly escalation level {level['id']}",
+            read=targets, write=write, names=named,
+            replace=(lambda t: {**t, "id": successor}) if successor else None,
+            successor_in=lambda t: t.get("type") == "user" and str(t.get("id")) == successor,
+        )  # fmt: skip
