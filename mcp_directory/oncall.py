@@ -32,34 +32,36 @@ DutyKind = Literal["rotation", "escalation", "override", "schedule_owner"]
 
 
 class Ref(Strict):
-    id: str = Field(description="Id.")
-    name: str | None = Field(description="Name.")
+    """An object at the provider: its id and name."""
+
+    id: str
+    name: str | None
 
 
 class Participant(Strict):
     type: ParticipantType = Field(description="none: an empty slot.")
-    id: str | None = Field(description="Id.")
-    email: str | None = Field(description="A user's email.")
-    name: str | None = Field(description="Its name.")
-    status: Status | None = Field(description="A user's account status; null: no longer an account.")
+    id: str | None
+    email: str | None
+    name: str | None
+    status: Status | None = Field(description="A user's; null: no account.")
 
 
 class Rotation(Strict):
-    id: str = Field(description="Rotation id.")
-    name: str | None = Field(description="Rotation name.")
+    id: str
+    name: str | None
     participants: list[Participant] = Field(description="In the provider's order.")
 
 
 class Owner(Strict):
-    user_id: str = Field(description="User id.")
-    email: str | None = Field(description="Email.")
+    user_id: str
+    email: str | None
 
 
 class Schedule(Strict):
-    id: str = Field(description="Schedule id.")
-    provider: ProviderName = Field(description="Provider.")
-    name: str = Field(description="Schedule name.")
-    time_zone: str | None = Field(description="IANA time zone.")
+    id: str
+    provider: ProviderName
+    name: str
+    time_zone: str | None
     enabled: bool | None = Field(description="Enabled; null: unknown.")
     team: Ref | None = Field(description="Owning team.")
     owner: Owner | None = Field(description="Owning user.")
@@ -67,29 +69,29 @@ class Schedule(Strict):
 
 
 class Duty(Strict):
-    provider: ProviderName = Field(description="Provider.")
-    kind: DutyKind = Field(description="rotation, escalation, override or schedule_owner.")
-    user_id: str = Field(description="Account id there.")
-    schedule: Ref | None = Field(description="Schedule.")
-    rotation: Ref | None = Field(description="Rotation.")
-    escalation: Ref | None = Field(description="Escalation.")
-    position: int | None = Field(description="0-based place in the rotation or escalation.")
-    starts_at: str | None = Field(description="Override start.")
-    ends_at: str | None = Field(description="Override end.")
-    on_call_now: bool | None = Field(description="On call now through it; null: unknown.")
+    provider: ProviderName
+    kind: DutyKind = Field(description="What they are named for.")
+    user_id: str
+    schedule: Ref | None
+    rotation: Ref | None
+    escalation: Ref | None
+    position: int | None = Field(description="0-based place.")
+    starts_at: str | None
+    ends_at: str | None
+    on_call_now: bool | None = Field(description="On call now by it.")
 
 
 class OnCall(Strict):
-    provider: ProviderName = Field(description="Provider.")
-    schedule: Ref | None = Field(description="Schedule.")
-    escalation: Ref | None = Field(description="Escalation policy.")
-    level: int | None = Field(description="Escalation level.")
-    user_id: str = Field(description="Account id there.")
-    email: str | None = Field(description="Email.")
-    name: str | None = Field(description="Name.")
-    status: Status | None = Field(description="Account status; null: no longer an account.")
-    starts_at: str | None = Field(description="Shift start.")
-    ends_at: str | None = Field(description="Shift end.")
+    provider: ProviderName
+    schedule: Ref | None
+    escalation: Ref | None
+    level: int | None
+    user_id: str
+    email: str | None
+    name: str | None
+    status: Status | None = Field(description="null: no account.")
+    starts_at: str | None
+    ends_at: str | None
 
 
 # --- what an adapter reads -----------------------------------------------------------------------

@@ -42,24 +42,24 @@ FindingRow = tuple[str, str, RefRow, RefRow, RefRow, str | None, str | None, str
 
 
 class Finding(Strict):
-    provider: ProviderName = Field(description="Provider.")
+    provider: ProviderName
     problem: Problem = Field(description="ghost, departing or uncovered.")
-    schedule: Ref | None = Field(description="Schedule.")
-    rotation: Ref | None = Field(description="Rotation.")
-    escalation: Ref | None = Field(description="Escalation.")
-    user_id: str | None = Field(description="The user named.")
-    email: str | None = Field(description="Email.")
-    status: Status | None = Field(description="Status there; null: no longer an account.")
-    inactive_elsewhere: list[str] = Field(description="Where the email is inactive or blocked.")
+    schedule: Ref | None
+    rotation: Ref | None
+    escalation: Ref | None
+    user_id: str | None
+    email: str | None
+    status: Status | None = Field(description="null: no account.")
+    inactive_elsewhere: list[str] = Field(description="Providers where the email is off.")
     detail: str = Field(description="One sentence a human can act on.")
 
 
 class CoveragePage(Strict):
-    provider: None = Field(description="Always null: a review spans providers.")
-    result: list[Finding] = Field(description="Findings sorted by provider, schedule, rotation and email.")
-    next_cursor: str | None = Field(description="Pass back as cursor for the next page; null at the end.")
-    total: int = Field(description="How many findings the whole review holds.")
-    as_of: str = Field(description="When the schedules were read (every page is as of then).")
+    provider: None = Field(description="Always null.")
+    result: list[Finding] = Field(description="Sorted by provider, schedule, rotation, email.")
+    next_cursor: str | None = Field(description="Cursor of the next page; null at the end.")
+    total: int = Field(description="Findings in the whole review.")
+    as_of: str = Field(description="When it was read.")
     providers: list[str] = Field(description="The providers read.")
     export: str = Field(description="URI of a CSV of every finding.")
 

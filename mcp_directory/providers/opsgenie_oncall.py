@@ -15,6 +15,7 @@ Quirks handled here:
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from ..aio import gather
@@ -33,6 +34,7 @@ from ..oncall import (
     Ref,
     Rotation,
     Schedule,
+    duties,
     participant,
 )
 from .oncall_writes import Entry, swap_entries
@@ -193,6 +195,10 @@ class OpsgenieOnCall:
             return map_on_calls(self.record(document), accounts)
         document, accounts = await gather(self.http.get("/v2/schedules/on-calls", params), self.account_book())
         return [c for record in self.records(document) for c in map_on_calls(record, accounts)]
+
+    async def duties_of(self: Any, user_id: str) -> list[Duty]:
+        """Everything the account is named for now."""
+        return duties(await self.schedules(), user_id, datetime.now(UTC))
 
     # Writes (SPEC §12): a rotation's participants and an escalation's rules are whole lists.
 

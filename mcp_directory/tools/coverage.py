@@ -31,10 +31,9 @@ class CoverageReviewArgs(Args):
 
 @tool(title="Coverage review", toolset="oncall", args=CoverageReviewArgs, result=CoveragePage, operation=OPERATION)
 async def coverage_review(call: Call, args: CoverageReviewArgs) -> CoveragePage:
-    """What in on-call would page the wrong person or nobody, every provider in one call: ghost (a
-    rotation, escalation or future override naming an account not active or gone), departing (active
-    there, inactive or blocked elsewhere), uncovered (pages nobody). Pages come from one snapshot;
-    `export` is a CSV of every finding."""
+    """What in on-call pages a wrong person or nobody, all providers in one call: ghost (names an
+    account not active or gone), departing (active there, off elsewhere), uncovered (pages nobody).
+    Pages share one snapshot; `export` is a CSV."""
     directory = call.directory
     adapters = on_call_adapters(call, args.providers)
     read = [name for name in directory.providers if name in adapters]

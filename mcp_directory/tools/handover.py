@@ -88,11 +88,11 @@ def sentence(planned: list[Planned], successor: str | None) -> str:
     return ", ".join(parts)
 
 
-def refusal(title: str, user_id: str, held: list[Duty]) -> Conflict:
+def refusal(spec: Any, user_id: str, held: list[Duty]) -> Conflict:
     """deactivate_user's refusal while the account is still named for duties."""
     labels = "; ".join(duty_label(d) for d in held)
     return Conflict(
-        f"{title} user {user_id} still holds on-call duties ({labels}); hand them over first "
+        f"{spec.title} user {user_id} still holds on-call duties ({labels}); hand them over first "
         "(offboard_user with successor) or pass leave_gaps=true to deactivate anyway",
-        provider=None,
+        provider=spec.name,
     )

@@ -35,18 +35,18 @@ class Step(Strict):
     group_id: str | None = Field(description="The group, for remove_group_member; null for the account step.")
     group_name: str | None = Field(description="The group's name; null for the account step.")
     outcome: Literal["done", "failed", "skipped", "blocked"] | None = Field(
-        description="null in a plan; done, failed, blocked (a duty that cannot be handed over or removed), or "
-        "skipped (an earlier step of this provider failed or is blocked)."
+        description="null in a plan; done, failed, blocked (a duty nobody can take), or skipped (after a "
+        "failed or blocked step of this provider)."
     )
     error: ErrorBody | None = Field(description="Why a step failed or is blocked (SPEC §6 error object).")
-    duty: Duty | None = Field(None, description="The on-call duty a duty step acts on; null otherwise.")
+    duty: Duty | None = Field(None, description="The duty a duty step acts on.")
 
 
 class Offboarding(Strict):
     dry_run: bool = Field(description="true: nothing was changed; the plan and its steps say what confirm=true does.")
     email: str = Field(description="The person, lower-cased.")
     plan: str | None = Field(None, description="On a dry run: what confirm=true would do, in sentences.")
-    steps: list[Step] = Field(description="The steps, per provider in order: groups first, then the account.")
+    steps: list[Step] = Field(description="Per provider, in order: duties, groups, the account.")
     complete: bool | None = Field(None, description="After a real run: whether every step is done.")
 
 
@@ -61,8 +61,8 @@ class OffboardArgs(Args):
     ] = None
     successor: Annotated[
         str | None,
-        Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$", description="Email of who takes over "
-              "their on-call duties, in place (their active account at each provider)."),
+        Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$", description="Who takes over "
+              "their on-call duties, in place (email)."),
     ] = None  # fmt: skip
     leave_gaps: Annotated[
         bool, Field(description="true: remove duties nobody takes over even where that leaves nobody paged.")
@@ -200,11 +200,10 @@ async def carry_out(call: Call, name: str, steps: list[Step], successor_id: str 
     idempotent=True,
 )
 async def offboard_user(call: Call, args: OffboardArgs) -> Offboarding:
-    """Take one person out of every provider, by email: their on-call duties handed to successor in
-    place (or removed), out of each group, then the account is deactivated as deactivate_user does
-    there. Without confirm=true it only returns the plan. A duty nobody can take blocks that
-    provider's account step. A failed step skips the rest of that provider only; calling again plans
-    only what is left."""
+    """Take one person out of every provider, by email: on-call duties handed to successor in place
+    (or removed), out of each group, then the account is deactivated as deactivate_user does there.
+    Without confirm=true it only returns the plan. A failed or blocked step skips the rest of that
+    provider only; calling again plans only what is left."""
     directory = call.directory
     email = email_key(args.email.strip())
     names = list(dict.fromkeys(args.providers or [p.name for p in directory.configured()]))

@@ -20,7 +20,7 @@ from .base import Args, Call, CursorArg, LimitArg, ProviderArg, ProvidersArg, to
 
 OPERATION = "schedules"  # what a provider with on-call has (oncall.py)
 
-OnCallProviders = Annotated[ProvidersArg | None, Field(description="Providers to read; default: all with schedules.")]
+OnCallProviders = Annotated[ProvidersArg | None, Field(description="Default: every one with schedules.")]
 
 
 def on_call_adapters(call: Call, named: list[str] | None) -> dict[str, Any]:
@@ -59,18 +59,15 @@ async def each_provider(adapters: dict[str, Any], read: Any) -> tuple[dict[str, 
 
 class ListSchedulesArgs(Args):
     provider: ProviderArg
-    search: Annotated[
-        str | None, Field(max_length=200, description="Only schedules whose name contains this (any case).")
-    ] = None
+    search: Annotated[str | None, Field(max_length=200, description="Part of the name (any case).")] = None
     limit: LimitArg = 50
     cursor: CursorArg = None
 
 
 @tool(title="List schedules", toolset="oncall", args=ListSchedulesArgs, result=Page[Schedule], operation=OPERATION)
 async def list_schedules(call: Call, args: ListSchedulesArgs) -> Page[Schedule]:
-    """List one provider's on-call schedules: rotations with their participants in order (users
-    with email, name and account status), owning team and owner. For who is gone or what pages
-    nobody, use coverage_review instead."""
+    """List one provider's on-call schedules: rotations and their participants in order (users with
+    email and account status). For who is gone or what pages nobody, use coverage_review."""
     adapter = call.adapter(args.provider)
     needle = args.search.casefold() if args.search else None
 
@@ -90,26 +87,21 @@ class WhoIsOnCallArgs(Args):
     providers: OnCallProviders = None
     schedule_id: Annotated[
         str | None,
-        Field(
-            min_length=1, max_length=200, description="Only this schedule (from list_schedules); needs one provider."
-        ),
+        Field(min_length=1, max_length=200, description="One schedule (needs one provider)."),
     ] = None
-    at: Annotated[
-        str | None, Field(max_length=40, description="ISO 8601 time, e.g. 2026-12-06T09:00:00Z; default: now.")
-    ] = None
+    at: Annotated[str | None, Field(max_length=40, description="ISO 8601 time; default: now.")] = None
 
 
 class OnCallAnswer(Strict):
-    result: list[OnCall] = Field(description="The people on call at `at`, as each provider's on-call API says.")
-    at: str = Field(description="The ISO 8601 time asked about (UTC).")
-    errors: list[ErrorBody] = Field(description="Providers that could not answer, and why; the others still did.")
+    result: list[OnCall] = Field(description="Who is on call.")
+    at: str = Field(description="The time asked about.")
+    errors: list[ErrorBody] = Field(description="Providers that failed.")
 
 
 @tool(title="Who is on call", toolset="oncall", args=WhoIsOnCallArgs, result=OnCallAnswer, operation=OPERATION)
 async def who_is_on_call(call: Call, args: WhoIsOnCallArgs) -> OnCallAnswer:
-    """Who is on call now or at a time (at), across providers or for one schedule (schedule_id,
-    with one provider): each person with the schedule or escalation level, email and status.
-    Providers that fail are listed in errors."""
+    """Who is on call now or at a time (at), across providers or for one schedule (schedule_id, with
+    one provider). Providers that fail are listed in errors."""
     if args.schedule_id is not None and len(set(args.providers or [])) != 1:
         raise InvalidArgument("schedule_id needs exactly one provider: pass providers=[the schedule's provider]")
     at = iso(parse_time(args.at) if args.at is not None else datetime.now(UTC))
@@ -132,16 +124,15 @@ class GetDutiesArgs(Args):
 
 class DutiesAnswer(Strict):
     email: str = Field(description="The email asked about.")
-    result: list[Duty] = Field(description="Everything the person is directly named for, per provider.")
-    on_call_now: bool = Field(description="Whether they are on call now anywhere read.")
-    errors: list[ErrorBody] = Field(description="Providers that could not answer, and why; the others still did.")
+    result: list[Duty] = Field(description="Their duties.")
+    on_call_now: bool = Field(description="On call now anywhere.")
+    errors: list[ErrorBody] = Field(description="Providers that failed.")
 
 
 @tool(title="Get duties", toolset="oncall", args=GetDutiesArgs, result=DutiesAnswer, operation=OPERATION)
 async def get_duties(call: Call, args: GetDutiesArgs) -> DutiesAnswer:
-    """What one person is directly named for in on-call, across providers: rotation slots,
-    escalation levels, ongoing and future overrides, owned schedules; and whether they are on call
-    now (duties through a team are not theirs). Providers that fail are listed in errors."""
+    """What one person is directly named for in on-call, across providers (rotation slots,
+    escalation levels, overrides, owned schedules), and whether they are on call now."""
     if "@" not in args.email:
         raise InvalidArgument(f"email must be an email address, not {args.email[:64]!r}")
     adapters = on_call_adapters(call, args.providers)
