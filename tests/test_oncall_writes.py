@@ -192,3 +192,24 @@ async def test_deactivate_user_refuses_while_duties_remain_and_opsgenie_names_th
         error = await fails(client, "deactivate_user", args, "conflict")
         assert error["status"] == 428 and "rotation" in error["message"] and "successor" in error["message"]
         assert leaver in world.opsgenie.users
+
+
+@pytest.mark.anyio
+async def test_jsm_hands_rotation_escalation_and_override_over_in_place(world):
+    directory, _ = writable(world)
+    async with Client(build_server(directory)) as client:
+        leaver, successor = planted(world, "jsm", "leaver")[0], planted(world, "jsm", "successor")[0]
+        email, heir = await email_of(client, "jsm", leaver), await email_of(client, "jsm", successor)
+        before = await rotations(client, "jsm")
+        held = (await ok(client, "get_duties", {"email": email, "providers": ["jsm"]}))["result"]
+        assert {"rotation", "escalation", "override"} <= {d["kind"] for d in held}
+        args = {"email": email, "successor": heir, "providers": ["jsm"], "confirm": True}
+        done = await ok(client, "offboard_user", args)
+        assert done["complete"] is True, done["steps"]
+        after = await rotations(client, "jsm")
+        for rid, ids in before.items():
+            assert after[rid] == [successor if i == leaver else i for i in ids], rid
+        now = (await ok(client, "get_duties", {"email": heir, "providers": ["jsm"]}))["result"]
+        assert {"rotation", "escalation", "override"} <= {d["kind"] for d in now}
+        gone = await ok(client, "get_duties", {"email": email, "providers": ["jsm"]})
+        assert gone["result"] == []  # suspended, and named nowhere
