@@ -277,7 +277,7 @@ def seed_jsm_oncall(
         "name": "Support escalation",
         "description": "Support Primary, then its lead",
     }
-    escalation |= {"rules": rules, "enabled": True, "repeat": {"waitInterval": 0, "count": 0}}
+    escalation |= {"rules": rules, "enabled": True, "repeat": {"waitInterval": 0, "count": 1}}
     out.escalations[eid] = escalation
     out.escalation_team[eid] = teams[0]
     tomorrow = today + timedelta(days=1)

@@ -67,7 +67,7 @@ class _Builder:
         rid = seeded_uuid(self.rng)
         hours = custom_hours * 4 * len(users)  # custom rotations: today's 00:00 starts slot 0's shift
         start = self.today - timedelta(hours=hours) if custom_hours else start_for(0, len(users), days, self.today)
-        shape: dict[str, Any] = {"handoff_time": "00:00"}
+        shape: dict[str, Any] = {"handoff_time": "00:00:00"}
         if kind == "ScheduleWeeklyRotation":
             shape["handoff_day"] = HANDOFF_DAYS[start.weekday()]
         if kind == "ScheduleCustomRotation":
@@ -180,7 +180,7 @@ def seed_rootly_oncall(
     out.plant("uncovered", retired)
 
     def target(kind: str, tid: str | int) -> dict[str, Any]:
-        return {"id": str(tid), "type": kind, "team_members": "all" if kind == "team" else None}
+        return {"id": str(tid), "type": kind, **({"team_members": "all"} if kind == "team" else {})}
 
     top = [[target("schedule", primary)], [target("user", lead)]]
     if teams:
