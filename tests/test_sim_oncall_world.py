@@ -94,3 +94,12 @@ async def test_the_leaver_and_the_departing_are_on_call_now_where_planted():
         for sid in world.jsm.oncall.schedules:
             found |= set((await c.get(f"{root}/schedules/{sid}/on-calls?flat=true")).json()["onCallUsers"])
     assert planted["jsm"]["leaver"][0] in found
+
+
+def test_schedules_grow_with_the_world_and_the_extra_ones_are_covered():
+    small, large = build_world(seed=1, people=60), build_world(seed=1, people=600)
+    for provider in truth.ON_CALL:
+        few, many = (len(w.directories[provider].oncall.schedules) for w in (small, large))
+        assert many >= 5 * few, provider
+    assert {p for p, _ in truth.uncovered(large)} == set(truth.ON_CALL)  # only the planted ones
+    assert len(truth.uncovered(large)) == 3

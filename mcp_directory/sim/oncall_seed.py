@@ -64,6 +64,14 @@ def start_for(slot: int, count: int, days_per_shift: int, today: datetime) -> da
     return today - timedelta(days=days_back(slot, count, days_per_shift))
 
 
+def filler_teams(rng: random.Random, pool: list[Any], people: int) -> list[tuple[str, list[Any]]]:
+    """Ordinary, fully covered schedules so the number of schedules grows with the world (one per
+    15 people, at most 400: a 10x world has 10x schedules): (name, three of `pool`) each."""
+    if len(pool) < 3:
+        return []
+    return [(f"Team {n:03d} on-call", rng.sample(pool, 3)) for n in range(1, min(people // 15, 400) + 1)]
+
+
 # --- Opsgenie -----------------------------------------------------------------------------------
 
 
@@ -170,6 +178,8 @@ def seed_opsgenie_oncall(
             "rules": rules,
             "repeat": dict(REPEAT),
         }
+    for name, members in filler_teams(rng, active, len(people)):
+        rotation(schedule(name, "platform"), "Daily", "daily", 1, [_og_user(users, u) for u in members], 0)
     tomorrow = today + timedelta(days=1)
     out.overrides[primary["id"]].append(
         {
@@ -280,6 +290,8 @@ def seed_jsm_oncall(
     escalation |= {"rules": rules, "enabled": True, "repeat": {"waitInterval": 0, "count": 1}}
     out.escalations[eid] = escalation
     out.escalation_team[eid] = teams[0]
+    for name, crew in filler_teams(rng, [u for u in active if u not in departing], len(people)):
+        rotation(schedule(name, teams[-1]), "Daily", "daily", [user(u) for u in crew])
     tomorrow = today + timedelta(days=1)
     out.overrides[support["id"]].append(
         {
