@@ -270,3 +270,30 @@ async def test_jsm_whole_list_writes_paging_and_a_suspended_participant_stays_na
         assert flat["onCallUsers"] == [expected_holder({**rotation, "participants": shorter}, datetime.now(UTC))["id"]]
     suspended = next(n for n in truth.ghosts(world) if n.provider == "jsm" and n.kind == "rotation")
     assert truth.status(world, "jsm", suspended.user_id) == "inactive" and suspended.user_id in world.jsm.users
+
+
+async def test_opsgenie_a_renamed_user_is_shown_renamed_where_named(world):
+    schedule, _ = primary(world, "opsgenie")
+    leaver = world.opsgenie.oncall.planted["leaver"][0]
+    async with client(world, "opsgenie") as c:
+        assert (await c.patch(f"/v2/users/{leaver}", json={"username": "renamed@acme.com"})).status_code == 200
+        flat = (await c.get(f"/v2/schedules/{schedule['id']}/on-calls?flat=true")).json()["data"]
+        escalations = (await c.get(f"/v2/users/{leaver}/escalations")).json()["data"]
+    assert flat["onCallRecipients"] == ["renamed@acme.com"]
+    assert {
+        r["recipient"].get("username") for e in escalations for r in e["rules"] if r["recipient"].get("id") == leaver
+    } == {"renamed@acme.com"}
+
+
+async def test_rootly_schedule_lists_page_like_every_rootly_list(world):
+    async with client(world, "rootly") as c:
+        seen, number = [], 1
+        for _ in range(len(world.rootly.oncall.schedules) + 1):
+            body = (await c.get("/v1/schedules", params={"page[size]": 1, "page[number]": number})).json()
+            assert body["meta"]["total_count"] == len(world.rootly.oncall.schedules)
+            seen += [s["id"] for s in body["data"]]
+            if body["meta"]["next_page"] is None:
+                break
+            number = body["meta"]["next_page"]
+        assert seen == list(world.rootly.oncall.schedules)
+        assert (await c.get("/v1/schedules?page[size]=101")).status_code == 400
