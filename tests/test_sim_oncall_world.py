@@ -29,6 +29,11 @@ def test_what_was_planted_is_what_the_truth_helpers_find(seed, people):
             for uid in parts.get(part, []):
                 assert truth.status(world, provider, uid) == "active", (provider, part)
     assert {p for p, _ in truth.uncovered(world)} == {p for p, parts in planted.items() if parts.get("uncovered")}
+    # an escalation step naming only a ghost pages nobody: one per provider with a ghost to name
+    steps = truth.uncovered_escalations(world)
+    assert {p for p, _, _ in steps} == {p for p in planted if planted[p].get("ghost")}
+    for provider, _, _ in steps:
+        assert any(n.kind == "escalation" and n.provider == provider for n in truth.ghosts(world))
 
 
 def test_the_demo_world_has_every_part_on_every_on_call_provider():

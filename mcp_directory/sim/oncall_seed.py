@@ -9,7 +9,8 @@ The parts (each provider plants what its accounts allow; `OnCallStore.planted` r
   a schedule; the successor is active in the same providers and named nowhere the leaver is;
 - `ghost`: a participant whose account is off (Opsgenie blocked, JSM suspended) or gone (Rootly);
 - `departing`: a participant active there whose same email is off in another provider;
-- `uncovered`: a rotation (or escalation rule) whose participants are all ghosts or empty slots.
+- `uncovered`: a rotation whose participants are all ghosts or empty slots (its id); an escalation
+  rule or level naming only a ghost is uncovered too (`oncall_truth.uncovered_escalations`).
 Opsgenie never names the first five of its users, nor anyone with an account in all three native
 providers (older tests delete such people and expect the delete to succeed).
 """

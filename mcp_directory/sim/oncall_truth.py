@@ -153,6 +153,29 @@ def uncovered(world: Any) -> list[tuple[str, str]]:
     return out
 
 
+def uncovered_escalations(world: Any) -> list[tuple[str, str, int]]:
+    """(provider, escalation or level id, 0-based rule or level place) of each escalation rule (Opsgenie,
+    JSM) or Rootly level whose targets are all users and none of them an active account."""
+    out = []
+    for provider in ON_CALL:
+        store = world.directories[provider].oncall
+        if provider == "rootly":
+            steps = [
+                (lv["id"], lv["attributes"]["position"] - 1, lv["attributes"]["notification_target_params"] or [])
+                for lv in store.levels.values()
+            ]
+        else:
+            steps = [
+                (e["id"], i, [r["recipient"]]) for e in store.escalations.values() for i, r in enumerate(e["rules"])
+            ]
+        for holder, place, targets in steps:
+            if all(t.get("type") == "user" for t in targets) and not any(
+                status(world, provider, str(t["id"])) == "active" for t in targets
+            ):
+                out.append((provider, holder, place))
+    return out
+
+
 def planted(world: Any) -> dict[str, dict[str, list[str]]]:
     """What each on-call provider's seeder planted: part (leaver, successor, ghost, departing,
     uncovered) -> user ids (rotation ids for uncovered)."""
