@@ -297,3 +297,13 @@ async def test_rootly_schedule_lists_page_like_every_rootly_list(world):
             number = body["meta"]["next_page"]
         assert seen == list(world.rootly.oncall.schedules)
         assert (await c.get("/v1/schedules?page[size]=101")).status_code == 400
+
+
+async def test_jsm_suspending_a_named_account_succeeds_and_leaves_a_ghost(world):
+    leaver = world.jsm.oncall.planted["leaver"][0]
+    app = build_app("jsm", world, SimOptions(token=DEMO_TOKENS["jsm"]))
+    path = f"/admin/v2/orgs/{world.jsm.org_id}/directories/-/users/{leaver}/suspend"
+    async with sim_client(app, "jsm", None, {"Authorization": f"Bearer {world.jsm.org_key}"}) as c:
+        assert (await c.post(path)).status_code == 200
+    mine = {n for n in truth.named(world, "jsm") if n.user_id == leaver}
+    assert {n.kind for n in mine} == {"rotation", "escalation", "override"} and mine <= set(truth.ghosts(world))
