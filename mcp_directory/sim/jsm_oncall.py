@@ -18,6 +18,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -53,9 +54,9 @@ def paged(request: Request, items: list[Any], default: int, top: int, **extra: A
     offset, size = window(request, default, top)
     links: dict[str, str] = {}
     if offset + size < len(items):
-        kept = "".join(f"&{k}={v}" for k, v in request.query_params.items() if k not in ("offset", "size"))
+        kept = [(k, v) for k, v in request.query_params.multi_items() if k not in ("offset", "size")]
         root = request.url.path.split("/v1", 1)[1]
-        links["next"] = f"/v1{root}?offset={offset + size}&size={size}{kept}"
+        links["next"] = f"/v1{root}?" + urlencode([("offset", offset + size), ("size", size), *kept])
     return json_response({"values": items[offset : offset + size], "links": links, **extra})
 
 

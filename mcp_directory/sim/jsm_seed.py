@@ -23,7 +23,8 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from mcp_directory.sim.oncall_seed import OnCallStore, seed_jsm_oncall
+from mcp_directory.sim.jsm_oncall_seed import seed_jsm_oncall
+from mcp_directory.sim.oncall_seed import OnCallStore
 from mcp_directory.sim.world import SeedPerson, instant, iso_z, seeded_uuid
 
 EMAIL = "jsm-admin@acme.com"  # the account behind the demo's API token (JSM_EMAIL)

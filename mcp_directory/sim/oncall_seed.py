@@ -1,6 +1,6 @@
 """The demo's on-call world: who plays which part, chosen from the people alone, so each provider's
-seeder (which sees only its own account holders) picks the same persons; and Opsgenie's and JSM's
-schedules, rotations, escalations and overrides (Rootly's are in `rootly_oncall_seed`).
+seeder (which sees only its own account holders) picks the same persons; and Opsgenie's schedules,
+rotations, escalations and overrides (Rootly's are in `rootly_oncall_seed`, JSM's in `jsm_oncall_seed`).
 
 The parts (each provider plants what its accounts allow; `OnCallStore.planted` records it by id):
 - `leaver` and `successor`: active people with Rootly and Opsgenie accounts and none at Retool
@@ -9,7 +9,8 @@ The parts (each provider plants what its accounts allow; `OnCallStore.planted` r
   a schedule; the successor is active in the same providers and named nowhere the leaver is;
 - `ghost`: a participant whose account is off (Opsgenie blocked, JSM suspended) or gone (Rootly);
 - `departing`: a participant active there whose same email is off in another provider;
-- `uncovered`: a rotation (or escalation rule) whose participants are all ghosts or empty slots.
+- `uncovered`: a rotation whose participants are all ghosts or empty slots (its id); an escalation
+  rule or level naming only a ghost is uncovered too (`oncall_truth.uncovered_escalations`).
 Opsgenie never names the first five of its users, nor anyone with an account in all three native
 providers (older tests delete such people and expect the delete to succeed).
 """
@@ -62,6 +63,14 @@ def days_back(slot: int, count: int, days_per_shift: int) -> int:
 
 def start_for(slot: int, count: int, days_per_shift: int, today: datetime) -> datetime:
     return today - timedelta(days=days_back(slot, count, days_per_shift))
+
+
+def filler_teams(rng: random.Random, pool: list[Any], people: int) -> list[tuple[str, list[Any]]]:
+    """Ordinary, fully covered schedules so the number of schedules grows with the world (one per
+    15 people, at most 400: a 10x world has 10x schedules): (name, three of `pool`) each."""
+    if len(pool) < 3:
+        return []
+    return [(f"Team {n:03d} on-call", rng.sample(pool, 3)) for n in range(1, min(people // 15, 400) + 1)]
 
 
 # --- Opsgenie -----------------------------------------------------------------------------------
@@ -170,6 +179,8 @@ def seed_opsgenie_oncall(
             "rules": rules,
             "repeat": dict(REPEAT),
         }
+    for name, members in filler_teams(rng, active, len(people)):
+        rotation(schedule(name, "platform"), "Daily", "daily", 1, [_og_user(users, u) for u in members], 0)
     tomorrow = today + timedelta(days=1)
     out.overrides[primary["id"]].append(
         {
@@ -178,116 +189,6 @@ def seed_opsgenie_oncall(
             "startDate": iso(tomorrow + timedelta(hours=9)),
             "endDate": iso(tomorrow + timedelta(hours=17)),
             "rotations": [{"id": weekly["id"], "name": weekly["name"]}],
-        }
-    )
-    return out
-
-
-# --- JSM Operations -------------------------------------------------------------------------
-
-
-def _jsm_rule(delay: int, kind: str, rid: str) -> dict[str, Any]:
-    return {
-        "condition": "if-not-acked",
-        "notifyType": "default",
-        "delay": delay,
-        "recipient": {"id": rid, "type": kind},
-    }
-
-
-def seed_jsm_oncall(
-    rng: random.Random,
-    people: list[SeedPerson],
-    migrated: dict[str, str],
-    users: dict[str, Any],
-    org: dict[str, Any],
-    teams: list[str],
-) -> OnCallStore:
-    """JSM's schedules, overrides and team escalations, from the migrated accounts: `users` Jira's
-    records, `org` the org admin API's (suspended: inactive), `teams` the Ops teams' ids."""
-    out = OnCallStore()
-    today = anchor()
-
-    def on(uid: str) -> bool:
-        return bool(users[uid]["active"]) and org.get(uid, {}).get("account_status") == "active"
-
-    leaver, successor = leaver_and_successor(people)
-    ids = {p.email: migrated[p.email] for p in people if p.email in migrated}
-    lead = ids.get(leaver.email) if leaver else None
-    if lead is not None and not on(lead):
-        lead = None
-    active = [ids[p.email] for p in people if p.email in ids and on(ids[p.email]) and p is not leaver]
-    active = [u for u in active if not successor or u != ids.get(successor.email)]
-    off = [u for u in ids.values() if not on(u)]
-    departing = [ids[p.email] for p in people if p.email in ids and on(ids[p.email]) and "opsgenie" in p.disabled]
-    lead = lead or (active.pop() if active else None)
-    if lead is None:
-        return out
-    others = [u for u in active if u not in departing and u != lead][:5]
-    out.plant("leaver", lead)
-    if successor and ids.get(successor.email) and on(ids[successor.email]):
-        out.plant("successor", ids[successor.email])
-    teams = teams or [seeded_uuid(rng)]
-
-    def schedule(name: str, team: str) -> dict[str, Any]:
-        sid = seeded_uuid(rng)
-        out.schedules[sid] = {
-            "id": sid,
-            "name": name,
-            "description": f"{name} on-call",
-            "timezone": "America/New_York",
-            "enabled": True,
-            "teamId": team,
-            "rotations": [],
-        }
-        out.overrides[sid] = []
-        return out.schedules[sid]
-
-    def rotation(where: dict[str, Any], name: str, kind: str, members: list[dict[str, Any]]) -> dict[str, Any]:
-        start = start_for(0, len(members), 7 if kind == "weekly" else 1, today)
-        rot = {"id": seeded_uuid(rng), "name": name, "startDate": iso(start), "type": kind, "length": 1}
-        rot["participants"] = members
-        where["rotations"].append(rot)
-        return rot
-
-    def user(uid: str) -> dict[str, Any]:
-        return {"type": "user", "id": uid}
-
-    support = schedule("Support Primary", teams[0])
-    members = [user(lead), *[user(u) for u in others[:2]]]
-    if off:
-        members.insert(2, user(off[0]))
-        out.plant("ghost", off[0])
-    if departing:
-        members.append(user(departing[-1]))
-        out.plant("departing", departing[-1])
-    weekly = rotation(support, "Weekly", "weekly", members)
-    rotation(schedule("Support Nights", teams[-1]), "Nightly", "daily", [user(u) for u in others[2:5]] or [user(lead)])
-    if off:
-        legacy = schedule("Legacy Support", teams[-1])
-        old = rotation(legacy, "Retired", "weekly", [user(off[-1]), {"type": "noone"}])
-        out.plant("uncovered", old["id"])
-        out.plant("ghost", off[-1])
-    rules = [_jsm_rule(1, "schedule", support["id"]), _jsm_rule(10, "user", lead)]
-    if off:
-        rules.append(_jsm_rule(20, "user", off[0]))
-    eid = seeded_uuid(rng)
-    escalation: dict[str, Any] = {
-        "id": eid,
-        "name": "Support escalation",
-        "description": "Support Primary, then its lead",
-    }
-    escalation |= {"rules": rules, "enabled": True, "repeat": {"waitInterval": 0, "count": 0}}
-    out.escalations[eid] = escalation
-    out.escalation_team[eid] = teams[0]
-    tomorrow = today + timedelta(days=1)
-    out.overrides[support["id"]].append(
-        {
-            "alias": seeded_uuid(rng),
-            "responder": user(lead),
-            "startDate": iso(tomorrow + timedelta(hours=9)),
-            "endDate": iso(tomorrow + timedelta(hours=17)),
-            "rotationIds": [weekly["id"]],
         }
     )
     return out

@@ -79,6 +79,16 @@ def references(store: OnCallStore, user_id: str) -> list[str]:
     return out
 
 
+def rename(store: OnCallStore, user_id: str, username: str) -> None:
+    """A user's new username, wherever a participant, recipient or override shows it."""
+    shown = [p for s in store.schedules.values() for r in s["rotations"] for p in r["participants"]]
+    shown += [r["recipient"] for e in store.escalations.values() for r in e["rules"]]
+    shown += [o["user"] for listed in store.overrides.values() for o in listed]
+    for recipient in shown:
+        if recipient.get("type") == "user" and recipient.get("id") == user_id:
+            recipient["username"] = username
+
+
 class OpsgenieOnCallReads:
     """Read handlers over the directory's `oncall` store, answering with the read API's envelope."""
 

@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from mcp_directory.sim.common import SimError, json_body
-from mcp_directory.sim.opsgenie_oncall import references
+from mcp_directory.sim.opsgenie_oncall import references, rename
 from mcp_directory.sim.opsgenie_seed import OpsgenieDirectory
 from mcp_directory.sim.world import iso_z
 
@@ -160,6 +160,7 @@ class OpsgenieWrites:
                 for member in team["members"]:
                     if member["user"]["id"] == user["id"]:
                         member["user"]["username"] = user["username"]
+            rename(self.dir.oncall, user["id"], user["username"])
         self.changed()
         return self.done(request, "Updated", {"id": user["id"], "name": user["username"]})
 

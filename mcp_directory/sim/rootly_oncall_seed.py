@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from mcp_directory.sim.oncall_seed import leaver_and_successor, start_for
+from mcp_directory.sim.oncall_seed import filler_teams, leaver_and_successor, start_for
 from mcp_directory.sim.oncall_time import anchor, iso
 from mcp_directory.sim.world import SeedPerson, iso_offset, seeded_uuid
 
@@ -67,7 +67,7 @@ class _Builder:
         rid = seeded_uuid(self.rng)
         hours = custom_hours * 4 * len(users)  # custom rotations: today's 00:00 starts slot 0's shift
         start = self.today - timedelta(hours=hours) if custom_hours else start_for(0, len(users), days, self.today)
-        shape: dict[str, Any] = {"handoff_time": "00:00"}
+        shape: dict[str, Any] = {"handoff_time": "00:00:00"}
         if kind == "ScheduleWeeklyRotation":
             shape["handoff_day"] = HANDOFF_DAYS[start.weekday()]
         if kind == "ScheduleCustomRotation":
@@ -180,7 +180,7 @@ def seed_rootly_oncall(
     out.plant("uncovered", retired)
 
     def target(kind: str, tid: str | int) -> dict[str, Any]:
-        return {"id": str(tid), "type": kind, "team_members": "all" if kind == "team" else None}
+        return {"id": str(tid), "type": kind, **({"team_members": "all"} if kind == "team" else {})}
 
     top = [[target("schedule", primary)], [target("user", lead)]]
     if teams:
@@ -188,6 +188,11 @@ def seed_rootly_oncall(
     build.policy("Primary EP", lead, top)
     build.policy("Secondary EP", others[0], [[target("schedule", secondary)], [target("user", gone)]])
     build.policy("Legacy EP", others[-1], [[target("schedule", legacy)]])
+    pool = [int(p.accounts["rootly"]) for p in people if not p.disabled and int(p.accounts["rootly"]) not in busy]
+    for name, members in filler_teams(rng, pool, len(people)):
+        team = build.schedule(name, members[0])
+        build.rotation(team, "Daily", "ScheduleDailyRotation", members, 1)
+        build.policy(f"{name} EP", members[0], [[target("schedule", team)]])
     tomorrow = build.today + timedelta(days=1)
     oid = seeded_uuid(rng)
     out.overrides[oid] = resource(

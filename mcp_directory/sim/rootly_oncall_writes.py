@@ -125,9 +125,8 @@ class RootlyOnCallWrites:
                     self.user_id(int(target["id"]) if str(target["id"]).isdigit() else target["id"])
                 if target["type"] == "schedule" and target["id"] not in self.store.schedules:
                     raise invalid(f"Schedule {target['id']} does not exist", "Invalid association")
-                checked.append(
-                    {"id": str(target["id"]), "type": target["type"], "team_members": target.get("team_members")}
-                )
+                members = {"team_members": target["team_members"]} if target.get("team_members") else {}
+                checked.append({"id": str(target["id"]), "type": target["type"], **members})
             attrs["notification_target_params"] = checked
         level["attributes"].update(attrs)
         return self.changed(level)
