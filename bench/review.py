@@ -19,6 +19,7 @@ from typing import Any
 
 from mcp import Client
 
+from mcp_directory.models import email_key
 from mcp_directory.sim import build_apps, build_world, serve_on_loopback
 from mcp_directory.sim.faults import FaultPlan
 
@@ -63,7 +64,7 @@ async def mixed_by_paging(meter: Meter) -> int:
     statuses: dict[str, dict[str, str]] = {}
     for provider in PROVIDERS:
         for user in await every_user(meter, provider):
-            statuses.setdefault((user["email"] or "").casefold(), {})[provider] = user["status"]
+            statuses.setdefault(email_key(user["email"] or ""), {})[provider] = user["status"]
     return sum(
         1
         for by in statuses.values()

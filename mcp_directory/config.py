@@ -50,6 +50,10 @@ class Settings:
     # Ask the human before a destructive write when the client can show a form (SPEC §9);
     # MCP_DIRECTORY_ELICIT=never is for clients that declare elicitation but cannot show it.
     elicit: bool = True
+    # How long a question to the human stands (SPEC §9: 10 minutes), and so how long its sealed
+    # 2026-07-28 request_state is good for; unanswered by then, the call is cancelled. Not an
+    # operator setting: the contract fixes it (tests shorten it).
+    elicit_deadline: float = 600.0
     # Replicas share their request budgets and access_review snapshots through this Redis (SPEC §10).
     redis_url: str | None = field(default=None, repr=False)
 

@@ -18,6 +18,7 @@ import pydantic_core
 
 from .auth import current_actor
 from .config import Settings
+from .confirmations import SpentHere, SpentStates
 from .errors import InvalidArgument, NotConfigured, Redactor, Unsupported
 from .locks import LocalLocks, Locks
 from .models import Page
@@ -55,6 +56,7 @@ class Directory:
         self.pages = PageCache()  # read-ahead for cursors; emptied for a provider we write to
         # access_review snapshots, for continuation cursors and exports: in this process, or shared
         self.reviews: ReviewStore = Snapshots()
+        self.confirmations: SpentStates = SpentHere()  # sealed request_states already used (SPEC §9)
         self.redis: SharedRedis | None = None
         # Locks for writes that replace a whole list upstream, one set for every adapter
         self.locks: Locks = LocalLocks()
@@ -66,9 +68,11 @@ class Directory:
 
     def _share(self, url: str) -> None:
         """Several replicas (SPEC §10): through the Redis at `url`, every client of a provider draws
-        from one budget that all replicas share, reviews are kept where every replica reads them, and
-        the locks of whole-list writes are held for all replicas."""
+        from one budget that all replicas share, reviews are kept where every replica reads them,
+        the locks of whole-list writes are held for all replicas, and a human's "yes" used on one
+        replica is used on all (SPEC §9)."""
         # Imported here: only replicas pay the Redis client's start-up time (a fifth of a second).
+        from .confirmations import SpentInRedis
         from .redis_budget import RedisBudget
         from .redis_client import SharedRedis
         from .redis_locks import RedisLocks
@@ -77,6 +81,7 @@ class Directory:
         redis = self.redis = SharedRedis(url)
         self.reviews = RedisReviews(redis)
         self.locks = RedisLocks(redis)
+        self.confirmations = SpentInRedis(redis)
         options = self.settings.client
         for name, adapter in self.adapters.items():
             rate = options.requests_per_minute.get(name, self.known(name).spec.requests_per_minute)

@@ -25,6 +25,7 @@ import pydantic_core
 from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context, MCPServer, RequestStateSecurity
 from mcp.server.mcpserver.exceptions import ResourceError
+from mcp.server.request_state import RequestStateBoundary
 from mcp.types import (
     CallToolResult,
     CompleteRequestParams,
@@ -42,11 +43,12 @@ from pydantic import AnyUrl, BaseModel, ValidationError
 from . import __version__
 from .auth import READ, WRITE, MissingScope, caller_scopes, current_actor
 from .config import Settings
+from .confirmations import InputRequired, SealedStates
 from .directory import Directory
 from .errors import DirectoryError, InvalidArgument, UpstreamError, WritesDisabled
 from .review import EXPORT_SCHEME, snapshot_csv
 from .tools import TOOLS, Call, Tool, select
-from .tools.base import InputRequired, joined
+from .tools.base import joined
 
 logger = logging.getLogger("mcp_directory")
 audit_log = logging.getLogger("mcp_directory.audit")
@@ -74,15 +76,17 @@ def describe_validation(exc: ValidationError) -> str:
     return "invalid arguments - " + "; ".join(parts)
 
 
-def request_state_security(settings: Settings) -> RequestStateSecurity | None:
+def request_state_security(settings: Settings) -> RequestStateSecurity:
     """How the SDK seals the 2026-07-28 `request_state` that carries a pending question to the
-    human (`Call.confirm`): encrypted and bound to the tool, its arguments and this server. With
-    MCP_DIRECTORY_CURSOR_SECRET set (every replica shares it, SPEC §10), under a key derived from
-    it, so the answer may reach any replica; else (None) under the SDK's key of this process."""
+    human (`Call.confirm`): encrypted and bound to the tool, its arguments and this server, good
+    for as long as the question stands (SPEC §9: 10 minutes). With MCP_DIRECTORY_CURSOR_SECRET set
+    (every replica shares it, SPEC §10), under a key derived from it, so the answer may reach any
+    replica; else under a key of this process."""
+    ttl = settings.elicit_deadline
     if not settings.cursor_secret:
-        return None
+        return RequestStateSecurity.ephemeral(ttl=ttl)
     key = hashlib.sha256(b"mcp-directory/request-state\0" + settings.cursor_secret.encode()).digest()
-    return RequestStateSecurity(keys=[key])
+    return RequestStateSecurity(keys=[key], ttl=ttl)
 
 
 def scope_to_see(tool: Tool) -> str:
@@ -109,6 +113,10 @@ class DirectoryServer(MCPServer[Any]):
             lifespan=self._lifespan,
             request_state_security=request_state_security(directory.settings),
         )
+        # Before the SDK's boundary unseals a request_state: which sealed state a call came with,
+        # so that one human "yes" confirms one call (`confirmations`).
+        chain = self.middleware
+        chain.insert(next(i for i, m in enumerate(chain) if isinstance(m, RequestStateBoundary)), SealedStates())
         self.directory = directory
         self.registry = {t.name: t for t in tools}
         # The tools as this server shows them: derived once, from its provider list.

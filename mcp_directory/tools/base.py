@@ -13,25 +13,17 @@ description), and the `$PROVIDERS` / `$PROXY_ROOTS` placeholders in descriptions
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Annotated, Any
 
-from mcp.server.mcpserver.exceptions import ToolError
-from mcp.server.mcpserver.resolve import (
-    AcceptedElicitation,
-    Elicit,
-    Resolve,
-    build_resolver_plans,
-    resolve_arguments,
-)
-from mcp.types import ClientCapabilities, InputRequiredResult, ToolAnnotations
 from mcp.types import Tool as MCPTool
-from mcp_types.version import is_version_at_least
+from mcp.types import ToolAnnotations
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from ..errors import Cancelled
+from ..confirmations import ask, shows_forms
 from ..models import PROVIDER_MARK, PROVIDERS_MARK, Page, ProviderName
 from ..spec import DEACTIVATION_EFFECTS
 
@@ -70,19 +62,13 @@ class Call:
     async def confirm(self, plan: str) -> None:
         """Ask the human whether `plan` (one sentence: exactly what is about to happen) may go
         ahead (SPEC §9); call it right before a destructive write sends anything. Returns when it
-        may; raises `Cancelled` when the human declines, cancels or answers `confirm: false`.
+        may; raises `Cancelled` when the human declines, cancels, answers `confirm: false`, answers
+        with anything but an answer, or not in time, and when this answer was used already
+        (`confirmations.ask`, which also says how each protocol era asks).
 
         Asked when the client declared form elicitation and the operator did not set
         MCP_DIRECTORY_ELICIT=never; otherwise it returns at once (the caller's `confirm=true`
         was enough). One question per call: it is the whole plan.
-
-        The SDK's resolver machinery asks, in whichever way the call's protocol era needs. Up to
-        2025-11-25 it sends `elicitation/create` mid-call and waits. From 2026-07-28 the server
-        cannot ask mid-call: this raises `InputRequired`, whose result the server returns as the
-        answer to this round of `tools/call`; the client asks the human and calls again with the
-        answer and the `request_state` the SDK sealed (bound to this tool and these arguments,
-        recording the exact question asked), the handler runs again from the start, and this
-        time `confirm` finds the answer to the same question.
         """
         context = self.context
         if context is None or not self.directory.settings.elicit or not shows_forms(context.client_capabilities):
@@ -90,25 +76,7 @@ class Call:
         if self._asked:
             raise RuntimeError(f"{self.tool.name} asked the human twice in one call; ask once, for the whole plan")
         self._asked.append(plan)
-        era_2026 = is_version_at_least(context.protocol_version or "", INPUT_REQUIRED_VERSION)
-        if not era_2026 and not context.session.can_send_request:
-            # A handshake-era connection without a channel for server requests (a stateless or
-            # JSON-response HTTP deployment): the human cannot be asked, so the write is not sent.
-            raise Cancelled(
-                "The human must confirm this change, but this connection cannot carry the question "
-                "(no channel for server requests); nothing was sent. Use a client connection that can "
-                "answer elicitation, or the operator can set MCP_DIRECTORY_ELICIT=never"
-            )
-        question = {"confirmation": (Resolve(AskHuman(plan)), True)}
-        try:
-            answers = await resolve_arguments(question, build_resolver_plans(question, set()), {}, context)
-        except ToolError as exc:  # an accepted answer that does not fill the form (confirm: "yes")
-            raise Cancelled(f"{DECLINED} (their answer was not a true or false confirm).") from exc
-        if isinstance(answers, InputRequiredResult):
-            raise InputRequired(answers)
-        answer = answers["confirmation"]
-        if not (isinstance(answer, AcceptedElicitation) and answer.data.confirm is True):
-            raise Cancelled(f"{DECLINED}.")
+        await ask(context, self.directory.settings, self.directory.confirmations, plan)
 
     async def report(self, done: int, total: int) -> None:
         """MCP progress for multi-page fetches; the SDK drops it when the client sent no token."""
@@ -129,46 +97,6 @@ class Call:
 
 
 Handler = Callable[[Call, Any], Awaitable[BaseModel]]
-
-# The protocol revision from which a server asks inside `InputRequiredResult`, not mid-call.
-INPUT_REQUIRED_VERSION = "2026-07-28"
-DECLINED = "The human declined to confirm this change, so nothing was sent; do not retry it unless they ask you to"
-
-
-# The form the human sees: one boolean (no docstring: a model's docstring becomes the form's
-# description on the handshake-era wire). Strict, so only a JSON `true` confirms.
-class Confirmation(BaseModel):
-    model_config = ConfigDict(strict=True)
-
-    confirm: bool = Field(title="Confirm", description="true to go ahead; false changes nothing.")
-
-
-@dataclass(frozen=True)
-class AskHuman:
-    """The SDK resolver behind `Call.confirm`: it asks one question, the plan. Its class name
-    is the question's key on the wire, the same on every round and every replica."""
-
-    plan: str
-
-    async def __call__(self) -> Elicit[Confirmation]:
-        return Elicit(self.plan, Confirmation)
-
-
-class InputRequired(Exception):
-    """Raised by `Call.confirm` on the 2026-07-28 protocol: this round of the call ends with
-    `result` (the question); the client calls again with the answer. Not a failure: nothing
-    was sent, and the server returns `result` as it is."""
-
-    def __init__(self, result: InputRequiredResult) -> None:
-        super().__init__("the human's answer is needed")
-        self.result = result
-
-
-def shows_forms(capabilities: ClientCapabilities | None) -> bool:
-    """Whether the client declared form elicitation: a bare `elicitation: {}` (the shape from
-    before modes existed) counts, URL-only does not (the SDK's own test, in `resolve`)."""
-    elicitation = capabilities.elicitation if capabilities is not None else None
-    return elicitation is not None and (elicitation.form is not None or elicitation.url is None)
 
 
 @dataclass(frozen=True)
@@ -401,11 +329,12 @@ ProviderArg = Annotated[ProviderName, Field(description="Which provider: $PROVID
 
 
 def each_once(names: list[str]) -> list[str]:
-    """A list of providers names each of them at most once, so it is never longer than the provider
-    list (its schema's `maxItems`); a name given twice is a mistake in the call (invalid_argument)."""
-    repeated = sorted({name for name in names if names.count(name) > 1})
+    """A list of provider names, each at most once, so it is never longer than the provider list
+    (its schema's `maxItems`); a name given twice is a mistake in the call (invalid_argument)."""
+    repeated = sorted(name for name, count in Counter(names).items() if count > 1)  # linear: any length
     if repeated:
-        raise ValueError(f"name each provider at most once ({', '.join(repeated)} more than once)")
+        shown = ", ".join(repr(name[:64]) for name in repeated[:4])
+        raise ValueError(f"name each provider at most once ({shown} more than once)")
     return names
 
 
