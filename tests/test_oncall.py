@@ -373,3 +373,45 @@ async def test_two_replicas_share_a_coverage_review(world, redis_url):
         # an access review's cursor names another kind of snapshot: refused, not misread
         access = await ok(a, "access_review", {"limit": 1})
         await fails(b, "coverage_review", {"cursor": access["next_cursor"]}, "invalid_argument")
+
+
+@pytest.mark.anyio
+async def test_coverage_review_matches_the_seeded_truth_escalations_and_overrides_too(session, world):
+    from mcp_directory.sim import oncall_truth as truth_of
+
+    client, _ = session
+    findings = (await ok(client, "coverage_review", {"limit": 200}))["result"]
+
+    def kind(f):
+        return "escalation" if f["escalation"] else "override" if "override" in f["detail"] else "rotation"
+
+    def where(f):  # the rotation, or the schedule of an override; escalations by user (Rootly names levels)
+        k = kind(f)
+        return f["rotation"]["id"] if k == "rotation" else f["schedule"]["id"] if k == "override" else None
+
+    def expected(named):
+        return {(n.provider, n.kind, n.holder if n.kind == "rotation" else n.schedule, n.user_id) for n in named}
+
+    got = {
+        problem: {(f["provider"], kind(f), where(f), f["user_id"]) for f in findings if f["problem"] == problem}
+        for problem in ("ghost", "departing")
+    }
+    # SPEC §12: a ghost's account is not active; Opsgenie's unverified users are `invited` (SPEC §4
+    # mapping), which the simulator's truth counts as active: they are ghosts here, never departing
+    invited = {(p, u) for p in ON_CALL for u, r in (await users_of(client, p)).items() if r["status"] == "invited"}
+    named = [n for p in ON_CALL for n in truth_of.named(world, p)]
+    assert got["ghost"] == expected(truth_of.ghosts(world)) | expected(
+        n for n in named if (n.provider, n.user_id) in invited
+    )
+    assert got["departing"] == expected(n for n in truth_of.departing(world) if (n.provider, n.user_id) not in invited)
+    for f in findings:
+        if f["problem"] == "departing":
+            assert f["inactive_elsewhere"] == truth_of.off_elsewhere(world, f["provider"], f["user_id"])
+    uncovered = [f for f in findings if f["problem"] == "uncovered"]
+    assert {(f["provider"], f["rotation"]["id"]) for f in uncovered if f["rotation"]} == set(truth_of.uncovered(world))
+    escalations = {(p, holder) for p, holder, _ in truth_of.uncovered_escalations(world) if p != "rootly"}
+    assert {
+        (f["provider"], f["escalation"]["id"]) for f in uncovered if f["escalation"] and f["provider"] != "rootly"
+    } == escalations
+    rootly_levels = [x for x in truth_of.uncovered_escalations(world) if x[0] == "rootly"]
+    assert len([f for f in uncovered if f["escalation"] and f["provider"] == "rootly"]) == len(rootly_levels)
