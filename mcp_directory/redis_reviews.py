@@ -64,7 +64,10 @@ def decode(blob: bytes) -> Snapshot | None:
         if kind != "access" and kind not in KINDS:
             return None
         row = _row if kind == "access" else KINDS[kind].decode
-        return Snapshot(snapshot_id, as_of, providers, [row(r) for r in rows], left_out, kind)
+        try:
+            return Snapshot(snapshot_id, as_of, providers, [row(r) for r in rows], left_out, kind)
+        except (ValueError, TypeError):  # not what a replica wrote: no longer kept
+            return None
 
 
 @contextlib.contextmanager

@@ -89,10 +89,13 @@ class Snapshot:
 @dataclass(frozen=True)
 class RowKind:
     """Another whole-directory answer kept on this engine (coverage_review's findings): how its
-    rows are written as CSV, and read back from JSON (tuples where JSON has lists)."""
+    rows are written as CSV, read back from JSON (tuples where JSON has lists; a row that is not of
+    the kind's shape raises ValueError, so the snapshot reads as no longer kept), and what they cost
+    in memory (bytes, estimated)."""
 
     csv: Callable[[Iterable[Any]], str]
     decode: Callable[[Any], Any]
+    footprint: Callable[[Sequence[Any]], int]
 
 
 KINDS: dict[str, RowKind] = {}  # by Snapshot.kind; each such answer's module registers itself

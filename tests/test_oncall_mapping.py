@@ -273,3 +273,18 @@ def test_a_coverage_snapshot_round_trips_through_the_shared_encoding():
     access = Snapshot("id2", "t", ["rootly"], [("a@x", "A", (("rootly", "1", "active", None, None, ()),))])
     again = redis_reviews.decode(redis_reviews.encode(access))
     assert again is not None and again.kind == "access" and again.rows == access.rows
+
+
+def test_a_coverage_snapshot_of_another_shape_reads_as_no_longer_kept():
+    import zlib
+
+    import pydantic_core
+
+    document = [redis_reviews.FORMAT, "id", "t", ["opsgenie"], [["not", "a", "finding"]], 0, "coverage"]
+    assert redis_reviews.decode(zlib.compress(pydantic_core.to_json(document))) is None
+    unknown = [redis_reviews.FORMAT, "id", "t", ["opsgenie"], [], 0, "no-such-kind"]
+    assert redis_reviews.decode(zlib.compress(pydantic_core.to_json(unknown))) is None
+    rows = findings([book(schedules=[schedule(rotation("r1", ("user", "u2")))])], NOW)
+    from mcp_directory.review import KINDS
+
+    assert KINDS["coverage"].footprint(rows) > KINDS["coverage"].footprint([]) > 0
