@@ -213,3 +213,39 @@ async def test_jsm_hands_rotation_escalation_and_override_over_in_place(world):
         assert {"rotation", "escalation", "override"} <= {d["kind"] for d in now}
         gone = await ok(client, "get_duties", {"email": email, "providers": ["jsm"]})
         assert gone["result"] == []  # suspended, and named nowhere
+
+
+@pytest.mark.anyio
+async def test_a_cancelled_offboarding_audits_the_hand_over_that_may_have_landed(world, caplog):
+    import json
+    import logging
+
+    caplog.set_level(logging.INFO, logger="mcp_directory.audit")
+    directory, apps = writable(world)
+    leaver = planted(world, "opsgenie", "leaver")[0]
+    async with Client(build_server(directory)) as client:
+        email = await email_of(client, "opsgenie", leaver)
+        heir = await email_of(client, "opsgenie", planted(world, "opsgenie", "successor")[0])
+        # the rotation PATCH lands at once and is answered much later; the client gives up first
+        apps["opsgenie"].state.gate.faults = FaultPlan(
+            latency_s=30, methods=frozenset({"PATCH"}), paths=r"/rotations/", latency_when="after_handler"
+        )
+        args = {"email": email, "providers": ["opsgenie"], "successor": heir, "confirm": True}
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(client.call_tool, "offboard_user", args)
+            for _ in range(500):
+                if any(r.method == "PATCH" for r in apps["opsgenie"].state.requests):
+                    break
+                await anyio.sleep(0.01)
+            tg.cancel_scope.cancel()
+
+        def lines():
+            return [json.loads(r.getMessage()) for r in caplog.records if r.name == "mcp_directory.audit"]
+
+        for _ in range(500):
+            if any(line["outcome"] == "cancelled" for line in lines()):
+                break
+            await anyio.sleep(0.01)
+    steps = [line for line in lines() if line.get("via") == "offboard_user"]
+    assert [(line["tool"], line["outcome"]) for line in steps] == [("hand_over_duty", "cancelled")]
+    assert steps[0]["target"]["duty"]["kind"] == "rotation" and leaver in world.opsgenie.users
