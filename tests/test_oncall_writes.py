@@ -249,3 +249,37 @@ async def test_a_cancelled_offboarding_audits_the_hand_over_that_may_have_landed
     steps = [line for line in lines() if line.get("via") == "offboard_user"]
     assert [(line["tool"], line["outcome"]) for line in steps] == [("hand_over_duty", "cancelled")]
     assert steps[0]["target"]["duty"]["kind"] == "rotation" and leaver in world.opsgenie.users
+
+
+@pytest.mark.anyio
+async def test_two_hand_overs_on_one_rotation_at_once_both_hold(world):
+    """Two offboardings at once replace two people of one rotation: the lock on the rotation makes
+    the second read what the first wrote, so neither change is lost."""
+    directory, apps = writable(world)
+    (schedule,) = [s for s in world.opsgenie.oncall.schedules.values() if s["name"] == "Payments Primary"]
+    rotation = schedule["rotations"][0]
+    users = [p["id"] for p in rotation["participants"] if p.get("type") == "user"]
+    active = [u for u in users if not world.opsgenie.users[u]["blocked"]]
+    first, second = active[:2]
+    heir = next(
+        u
+        for u, r in world.opsgenie.users.items()
+        if u not in users and not r["blocked"] and r.get("verified") is not False  # active, not invited
+    )
+    apps["opsgenie"].state.gate.faults = FaultPlan(  # slow reads: both read before either writes
+        latency_s=0.05, methods=frozenset({"GET"}), paths=r"/rotations/", latency_when="after_handler"
+    )
+    async with Client(build_server(directory)) as client:
+        emails = [await email_of(client, "opsgenie", u) for u in (first, second, heir)]
+        results = {}
+
+        async def offboard(email):
+            args = {"email": email, "providers": ["opsgenie"], "successor": emails[2], "leave_gaps": True}
+            results[email] = await ok(client, "offboard_user", {**args, "confirm": True})
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(offboard, emails[0])
+            tg.start_soon(offboard, emails[1])
+    assert all(r["complete"] for r in results.values()), results
+    after = [p["id"] for p in rotation["participants"] if p.get("type") == "user"]
+    assert after == [heir if u in (first, second) else u for u in users]
