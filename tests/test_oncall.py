@@ -415,3 +415,16 @@ async def test_coverage_review_matches_the_seeded_truth_escalations_and_override
     } == escalations
     rootly_levels = [x for x in truth_of.uncovered_escalations(world) if x[0] == "rootly"]
     assert len([f for f in uncovered if f["escalation"] and f["provider"] == "rootly"]) == len(rootly_levels)
+
+
+@pytest.mark.anyio
+async def test_get_duties_reads_each_providers_accounts_once(world):
+    directory, apps = directory_over(world)
+    async with Client(build_server(directory)) as client:
+        (leaver,) = world.opsgenie.oncall.planted["leaver"]
+        email = (await ok(client, "get_user", {"provider": "opsgenie", "user_id": leaver}))["result"]["email"]
+        before = len(apps["opsgenie"].state.requests)
+        await ok(client, "get_duties", {"email": email, "providers": ["opsgenie"]})
+        paths = [r.path for r in apps["opsgenie"].state.requests[before:]]
+    pages = -(-len(world.opsgenie.users) // 100)  # the user list, 100 a page
+    assert paths.count("/v2/users") == pages and paths.count("/v2/schedules/on-calls") == 1

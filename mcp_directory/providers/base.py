@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
@@ -47,6 +49,20 @@ from ..spec import Paginator, ProviderConfig, ProviderSpec, State
 
 T = TypeVar("T")
 log = logging.getLogger("mcp_directory.providers")
+
+# Accounts read in the current `one_account_read()` block, by provider (None: outside one).
+ACCOUNT_READS: ContextVar[dict[str, dict[str, Account]] | None] = ContextVar("account_reads", default=None)
+
+
+@contextmanager
+def one_account_read() -> Iterator[None]:
+    """Within the block, each provider's accounts are read at most once (tasks started inside share it)."""
+    token = ACCOUNT_READS.set({})
+    try:
+        yield
+    finally:
+        ACCOUNT_READS.reset(token)
+
 
 # What a list operation maps with: a document -> a function from one of its records to an item
 # (so a mapping that needs the whole document, like JSON:API's `included`, indexes it once).
@@ -156,11 +172,18 @@ class Adapter:
 
     async def account_book(self) -> dict[str, Account]:
         """Every account of the provider by id, as on-call answers show them (email, name,
-        status): the whole user list, in one answer where the provider has `everyone()`."""
+        status): the whole user list, in one answer where the provider has `everyone()`; read
+        once per `one_account_read()` block (a call that reads the schedules and who is on call)."""
+        kept = ACCOUNT_READS.get()
+        if kept is not None and self.name in kept:
+            return kept[self.name]
         everyone = getattr(self, "everyone", None)
         listing = everyone() if everyone else self.users(search=None, email=None)  # type: ignore[attr-defined]
         pages = every(self.name, listing, max_items=10_000_000, concurrency=self.spec.concurrent_pages)
-        return {u.id: Account(u.email, u.name, u.status) async for u in pages}
+        found = {u.id: Account(u.email, u.name, u.status) async for u in pages}
+        if kept is not None:
+            kept[self.name] = found
+        return found
 
     async def each(self, calls: list[Callable[[], Awaitable[T]]]) -> list[T]:
         """Independent reads, at most `spec.concurrent_pages` at once (at least two), in order."""

@@ -15,6 +15,7 @@ from ..errors import DirectoryError, InvalidArgument, NotConfigured, NotFound
 from ..models import ErrorBody, Page, Strict
 from ..oncall import Duty, OnCall, Schedule, accounts_of, duties, iso, parse_time
 from ..paging import Chunk, Listing
+from ..providers.base import one_account_read
 from ..spec import Step
 from .base import Args, Call, CursorArg, LimitArg, ProviderArg, ProvidersArg, tool
 
@@ -148,7 +149,8 @@ async def get_duties(call: Call, args: GetDutiesArgs) -> DutiesAnswer:
         now_on = any(c.user_id in ids for c in on_call) or any(d.on_call_now for d in listed)
         return listed, now_on, True
 
-    found, errors = await each_provider(adapters, read)
+    with one_account_read():  # the schedules and who is on call share one read of the accounts
+        found, errors = await each_provider(adapters, read)
     if not errors and not any(has for _, _, has in found.values()):
         raise NotFound(
             f"no account with the email {args.email[:320]!r} in {', '.join(adapters)}; check it with find_users"
