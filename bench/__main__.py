@@ -17,7 +17,7 @@ from typing import Any
 
 import anyio
 
-from . import load, memory, overhead, replicas, review, size, traversal
+from . import coverage, load, memory, overhead, replicas, review, size, traversal
 
 FIGURES = {
     "a": overhead.measure,
@@ -28,6 +28,7 @@ FIGURES = {
     "f": replicas.measure,
     "g": review.measure_questions,
     "h": review.measure_large,
+    "i": coverage.measure,
 }
 
 
@@ -136,6 +137,20 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                 f"first page {h['first_page_s']:.1f} s, peak RSS {h['peak_rss_mb']:.0f} MB",
                 "<= 300 MB",
                 f"{h['upstream_requests']} upstream requests (the minimum: {h['minimum_requests']})",
+            )
+        )
+    for scale, c in (results.get("i") or {}).items():
+        review, paging = c["review"], c["paging"]
+        used = ", ".join(
+            f"{p} {n} (on-call minimum {c['on_call_minimum'][p]} + users)" for p, n in c["upstream"].items()
+        )
+        out.append(
+            (
+                f"i. coverage_review, {scale}: {c['schedules']} schedules, 20 ms/request ({c['findings']} findings)",
+                f"first page {c['first_page_s']:.2f} s; {review['calls']} call(s), {review['bytes']} B; "
+                f"paging list_schedules: {paging['calls']} calls, {paging['bytes']} B, {paging['seconds']:.2f} s",
+                f"<= {c['budget_bytes']} B" + ("; <= 2 s" if scale == "10x" else ""),
+                f"upstream requests: {used}",
             )
         )
     return out
