@@ -351,6 +351,8 @@ async def test_coverage_review_reads_at_the_fewest_requests_each_provider_allows
     rootly = seen["rootly"]
     rotations = [p for _, p in rootly if p.endswith("/schedule_rotation_users")]
     assert len(rotations) == len(set(rotations)) == len(world.rootly.oncall.rotations)
+    # the levels come included with the policies (ONCALL.md §1b): none is read policy by policy
+    assert not any(p.endswith("/escalation_levels") for _, p in rootly)
 
 
 @pytest.mark.anyio

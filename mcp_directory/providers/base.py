@@ -186,8 +186,9 @@ class Adapter:
         return found
 
     async def each(self, calls: list[Callable[[], Awaitable[T]]]) -> list[T]:
-        """Independent reads, at most `spec.concurrent_pages` at once (at least two), in order."""
-        limit = anyio.Semaphore(max(2, self.spec.concurrent_pages))
+        """Independent reads, at most `spec.concurrent_pages` at once (at least four, as a review reads
+        groups: however a provider's list pages, these requests do not depend on each other), in order."""
+        limit = anyio.Semaphore(max(4, self.spec.concurrent_pages))
 
         async def run(call: Callable[[], Awaitable[T]]) -> T:
             async with limit:

@@ -141,9 +141,31 @@ class RootlyOnCall:
         listing = self.listing(path, params or {}, lambda d: lambda r: r)
         return [r async for r in every(self.name, listing, max_items=1_000_000, concurrency=self.spec.concurrent_pages)]
 
+    async def _policies(self: Any) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]] | None]:
+        """The escalation policies, and their levels by policy id where the answer includes them
+        (`include=escalation_policy_levels`, ONCALL.md §1b: E requests fewer); None where it does not."""
+        levels: dict[str, list[dict[str, Any]]] = {}
+        included = False
+
+        def mapper(document: Any) -> Any:
+            nonlocal included
+            found = document.get("included") if isinstance(document, dict) else None
+            if isinstance(found, list):
+                included = True
+                for r in found:
+                    if isinstance(r, dict) and r.get("type") == "escalation_levels":
+                        levels.setdefault(str(attributes(r).get("escalation_policy_id")), []).append(r)
+            return lambda record: record
+
+        listing = self.listing("/v1/escalation_policies", {"include": "escalation_policy_levels"}, mapper)
+        policies = [
+            r async for r in every(self.name, listing, max_items=1_000_000, concurrency=self.spec.concurrent_pages)
+        ]
+        return policies, (levels if included else None)
+
     async def schedules(self: Any) -> Book:
-        raw_schedules, raw_policies, accounts = await gather(
-            self._all("/v1/schedules"), self._all("/v1/escalation_policies"), self.account_book()
+        raw_schedules, (raw_policies, included_levels), accounts = await gather(
+            self._all("/v1/schedules"), self._policies(), self.account_book()
         )
 
         def read(path: str) -> Any:
@@ -155,11 +177,15 @@ class RootlyOnCall:
         per_schedule = await self.each(
             [read(under("schedules", s, "schedule_rotations")) for s in raw_schedules]
             + [read(under("schedules", s, "override_shifts")) for s in raw_schedules]
-            + [read(under("escalation_policies", p, "escalation_levels")) for p in raw_policies]
+            + [
+                read(under("escalation_policies", p, "escalation_levels"))
+                for p in raw_policies
+                if included_levels is None
+            ]
         )
         count = len(raw_schedules)
         rotations_of, overrides_of = per_schedule[:count], per_schedule[count : 2 * count]
-        levels_of = per_schedule[2 * count :]
+        levels_of = per_schedule[2 * count :] or [(included_levels or {}).get(str(p["id"]), []) for p in raw_policies]
         flat = [r for rotations in rotations_of for r in rotations]
         users = await self.each([read(under("schedule_rotations", r, "schedule_rotation_users")) for r in flat])
         users_of = {str(r["id"]): u for r, u in zip(flat, users, strict=True)}
