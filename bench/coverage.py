@@ -36,7 +36,7 @@ async def pages(meter: Meter, tool: str, args: dict[str, Any]) -> int:
 def on_call_minimum(world: Any) -> dict[str, int]:
     """The fewest requests for the on-call part of a full read (ONCALL.md §1b, §2b, §3b), user lists
     aside: Opsgenie 2 + S (overrides) + the named teams; JSM ⌈S/50⌉ + 1 (teams) + T (escalations) + S;
-    Rootly ⌈S/100⌉ + S (rotations) + R (rotation users) + S (overrides) + ⌈E/100⌉ + E (levels)."""
+    Rootly ⌈S/100⌉ + S (rotations) + R (rotation users) + S (overrides) + ⌈E/100⌉ (levels included)."""
     og, jsm, rootly = world.opsgenie.oncall, world.jsm.oncall, world.rootly.oncall
     og_teams = {
         p["id"] for s in og.schedules.values() for r in s["rotations"] for p in r["participants"] if p["type"] == "team"
@@ -45,7 +45,7 @@ def on_call_minimum(world: Any) -> dict[str, int]:
     return {
         "opsgenie": 2 + len(og.schedules) + len(og_teams),
         "jsm": math.ceil(len(jsm.schedules) / 50) + 1 + len(set(jsm.escalation_team.values())) + len(jsm.schedules),
-        "rootly": math.ceil(s / 100) + 2 * s + len(rootly.rotations) + math.ceil(e / 100) + e,
+        "rootly": math.ceil(s / 100) + 2 * s + len(rootly.rotations) + math.ceil(e / 100),
     }
 
 
