@@ -17,7 +17,7 @@ from typing import Any
 
 import anyio
 
-from . import load, memory, okta, overhead, replicas, review, size, traversal
+from . import coverage, load, memory, okta, overhead, replicas, review, size, traversal
 
 FIGURES = {
     "a": overhead.measure,
@@ -29,6 +29,7 @@ FIGURES = {
     "g": review.measure_questions,
     "h": review.measure_large,
     "i": okta.measure,
+    "j": coverage.measure,
 }
 
 
@@ -157,6 +158,20 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                 f"Okta: {i['okta_requests']} requests (the minimum: {i['okta_minimum']}), "
                 f"{i['okta_per_user_requests']} per user; "
                 f"all: {i['upstream_requests']} (minimum {i['minimum_requests']})",
+            )
+        )
+    for scale, c in (results.get("j") or {}).items():
+        review, paging = c["review"], c["paging"]
+        used = ", ".join(
+            f"{p} {n} (on-call minimum {c['on_call_minimum'][p]} + users)" for p, n in c["upstream"].items()
+        )
+        out.append(
+            (
+                f"j. coverage_review, {scale}: {c['schedules']} schedules, 20 ms/request ({c['findings']} findings)",
+                f"first page {c['first_page_s']:.2f} s; {review['calls']} call(s), {review['bytes']} B; "
+                f"paging list_schedules: {paging['calls']} calls, {paging['bytes']} B, {paging['seconds']:.2f} s",
+                f"<= {c['budget_bytes']} B" + ("; <= 2 s" if scale == "10x" else ""),
+                f"upstream requests: {used}",
             )
         )
     return out

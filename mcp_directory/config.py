@@ -19,7 +19,7 @@ from .providers import PROVIDERS, Provider
 from .review_store import MEMORY as REVIEW_MEMORY
 from .spec import ProviderConfig, Setting
 
-TOOLSETS: tuple[str, ...] = ("directory", "incidents", "admin", "proxy")
+TOOLSETS: tuple[str, ...] = ("directory", "incidents", "oncall", "admin", "proxy")
 
 __all__ = [
     "TOOLSETS",

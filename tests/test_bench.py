@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench import load, review, size
+from bench import coverage, load, review, size
 from bench.__main__ import rows
 
 
@@ -60,3 +60,16 @@ async def test_large_review_figure_runs_and_concurrent_first_pages_share_one_rea
     assert result["together_upstream_requests"] == result["upstream_requests"]  # four callers, one read
     assert result["together_reviews"] == 1
     assert [row[0][:2] for row in rows({"h": result})] == ["h.", "h."]
+
+
+@pytest.mark.anyio
+async def test_coverage_figure_runs_and_reads_at_the_on_call_minimum():
+    # a small world: figure j's wiring; the review costs fewer bytes than paging the schedules, within
+    # its budget, and each provider's requests beyond the on-call minimum are its user list's
+    result = await coverage.measure(scales=(1,), people_1x=60)
+    (figures,) = result.values()
+    assert figures["review"]["bytes"] < figures["paging"]["bytes"]
+    assert figures["review"]["bytes"] <= figures["budget_bytes"] and figures["findings"] > 0
+    for provider, used in figures["upstream"].items():
+        assert used >= figures["on_call_minimum"][provider], provider
+    assert [row[0][:2] for row in rows({"j": result})] == ["j."]

@@ -317,8 +317,9 @@ def person_in(*providers: str, skip: int = 0) -> str:
 async def test_every_audit_line_names_the_tokens_subject_offboarding_steps_too(hosted, issuer):
     email = person_in("rootly", "opsgenie")
     async with connected(hosted.url, issuer.mint(sub="alice@example.com"), "legacy") as client:
-        data = await ok(client, "offboard_user", {"email": email, "providers": ["rootly", "opsgenie"], "confirm": True})
-    carried_out = [s for s in data["steps"] if s["outcome"] != "skipped"]
+        args = {"email": email, "providers": ["rootly", "opsgenie"], "leave_gaps": True, "confirm": True}
+        data = await ok(client, "offboard_user", args)  # leave_gaps: whatever on-call duties the person holds
+    carried_out = [s for s in data["steps"] if s["outcome"] not in ("skipped", "blocked")]
     assert len(carried_out) >= 2
     lines = offboarding_lines(hosted, email, data["steps"])
     assert len(lines) == len(carried_out) + 1

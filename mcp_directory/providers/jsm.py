@@ -49,6 +49,7 @@ from .jsm_mapping import (
     offset_of,
     reset_wait,
 )
+from .jsm_oncall import JsmOnCall
 
 
 def _derived(values: dict[str, str] | Any) -> tuple[str, ...]:
@@ -114,7 +115,7 @@ ROLE_PAGES = Offset(
 )
 
 
-class Jsm(AtlassianApis):
+class Jsm(JsmOnCall, AtlassianApis):
     missing: ClassVar[dict[str, str]] = {
         "incident_roles": "Jira Service Management Operations has no incident roles in this directory",
         "assign_incident_role": "Jira Service Management Operations has no incident roles in this directory",

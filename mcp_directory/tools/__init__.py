@@ -7,7 +7,7 @@ over its `toolset`, so there is no second list that could drift.
 from __future__ import annotations
 
 from ..config import Settings
-from . import admin, directory, incidents, offboard, proxy, review, sync
+from . import admin, coverage, directory, incidents, offboard, oncall, proxy, review, sync
 from .base import Call, Tool
 
 TOOLS: tuple[Tool, ...] = (
@@ -21,6 +21,10 @@ TOOLS: tuple[Tool, ...] = (
     directory.list_licenses,
     directory.find_users,
     review.access_review,
+    oncall.list_schedules,
+    oncall.who_is_on_call,
+    oncall.get_duties,
+    coverage.coverage_review,
     incidents.list_incident_roles,
     incidents.assign_incident_role,
     incidents.unassign_incident_role,
