@@ -172,7 +172,7 @@ async def measure_large(people: int = 46_500) -> dict[str, Any]:
         finally:
             proc.terminate()
             proc.wait(timeout=15)
-    requests = sum(len(app.state.requests) for app in apps.values())
+    requests = sum(app.state.gate.received for app in apps.values())
     return {
         "accounts": accounts,
         "people": result.structured_content["total"],  # type: ignore[index]

@@ -48,7 +48,7 @@ def sim_directory(
     allow_writes: bool = False,
     page_sizes: dict[str, int] | None = PAGE_SIZES,
 ) -> tuple[Directory, dict[str, Any]]:
-    apps = build_apps(world, TOKENS)
+    apps = build_apps(world, TOKENS, record_requests=True)  # the tests read the request logs
     creds = {**TOKENS, **(credentials or {})}
     settings = Settings(
         providers={p: ProviderConfig(p, creds[p], URLS[p]) for p in providers},

@@ -52,8 +52,8 @@ def test_the_demo_answers_the_migration_question():
 async def both():
     world = build_world(seed=6, people=50)
     apps = {
-        "opsgenie": build_app("opsgenie", world, SimOptions(token=TOKENS["opsgenie"])),
-        "jsm": build_app("jsm", world, SimOptions(token=TOKENS["jsm"])),
+        "opsgenie": build_app("opsgenie", world, SimOptions(token=TOKENS["opsgenie"], record_requests=True)),
+        "jsm": build_app("jsm", world, SimOptions(token=TOKENS["jsm"], record_requests=True)),
     }
     urls = {"opsgenie": "http://opsgenie.sim", "jsm": "https://acme.atlassian.net"}
     env = {**env_for(urls, TOKENS), "JSM_API_URL": "https://api.atlassian.com"}
