@@ -153,7 +153,8 @@ def soak_row(setup: str, s: dict[str, Any], target: float) -> tuple[str, str, st
         f"i. soak, {s['clients']} reconnecting clients (HTTP both eras, SSE) for {s['seconds']:.0f} s, "
         f"{SOAK_SETUPS[setup]}",
         f"RSS {s['rss_start_mb']:.0f} -> {s['rss_end_mb']:.0f} MB, "
-        f"second half {s['rss_slope_second_half_mb_per_min']:+.1f} MB/min; fds {s['fds_start']} -> {s['fds_end']}",
+        f"second half {s['rss_slope_second_half_mb_per_min']:+.1f} MB/min; "
+        f"fds {s['fds_start']} -> {s['fds_half']} at half time -> {s['fds_end']}",
         f"< {target:g} MB/min, 0 errors",
         f"{s['calls']} calls, {s['unexpected_errors']} unexpected errors",
     )

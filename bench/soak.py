@@ -271,8 +271,11 @@ async def soak(url: str, token: str, pid: int, seconds: float, clients: int, int
         "rss_max_mb": round(max(r for _, r, _ in samples), 1),
         "rss_slope_second_half_mb_per_min": round(slope_mb_per_min(samples), 2),
         "fds_start": samples[0][2],
+        "fds_half": samples[len(samples) // 2][2],
         "fds_end": samples[-1][2],
+        "fds_max": max(f for _, _, f in samples),  # with the simulators apart: up to the connection pools' limit
         "samples": len(samples),
+        "load_average_1m": round(os.getloadavg()[0], 2),  # the machine's, at the end: what else ran
     }
 
 
