@@ -17,7 +17,7 @@ from typing import Any
 
 import anyio
 
-from . import coverage, load, memory, okta, overhead, replicas, review, size, traversal
+from . import coverage, load, memory, okta, overhead, replicas, review, size, soak, traversal
 
 FIGURES = {
     "a": overhead.measure,
@@ -30,6 +30,7 @@ FIGURES = {
     "h": review.measure_large,
     "i": okta.measure,
     "j": coverage.measure,
+    "k": soak.measure,
 }
 
 
@@ -174,7 +175,25 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                 f"upstream requests: {used}",
             )
         )
+    for setup, s in (results.get("k") or {}).items():
+        if setup in SOAK_SETUPS:
+            out.append(soak_row(setup, s, results["k"]["target_mb_per_min"]))
     return out
+
+
+SOAK_SETUPS = {"sim": "simulators in their own process", "demo": "--demo"}
+
+
+def soak_row(setup: str, s: dict[str, Any], target: float) -> tuple[str, str, str, str]:
+    return (
+        f"k. soak, {s['clients']} reconnecting clients (HTTP both eras, SSE) for {s['seconds']:.0f} s, "
+        f"{SOAK_SETUPS[setup]}",
+        f"RSS {s['rss_start_mb']:.0f} -> {s['rss_end_mb']:.0f} MB, "
+        f"second half {s['rss_slope_second_half_mb_per_min']:+.1f} MB/min; "
+        f"fds {s['fds_start']} -> {s['fds_half']} at half time -> {s['fds_end']}",
+        f"< {target:g} MB/min, 0 errors",
+        f"{s['calls']} calls, {s['unexpected_errors']} unexpected errors",
+    )
 
 
 def write_readme(table: list[tuple[str, str, str, str]], results: dict[str, Any]) -> None:

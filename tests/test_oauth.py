@@ -391,7 +391,7 @@ def test_a_rotated_key_is_fetched_once_and_garbage_kids_do_not_hammer_the_issuer
 @pytest.mark.anyio
 async def test_the_callers_token_never_reaches_a_provider():
     world = build_world(seed=5, people=30)
-    apps = build_apps(world, TOKENS)
+    apps = build_apps(world, TOKENS, record_requests=True)
     with (
         issuing() as issuer,
         serve_on_loopback(apps) as urls,
