@@ -11,7 +11,7 @@ providers following its cursor, `get_group`, `find_users`, two pages of `access_
 second the server's RSS (VmRSS) and open descriptors (/proc/<pid>/fd) are sampled; the figure is
 the RSS slope over the second half (least squares, MB a minute) and the unexpected errors.
 
-`python -m bench i` runs both set-ups for `SECONDS` each; `python -m bench.soak --seconds N
+`python -m bench k` runs both set-ups for `SECONDS` each; `python -m bench.soak --seconds N
 [--setups demo sim]` chooses. Loopback only; every loop ends by the deadline or a call cap.
 """
 
