@@ -53,7 +53,7 @@ async def measure(scales: tuple[int, ...] = (1, 10), people_1x: int = PEOPLE_1X)
     out: dict[str, Any] = {}
     for scale in scales:
         world = build_world(seed=1, people=people_1x * scale)
-        apps = {name: app for name, app in build_apps(world).items() if name in ON_CALL}
+        apps = {name: app for name, app in build_apps(world, record_requests=True).items() if name in ON_CALL}
         for app in apps.values():
             app.state.gate.faults = FaultPlan(latency_s=LATENCY_S)
         schedules = sum(len(getattr(world, p).oncall.schedules) for p in ON_CALL)

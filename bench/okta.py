@@ -38,8 +38,10 @@ def okta_minimum(world: Any) -> int:
 
 async def measure(people: int = PEOPLE) -> dict[str, Any]:
     world = build_world(seed=1, people=people)
-    apps = {name: app for name, app in build_apps(world).items() if name in PROVIDERS}
-    apps["okta"] = build_app("okta", world, SimOptions(token="demo-okta-token", rate_limit=600, rate_window_s=60.0))
+    apps = {name: app for name, app in build_apps(world, record_requests=True).items() if name in PROVIDERS}
+    apps["okta"] = build_app(
+        "okta", world, SimOptions(token="demo-okta-token", rate_limit=600, rate_window_s=60.0, record_requests=True)
+    )
     for app in apps.values():
         app.state.gate.faults = FaultPlan(latency_s=LATENCY_S)
     with serve_on_loopback(apps) as urls:

@@ -82,7 +82,8 @@ class Mix:
         """(tool, arguments, the error code it must fail with, or None: it must succeed)."""
         i, self.n = self.n, self.n + 1
         turn = i // len(STEPS) + self.client
-        provider = NAMES[(i + self.client) % len(NAMES)]
+        # every provider in turn, whatever the number of steps (10 steps and 5 providers would pin one)
+        provider = NAMES[(i + i // len(NAMES) + self.client) % len(NAMES)]
         if i % BAD_EVERY == BAD_EVERY - 1:
             return BAD[(i // BAD_EVERY) % len(BAD)]
         step = STEPS[i % len(STEPS)]

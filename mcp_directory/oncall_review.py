@@ -20,7 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -29,6 +29,7 @@ from pydantic import Field
 from .aio import gather
 from .models import ProviderName, Status, Strict, email_key
 from .oncall import Book, Participant, Ref, iso, pending
+from .paging import every
 from .review import KINDS, RowKind, Snapshot, csv_cell
 
 Problem = Literal["ghost", "departing", "uncovered"]
@@ -98,13 +99,14 @@ def _model(ref: RefRow) -> Ref | None:
 class Findings:
     """The findings of some books, gathered as they are read."""
 
-    def __init__(self, books: Sequence[Book]) -> None:
+    def __init__(self, books: Sequence[Book], others: Mapping[str, Sequence[tuple[str | None, str | None]]]) -> None:
         self.rows: set[FindingRow] = set()
         self.off: dict[str, set[str]] = {}  # email key -> providers where it is inactive or blocked
-        for book in books:
-            for account in book.accounts.values():
-                if account.email and account.status in ("inactive", "blocked"):
-                    self.off.setdefault(email_key(account.email), set()).add(book.provider)
+        seen = {book.provider: [(a.email, a.status) for a in book.accounts.values()] for book in books}
+        for provider, accounts in {**seen, **others}.items():
+            for email, status in accounts:
+                if email and status in ("inactive", "blocked"):
+                    self.off.setdefault(email_key(email), set()).add(provider)
 
     def named(self, where: str, user: Participant, refs: tuple[RefRow, RefRow, RefRow], place: str) -> None:
         """A user named at `place` (schedule, rotation, escalation refs): a ghost, departing, or fine."""
@@ -131,9 +133,13 @@ class Findings:
         self.rows.add((where, "uncovered", *refs, None, None, None, (), detail))
 
 
-def findings(books: Sequence[Book], now: datetime) -> list[FindingRow]:
-    """Every finding of `books`, sorted by provider, schedule name, rotation name, email."""
-    found = Findings(books)
+def findings(
+    books: Sequence[Book], now: datetime, others: Mapping[str, Sequence[tuple[str | None, str | None]]] | None = None
+) -> list[FindingRow]:
+    """Every finding of `books`, sorted by provider, schedule name, rotation name, email; `others`:
+    the (email, status) of every account of providers read without on-call (the source of truth,
+    SPEC §14), which count for `departing` like any provider read."""
+    found = Findings(books, others or {})
     for book in books:
         where = book.provider
         for schedule in book.schedules:
@@ -173,14 +179,27 @@ def order(row: FindingRow) -> tuple[str, ...]:
     return (provider, _name(schedule), _name(rotation), mail, _name(escalation), problem, user_id or "", row[9])
 
 
-async def read_coverage(adapters: dict[str, Any], problems: Sequence[str]) -> Snapshot:
-    """Every listed provider's on-call configuration at once, then its findings; a provider that
-    fails fails the read (never a review that silently left one out)."""
+async def read_coverage(
+    adapters: dict[str, Any], problems: Sequence[str], others: dict[str, Any] | None = None
+) -> Snapshot:
+    """Every listed provider's on-call configuration at once, and the accounts of `others` (the
+    source of truth: who left, by its statuses), then the findings; a provider that fails fails the
+    read (never a review that silently left one out)."""
     now = datetime.now(UTC)
-    books = await gather(*(adapter.schedules() for adapter in adapters.values()))
+    others = others or {}
+
+    async def accounts(name: str, adapter: Any) -> list[tuple[str | None, str | None]]:
+        listing = adapter.everyone() if hasattr(adapter, "everyone") else adapter.users(search=None, email=None)
+        return [(u.email, u.status) async for u in every(name, listing, max_items=10_000_000)]
+
+    books, off = await gather(
+        gather(*(adapter.schedules() for adapter in adapters.values())),
+        gather(*(accounts(name, adapter) for name, adapter in others.items())),
+    )
     wanted = set(problems)
-    rows = [r for r in findings(books, now) if r[1] in wanted]
-    return Snapshot(secrets.token_urlsafe(12), iso(now), list(adapters), rows, kind=KIND)  # type: ignore[arg-type]
+    rows = [r for r in findings(books, now, dict(zip(others, off, strict=True))) if r[1] in wanted]
+    read = [*adapters, *others]
+    return Snapshot(secrets.token_urlsafe(12), iso(now), read, rows, kind=KIND)  # type: ignore[arg-type]
 
 
 # --- serving --------------------------------------------------------------------------------------

@@ -142,7 +142,7 @@ def replica(apps: dict[str, Any], redis_url: str) -> Directory:
 
 @pytest.mark.anyio
 async def test_a_yes_used_on_one_replica_is_used_on_every_replica(world, redis_url):
-    apps = build_apps(world, TOKENS)
+    apps = build_apps(world, TOKENS, record_requests=True)
     one, other = replica(apps, redis_url), replica(apps, redis_url)
     args, team_id, _outsider = proxied_post(world)
     human = Human(NOES["decline"])  # both clients can be asked; this test answers by hand

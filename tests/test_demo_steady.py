@@ -11,6 +11,7 @@ from mcp import Client
 from bench.soak import BAD_EVERY, Mix, group_ids, run_mix
 from mcp_directory.config import Settings
 from mcp_directory.demo import demo_directory
+from mcp_directory.providers import PROVIDERS
 from mcp_directory.server import build_server
 from mcp_directory.sim import build_apps, build_world
 from mcp_directory.sim.common import Gate, RequestRecord
@@ -30,7 +31,7 @@ async def test_the_demo_keeps_no_record_of_the_requests_it_serves():
     gates_before = {id(g) for g in live(Gate)}
     server = build_server(demo_directory(Settings(providers={})))
     gates = [g for g in live(Gate) if id(g) not in gates_before]
-    assert len(gates) == 4  # one per simulated provider
+    assert len(gates) == len(PROVIDERS)  # one per simulated provider
     records_before = len(live(RequestRecord))  # what other tests' simulators still hold
     errors: list[str] = []
     async with Client(server) as client:

@@ -70,10 +70,13 @@ def test_every_tool_is_fully_described():
 def test_all_tool_schemas_stay_small():
     # Every tools/list costs the agent these bytes (compact, as on the wire) on every conversation.
     # The budget: 3,000 bytes a tool on average (19 tools were 53 KB, the largest 4.6 KB; SPEC §15's
-    # nullable optional arguments and typed proxy arguments added 0.6 KB, to 54.9 KB of 57 KB).
+    # nullable optional arguments and typed proxy arguments added 0.6 KB, to 54.9 KB of 57 KB). Then
+    # a fifth provider (Okta) in every provider enum and its fields in User, and the on-call and sync
+    # tools, whose Duty/Schedule/Step models are rich: 24 tools, 75.4 KB, 3,142 a tool. The budget is
+    # 3,200 a tool; most of it is output schemas (the User model alone is 2.2 KB in four tools).
     tools = full_set()
     total = sum(len(json.dumps(manifests.manifest(t), separators=(",", ":"))) for t in tools)
-    assert total < 3_000 * len(tools), total
+    assert total < 3_200 * len(tools), total
 
 
 def test_nullable_enums_admit_null():

@@ -57,7 +57,7 @@ def okta_env(way: str, key: str | None = None, **extra: str) -> dict[str, str]:
 
 
 def okta_directory(world, way: str = "ssws", *, key: str | None = None, options=None, allow_writes=False, **extra):
-    app = build_app("okta", world, options or SimOptions(token=TOKEN))
+    app = build_app("okta", world, options or SimOptions(token=TOKEN, record_requests=True))
     settings = Settings.from_env(okta_env(way, key, **extra), allow_writes=allow_writes)
     assert set(settings.providers) == {"okta"}
     return Directory(settings, transports={"okta": httpx.ASGITransport(app=app)}), app, settings
@@ -299,7 +299,7 @@ async def test_bad_input(session, world):
 
 
 async def test_a_429_is_waited_out_until_x_rate_limit_reset(world):
-    options = SimOptions(token=TOKEN, rate_limit=4, rate_window_s=1.0)
+    options = SimOptions(token=TOKEN, rate_limit=4, rate_window_s=1.0, record_requests=True)
     directory, app, _ = okta_directory(world, "ssws", options=options, OKTA_REQUESTS_PER_MINUTE="0")
     ids = list(world.okta.users)[:3]
     async with Client(build_server(directory)) as client:

@@ -27,7 +27,7 @@ def world():
 
 
 def directory_for(world, names=(*TOOLS, "okta"), **extra: str) -> tuple[Directory, dict]:
-    apps = build_apps(world, {**TOKENS, "okta": "okta-test-token-77c1"})
+    apps = build_apps(world, {**TOKENS, "okta": "okta-test-token-77c1"}, record_requests=True)
     env = env_for({n: URLS[n] for n in names}, {**TOKENS, "okta": "okta-test-token-77c1"})
     env.pop("OKTA_API_TOKEN", None)  # the service app signs in
     settings = Settings.from_env(clean_env(**env, **extra))

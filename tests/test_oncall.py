@@ -32,7 +32,7 @@ def world():
 
 def directory_over(world):
     """Every provider over `world`, configured from its variables as an operator would, unthrottled."""
-    apps = build_apps(world, DEMO_TOKENS)
+    apps = build_apps(world, DEMO_TOKENS, record_requests=True)
     env = env_for({name: f"http://{name}.sim" for name in apps}, DEMO_TOKENS)
     providers = {p.name: read_provider(p, env)[0] for p in PROVIDERS if p.name in apps}
     settings = Settings(providers={n: c for n, c in providers.items() if c is not None})
@@ -195,7 +195,8 @@ async def test_get_duties_bad_arguments(session):
 
 async def truth(client):
     """The rotation findings read the long way: every schedule, every account, each named team's members."""
-    users = {p: await users_of(client, p) for p in ON_CALL}
+    # every provider read counts for who left, the source of truth (Okta, without schedules) too (SPEC §14)
+    users = {p: await users_of(client, p) for p in (*ON_CALL, "okta")}
     off = {}
     for provider, accounts in users.items():
         for u in accounts.values():
@@ -243,12 +244,33 @@ def rotation_findings(findings):
 
 
 @pytest.mark.anyio
+async def test_departing_counts_the_source_of_truth_and_none_turns_it_off(world):
+    """On call in a tool, deprovisioned or suspended in Okta: departing (SPEC §14), with Okta read
+    though it has no schedules; MCP_DIRECTORY_SOURCE_OF_TRUTH=none leaves Okta out."""
+    directory, _ = directory_over(world)
+    async with Client(build_server(directory)) as client:
+        found = await ok(client, "coverage_review", {"problems": ["departing"], "limit": 200})
+        by_okta = [f for f in found["result"] if "okta" in f["inactive_elsewhere"]]
+        assert by_okta and "okta" in found["providers"]
+        okta_users = {u["email"].lower(): u["status"] for u in (await users_of(client, "okta")).values()}
+        for f in by_okta:
+            assert okta_users[f["email"].lower()] in ("inactive", "blocked"), f
+            assert f["status"] == "active" and f["provider"] != "okta"
+    directory, _ = directory_over(world)
+    directory.settings = dataclasses.replace(directory.settings, source_of_truth="none")
+    async with Client(build_server(directory)) as client:
+        found = await ok(client, "coverage_review", {"problems": ["departing"], "limit": 200})
+        assert "okta" not in found["providers"]
+        assert not [f for f in found["result"] if "okta" in f["inactive_elsewhere"]]
+
+
+@pytest.mark.anyio
 async def test_coverage_review_finds_exactly_the_truth(session, world):
     client, _ = session
     first = await ok(client, "coverage_review", {"limit": 200})
     findings = first["result"]
     assert first["next_cursor"] is None and first["total"] == len(findings) and first["provider"] is None
-    assert first["providers"] == list(ON_CALL)
+    assert first["providers"] == [*ON_CALL, "okta"]  # the source of truth is read too (SPEC §14)
     assert rotation_findings(findings) == await truth(client)
     # every part the world planted is found as what it is
     by_problem = {}

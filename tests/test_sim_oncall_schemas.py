@@ -15,7 +15,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
 from mcp_directory.sim import DEMO_TOKENS, SimOptions, build_app, build_world
-from tests.support import assert_valid, require_specs, sim_client
+from tests.support import assert_valid, sim_client, spec_file
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("provider_specs")]
 FILES = {
@@ -27,7 +27,7 @@ FILES = {
 
 @cache
 def registry(provider: str) -> Registry:
-    spec = json.loads((require_specs() / FILES[provider]).read_text())
+    spec = json.loads(spec_file(FILES[provider]).read_text())  # not vendored: read from ../shared
     return Registry().with_resource(f"urn:{provider}", Resource.from_contents(spec, default_specification=DRAFT4))
 
 

@@ -84,7 +84,7 @@ def test_tiny_worlds_still_build(people):
 async def test_the_leaver_and_the_departing_are_on_call_now_where_planted():
     world = build_world()
     planted = truth.planted(world)
-    apps = {p: build_app(p, world, SimOptions(token=DEMO_TOKENS[p])) for p in truth.ON_CALL}
+    apps = {p: build_app(p, world, SimOptions(token=DEMO_TOKENS[p], record_requests=True)) for p in truth.ON_CALL}
     async with sim_client(apps["rootly"], "rootly", DEMO_TOKENS["rootly"]) as c:
         now = {str(e["attributes"]["user_id"]) for e in (await c.get("/v1/oncalls")).json()["data"]}
     assert {planted["rootly"]["leaver"][0], planted["rootly"]["departing"][0]} <= now

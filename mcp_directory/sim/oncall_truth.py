@@ -39,7 +39,12 @@ def status(world: Any, provider: str, user_id: str) -> str | None:
     if provider == "jsm":
         org = directory.org.get(user_id, {}).get("account_status", "active")
         return "active" if record["active"] and org == "active" else "inactive"
+    if provider == "okta":  # SPEC §14's mapping
+        return OKTA_STATUS.get(record["status"], "active")
     return "active"  # Rootly has no account status
+
+
+OKTA_STATUS = {"STAGED": "invited", "PROVISIONED": "invited", "SUSPENDED": "blocked", "DEPROVISIONED": "inactive"}
 
 
 def email(world: Any, provider: str, user_id: str) -> str | None:
@@ -52,6 +57,7 @@ def email(world: Any, provider: str, user_id: str) -> str | None:
         "opsgenie": lambda: record["username"],
         "retool": lambda: record["email"],
         "jsm": lambda: directory.emails.get(user_id),
+        "okta": lambda: record["profile"]["email"],
     }[provider]()
     return str(found).lower() if found else None
 

@@ -61,7 +61,9 @@ class CreateUserArgs(Args):
 class DeactivateArgs(Args):
     provider: ProviderArg
     user_id: UserIdArg
-    leave_gaps: Annotated[bool, Field(description="true: deactivate even while it holds on-call duties.")] = False
+    leave_gaps: Annotated[
+        bool, Field(description="true: deactivate even while it holds on-call duties; default false.")
+    ] = False
     confirm: ConfirmArg = False
 
 

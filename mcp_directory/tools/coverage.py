@@ -48,9 +48,12 @@ async def coverage_review(call: Call, args: CoverageReviewArgs) -> CoveragePage:
             )
         offset = position.skip
     else:
+        # The source of truth (SPEC §14) is read for who left, like any provider read, though it has no schedules.
+        source = directory.source_of_truth()
+        others = {source: directory.adapter(source, "users")} if source and source not in adapters else {}
         snapshot = await directory.reviews.fresh(
-            read,
-            lambda: read_coverage({name: adapters[name] for name in read}, problems),
+            [*read, *others],
+            lambda: read_coverage({name: adapters[name] for name in read}, problems, others),
             kind="coverage",
             of=",".join(problems),
         )

@@ -66,7 +66,8 @@ class OffboardArgs(Args):
               "their on-call duties, in place (email)."),
     ] = None  # fmt: skip
     leave_gaps: Annotated[
-        bool, Field(description="true: remove duties nobody takes over even where that leaves nobody paged.")
+        bool,
+        Field(description="true: remove duties nobody takes over even where that leaves nobody paged; default false."),
     ] = False
     confirm: Annotated[
         bool, Field(description="true to do it; false (default) only returns the plan and changes nothing.")
