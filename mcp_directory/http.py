@@ -23,6 +23,7 @@ from .errors import (
     from_status,
     from_transport,
 )
+from .inflight import InFlight
 from .options import ClientOptions
 from .retry import RETRY_STATUSES, RETRYABLE_METHODS, MalformedBody, decide
 from .spec import ProviderSpec
@@ -38,7 +39,9 @@ class ApiClient:
     By default the provider's spec says both (`Authorization: <auth_scheme> <credential>` below
     `base_url + api_root`). A provider made of several APIs (other hosts, other credentials)
     gives each its own client with an explicit `authorization` header value and `api_root`, and
-    may share one `throttle` among them (one request budget per provider)."""
+    may share one `throttle` among them (one request budget per provider), and one `inflight`
+    (identical GETs under way go upstream once, `inflight.py`; a write through any of them
+    starts a new era for all)."""
 
     def __init__(
         self,
@@ -51,6 +54,7 @@ class ApiClient:
         authorization: str | None = None,
         api_root: str | None = None,
         throttle: Budget | None = None,
+        inflight: InFlight | None = None,
     ) -> None:
         self.spec = spec
         self.provider = spec.name
@@ -64,6 +68,7 @@ class ApiClient:
         self._authorization = authorization or f"{spec.auth_scheme} {credential}"
         # for upstream error text, before it is cut
         self._redact = Redactor([credential, self._authorization.partition(" ")[2]])
+        self.inflight = inflight or InFlight()
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
 
@@ -101,8 +106,12 @@ class ApiClient:
     ) -> httpx.Response:
         """Send a request, retrying as `retry.decide` says, and return the last response,
         whatever its status. `path` is below the API URL, or an absolute URL already
-        checked to be on it (the proxy)."""
-        response, _ = await self._exchange(method, path, params, json_body, content, idempotent, decode=False)
+        checked to be on it (the proxy). Never shared with another caller's request."""
+        if method in RETRYABLE_METHODS:
+            response, _ = await self._exchange(method, path, params, json_body, content, idempotent, decode=False)
+            return response
+        with self.inflight.writing():
+            response, _ = await self._exchange(method, path, params, json_body, content, idempotent, decode=False)
         return response
 
     async def _exchange(
@@ -173,7 +182,14 @@ class ApiClient:
         """Send one request; an error status raises the contract's error, a success is its decoded JSON.
         `idempotent=True` marks a read sent with another method (a POST that only reads) as safe
         to resend; by default only GET, HEAD and OPTIONS are."""
-        response, data = await self._exchange(method, path, params, json_body, None, idempotent, decode=True)
+        if method == "GET" and json_body is None:
+            # Identical GETs under way go upstream once; each caller decodes its own copy.
+            key = (self.api_url, self._authorization, path, repr(sorted((params or {}).items())))
+            exchange = lambda: self._exchange(method, path, params, None, None, idempotent, decode=True)  # noqa: E731
+            response, data = await self.inflight.share(key, exchange, _own_copy)
+        else:
+            with self.inflight.writing():  # a POST that only reads too: it costs only the sharing
+                response, data = await self._exchange(method, path, params, json_body, None, idempotent, decode=True)
         if 300 <= response.status_code < 400:  # never followed (SPEC §6): the API does not redirect
             raise UpstreamError(
                 f"{self.provider} answered {method} {urlsplit(path).path} with a redirect ({response.status_code}), "
@@ -200,6 +216,12 @@ class ApiClient:
         """GET a JSON document; parameters that are None are left out."""
         clean = {k: v for k, v in (params or {}).items() if v is not None}
         return await self.call("GET", path, params=clean)
+
+
+def _own_copy(exchanged: tuple[httpx.Response, Any]) -> tuple[httpx.Response, Any]:
+    """A caller's own copy of a shared answer: the body decoded again (faster than a deep copy)."""
+    response, data = exchanged
+    return response, (None if data is None else _json(response))
 
 
 def _json(response: httpx.Response) -> Any:
