@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -24,9 +24,6 @@ from starlette.responses import Response
 from mcp_directory.sim.common import SimError, json_body
 from mcp_directory.sim.opsgenie_seed import OpsgenieDirectory
 from mcp_directory.sim.world import iso_z
-
-if TYPE_CHECKING:  # the read API module imports this one
-    from mcp_directory.sim.opsgenie import OpsgenieApi
 
 UNPROCESSABLE = "Request body is not processable. Please check the errors."
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -39,10 +36,21 @@ def unprocessable(errors: dict[str, str]) -> SimError:
     return SimError(422, UNPROCESSABLE, errors=errors)
 
 
+class Reads(Protocol):
+    """What the writes need of the read API (`opsgenie.OpsgenieApi`, which builds them): typed
+    here, so the read module imports this one and not the other way round."""
+
+    dir: OpsgenieDirectory
+
+    def ok(self, request: Request, payload: dict[str, Any]) -> Response: ...
+
+    def find_user(self, identifier: str) -> dict[str, Any]: ...
+
+
 class OpsgenieWrites:
     """Write handlers over the read API's directory (`api.dir`), answering with `api.ok`."""
 
-    def __init__(self, api: OpsgenieApi) -> None:
+    def __init__(self, api: Reads) -> None:
         self.api = api
         self.dir: OpsgenieDirectory = api.dir
 
