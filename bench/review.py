@@ -206,7 +206,7 @@ async def first_pages(urls: dict[str, str], callers: int) -> tuple[float, float,
     return seconds, peak, pages
 
 
-async def measure_large(people: int = 46_500, callers: int = 16, rounds: int = 2) -> dict[str, Any]:
+async def measure_large(people: int = 46_500, callers: int = 16, rounds: int = 3) -> dict[str, Any]:
     """`rounds` first pages, each against a fresh server and each followed by the floor's replay
     of the first one's requests (so both see the same machine); the median of each, and the
     median of the per-round ratios."""

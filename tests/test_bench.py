@@ -55,7 +55,7 @@ async def test_whole_directory_questions_figure_answers_the_same_both_ways():
 @pytest.mark.anyio
 async def test_large_review_figure_runs_and_concurrent_first_pages_share_one_read():
     # a small directory: figure h's wiring (server subprocesses, the request count), not its size
-    result = await review.measure_large(people=40, callers=4)
+    result = await review.measure_large(people=40, callers=4, rounds=2)
     assert result["upstream_requests"] == result["minimum_requests"]
     assert result["together_upstream_requests"] == result["upstream_requests"]  # four callers, one read
     assert result["together_reviews"] == 1
