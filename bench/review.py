@@ -217,8 +217,9 @@ async def measure_large(people: int = 46_500, callers: int = 16, rounds: int = 3
     firsts, peaks, floors = [], [], []
     with serve_on_loopback(apps) as urls:
         for i in range(rounds):
-            recorder.on = i == 0
+            recorder.on = i == 0  # the first round's requests, and never the floor's own
             first, peak, (page,) = await first_pages(urls, 1)
+            recorder.on = False
             firsts.append(first)
             peaks.append(peak)
             if i == 0:
@@ -237,6 +238,7 @@ async def measure_large(people: int = 46_500, callers: int = 16, rounds: int = 3
         "target_floor_ratio": TARGET_FLOOR_RATIO,
         "peak_rss_mb": round(max(peaks), 1),
         "upstream_requests": requests,
+        "floor_requests": len(recorder.requests),
         "minimum_requests": minimum_requests(world),
         "callers": callers,
         "together_s": round(together, 2),
