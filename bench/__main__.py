@@ -17,7 +17,7 @@ from typing import Any
 
 import anyio
 
-from . import load, memory, overhead, replicas, review, size, traversal
+from . import coverage, load, memory, okta, overhead, replicas, review, size, soak, traversal
 
 FIGURES = {
     "a": overhead.measure,
@@ -28,6 +28,9 @@ FIGURES = {
     "f": replicas.measure,
     "g": review.measure_questions,
     "h": review.measure_large,
+    "i": okta.measure,
+    "j": coverage.measure,
+    "k": soak.measure,
 }
 
 
@@ -154,7 +157,51 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
                 f"{h['together_upstream_requests']} upstream requests, {h['together_reviews']} review(s) read",
             )
         )
+    if i := results.get("i"):
+        out.append(
+            (
+                f"i. access_review orphaned=true over {i['okta_users']} Okta users + the tools' "
+                f"({i['accounts']} accounts), 20 ms/request, Okta at 600/min",
+                f"first page {i['first_page_s']:.1f} s, peak RSS {i['peak_rss_mb']:.0f} MB, {i['orphaned']} people",
+                "requests at the minimum, none per user",
+                f"Okta: {i['okta_requests']} requests (the minimum: {i['okta_minimum']}), "
+                f"{i['okta_per_user_requests']} per user; "
+                f"all: {i['upstream_requests']} (minimum {i['minimum_requests']})",
+            )
+        )
+    for scale, c in (results.get("j") or {}).items():
+        review, paging = c["review"], c["paging"]
+        used = ", ".join(
+            f"{p} {n} (on-call minimum {c['on_call_minimum'][p]} + users)" for p, n in c["upstream"].items()
+        )
+        out.append(
+            (
+                f"j. coverage_review, {scale}: {c['schedules']} schedules, 20 ms/request ({c['findings']} findings)",
+                f"first page {c['first_page_s']:.2f} s; {review['calls']} call(s), {review['bytes']} B; "
+                f"paging list_schedules: {paging['calls']} calls, {paging['bytes']} B, {paging['seconds']:.2f} s",
+                f"<= {c['budget_bytes']} B" + ("; <= 2 s" if scale == "10x" else ""),
+                f"upstream requests: {used}",
+            )
+        )
+    for setup, s in (results.get("k") or {}).items():
+        if setup in SOAK_SETUPS:
+            out.append(soak_row(setup, s, results["k"]["target_mb_per_min"]))
     return out
+
+
+SOAK_SETUPS = {"sim": "simulators in their own process", "demo": "--demo"}
+
+
+def soak_row(setup: str, s: dict[str, Any], target: float) -> tuple[str, str, str, str]:
+    return (
+        f"k. soak, {s['clients']} reconnecting clients (HTTP both eras, SSE) for {s['seconds']:.0f} s, "
+        f"{SOAK_SETUPS[setup]}",
+        f"RSS {s['rss_start_mb']:.0f} -> {s['rss_end_mb']:.0f} MB, "
+        f"second half {s['rss_slope_second_half_mb_per_min']:+.1f} MB/min; "
+        f"fds {s['fds_start']} -> {s['fds_half']} at half time -> {s['fds_end']}",
+        f"< {target:g} MB/min, 0 errors",
+        f"{s['calls']} calls, {s['unexpected_errors']} unexpected errors",
+    )
 
 
 def write_readme(table: list[tuple[str, str, str, str]], results: dict[str, Any]) -> None:

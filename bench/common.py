@@ -73,9 +73,8 @@ def simulators(people: int, latency_ms: float = 0.0, seed: int = 1) -> Iterator[
 
 
 def server_env(urls: dict[str, str], **extra: str) -> dict[str, str]:
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("ROOTLY_", "OPSGENIE_", "RETOOL_", "MCP_DIRECTORY_"))
-    }
+    prefixes = (*(f"{p.name.upper()}_" for p in PROVIDERS), "MCP_DIRECTORY_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     return {**env, **env_for(urls), **extra}
 
 

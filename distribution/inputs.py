@@ -125,7 +125,17 @@ def setting_option(spec: ProviderSpec, setting: Setting) -> Option:
     needed = spec.required_env()
     credential = spec.setting("credential").env
     description = _sentence(setting.description)
-    if setting.key == "credential":
+    ways = [way for way in spec.sign_in if setting.key in way]
+    if spec.sign_in:  # several ways to sign in: the last entry of `needed` names them
+        needed, credential = needed[:-1], needed[-1]
+    if ways:
+        partners = [spec.setting(key).env for key in ways[0] if key != setting.key]
+        also = f" with {joined(partners, 'and')}" if partners else ""
+        description += (
+            f" One way to sign in: setting it{also} turns {spec.title} on (with {joined(needed, 'and')}); "
+            "empty leaves this way off."
+        )
+    elif setting.key == "credential":
         others = [env for env in needed if env != setting.env]
         with_others = f" (with {joined(others, 'and')})" if others else ""
         description += f" Setting it turns {spec.title} on{with_others}; empty leaves it off."

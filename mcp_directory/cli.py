@@ -145,6 +145,15 @@ async def run_check(directory: Directory) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return run(argv)
+    except BrokenPipeError:
+        # The reader went away (`mcp-directory call ... | head`): nothing more to say, and no traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+def run(argv: list[str] | None = None) -> int:
     top = parser()
     # k=v pairs may come after options (`call list_users --demo provider=NAME`), which
     # argparse leaves over; they belong to `call`, and are an error anywhere else.

@@ -13,12 +13,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from . import source_of_truth
 from .options import ClientOptions
 from .providers import PROVIDERS, Provider
 from .review_store import MEMORY as REVIEW_MEMORY
 from .spec import ProviderConfig, Setting
 
-TOOLSETS: tuple[str, ...] = ("directory", "incidents", "admin", "proxy")
+TOOLSETS: tuple[str, ...] = ("directory", "incidents", "oncall", "admin", "proxy")
 
 __all__ = [
     "TOOLSETS",
@@ -59,6 +60,8 @@ class Settings:
     redis_url: str | None = field(default=None, repr=False)
     # Bytes of access_review snapshots a process keeps at most (SPEC §8): a new review past it is rate_limited.
     review_memory: int = REVIEW_MEMORY
+    # MCP_DIRECTORY_SOURCE_OF_TRUTH: auto (the configured identity provider), none, or a provider (SPEC §14).
+    source_of_truth: str = source_of_truth.AUTO
 
     @classmethod
     def from_env(
@@ -94,6 +97,7 @@ class Settings:
             redis_url=check_redis_url(env.get("MCP_DIRECTORY_REDIS_URL", "").strip()) or None,
             review_memory=parse_megabytes("MCP_DIRECTORY_REVIEW_MEMORY_MB", env.get("MCP_DIRECTORY_REVIEW_MEMORY_MB"))
             or REVIEW_MEMORY,
+            source_of_truth=source_of_truth.parse(env.get(source_of_truth.VARIABLE), providers),
         )
 
     @property
@@ -117,6 +121,8 @@ def read_provider(provider: Provider, env: Mapping[str, str]) -> tuple[ProviderC
         elif setting.default is not None:
             values[setting.key] = setting.default
     missing = [s.env for s in spec.settings if s.required and s.key not in values]
+    if spec.sign_in and not any(all(key in values for key in way) for way in spec.sign_in):
+        missing.append(spec.required_env()[-1])  # the ways to sign in, named together
     if missing:
         if not given:
             return None, None
@@ -129,7 +135,9 @@ def read_provider(provider: Provider, env: Mapping[str, str]) -> tuple[ProviderC
     extra = {k: v for k, v in values.items() if k not in ("credential", "base_url")}
     secrets = tuple(values[s.key] for s in spec.settings if s.secret and s.key != "credential" and s.key in values)
     secrets += spec.derived_secrets(values)
-    return ProviderConfig(spec.name, values["credential"], values["base_url"].rstrip("/"), extra, secrets), None
+    credential = values.get("credential", "")  # none: the provider signs in another way (`sign_in`)
+    config = ProviderConfig(spec.name, credential, values["base_url"].rstrip("/"), extra, secrets)
+    return config, spec.caution(values)
 
 
 def check_url(setting: Setting, credential_env: str, url: str) -> str:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import httpx2 as httpx
 import pydantic_core
 
+from . import source_of_truth
 from .auth import current_actor
 from .config import Settings
 from .confirmations import SpentHere, SpentStates
@@ -139,6 +140,12 @@ class Directory:
     def configured(self) -> list[Provider]:
         """The configured providers, in the list's order."""
         return [p for p in self.providers.values() if p.name in self.adapters]
+
+    def source_of_truth(self) -> str | None:
+        """The provider whose accounts say who still works here (SPEC §14), or None."""
+        return source_of_truth.resolve(
+            self.settings.source_of_truth, list(self.providers.values()), list(self.adapters)
+        )
 
     def concurrency(self, provider: str) -> int:
         """Upstream pages of `provider` fetched at once: the operator's cap, else the provider's own."""

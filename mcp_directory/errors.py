@@ -144,10 +144,12 @@ def from_status(
     what: str,
     retry_after: float | None = None,
     statuses: Mapping[int, str] | None = None,
+    code: str | None = None,
 ) -> DirectoryError:
     """Map an upstream HTTP error status to the contract's error; `statuses` are the provider's
-    own meanings of statuses that differ from HTTP's, as contract codes (e.g. 402: "forbidden")."""
-    code = (statuses or {}).get(status)
+    own meanings of statuses that differ from HTTP's, as contract codes (e.g. 402: "forbidden"),
+    and `code` the one its error body names, which decides over both (Okta's `E0000047`)."""
+    code = code if code in _BY_CODE else (statuses or {}).get(status)
     kind = _BY_CODE[code] if code else _BY_STATUS.get(status, UpstreamError)
     detail = f": {upstream_message}" if upstream_message else ""
     hint = _NEXT_STEP.get(kind)
@@ -207,6 +209,14 @@ class Redactor:
     _TOKEN = r"A-Za-z0-9\-._~+/"
 
     def __init__(self, secrets: Iterable[str]) -> None:
+        self._secrets = [s for s in secrets if s]
+        self._generation = -1
+        self._compile()
+
+    def _compile(self) -> None:
+        """Build the expression from the configured secrets and those learned at run time."""
+        self._generation = _LEARNED.generation
+        secrets = [*self._secrets, *_LEARNED.values]
         exact: set[str] = set()  # matched with case
         folded: set[str] = set()  # matched in any letter case
         short: set[str] = set()  # matched only standing alone
@@ -230,6 +240,8 @@ class Redactor:
         self._folded_needles = sorted({f.lower() for f in folded})
 
     def __call__(self, text: str) -> str:
+        if self._generation != _LEARNED.generation:
+            self._compile()
         if self._pattern is None:
             return text
         if not any(n in text for n in self._needles):
@@ -249,6 +261,30 @@ class Redactor:
         if isinstance(data, dict):
             return {self(key): self.tree(value) for key, value in data.items()}
         return data
+
+
+class _Learned:
+    """Secrets made while running (an access token, a signed client assertion), which every
+    `Redactor` in the process removes as it removes the configured ones. The newest few are
+    kept: an older access token has expired long before."""
+
+    def __init__(self, keep: int = 32) -> None:
+        self.values: list[str] = []
+        self.keep = keep
+        self.generation = 0
+
+    def add(self, secret: str) -> None:
+        if secret and secret not in self.values:
+            self.values = [*self.values, secret][-self.keep :]
+            self.generation += 1
+
+
+_LEARNED = _Learned()
+
+
+def remember_secret(secret: str) -> None:
+    """Redact `secret` from now on, everywhere (SPEC §2: credentials never appear)."""
+    _LEARNED.add(secret)
 
 
 def _base64_cores(secret: bytes) -> set[str]:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
-from urllib.parse import quote, urlsplit
+from typing import Any, Protocol
+from urllib.parse import quote, urlencode, urlsplit
 
 import anyio
 import httpx2 as httpx
@@ -33,6 +33,15 @@ USER_AGENT = f"mcp-directory/{__version__}"
 log = logging.getLogger("mcp_directory.http")
 
 
+class SignIn(Protocol):
+    """An Authorization header that changes (an OAuth access token): asked for before each
+    request; a 401 answered to it makes the client `forget` it and try once more with a new one."""
+
+    async def authorization(self) -> str: ...
+
+    def forget(self, authorization: str) -> None: ...
+
+
 class ApiClient:
     """One API of a provider: its root URL and the one credential sent there.
 
@@ -54,6 +63,7 @@ class ApiClient:
         authorization: str | None = None,
         api_root: str | None = None,
         throttle: Budget | None = None,
+        sign_in: SignIn | None = None,
         inflight: InFlight | None = None,
     ) -> None:
         self.spec = spec
@@ -65,7 +75,9 @@ class ApiClient:
         self.throttle: Budget = throttle or Throttle(
             rate, provider=spec.name, patience=self.options.retry.max_total_wait
         )
-        self._authorization = authorization or f"{spec.auth_scheme} {credential}"
+        # "" sends no Authorization header (a token endpoint); `sign_in` sets it per request
+        self._authorization = f"{spec.auth_scheme} {credential}" if authorization is None else authorization
+        self.sign_in = sign_in
         # for upstream error text, before it is cut
         self._redact = Redactor([credential, self._authorization.partition(" ")[2]])
         self.inflight = inflight or InFlight()
@@ -81,7 +93,7 @@ class ApiClient:
                 timeout=httpx.Timeout(o.read_timeout, connect=o.connect_timeout),
                 limits=httpx.Limits(max_connections=o.max_connections, max_keepalive_connections=o.max_connections),
                 headers={
-                    "Authorization": self._authorization,
+                    **({"Authorization": self._authorization} if self._authorization else {}),
                     "Accept": self.spec.content_type,
                     "User-Agent": USER_AGENT,
                 },
@@ -124,6 +136,7 @@ class ApiClient:
         idempotent: bool | None,
         *,
         decode: bool,
+        content_type: str | None = None,
     ) -> tuple[httpx.Response, Any]:
         """The retry loop. Only reads are resent by default: a write is sent again only when
         the provider cannot have received it (the connection never opened). With `decode`, a
@@ -131,17 +144,25 @@ class ApiClient:
         what = f"{method} {urlsplit(path).path}"  # for messages: never the query or host
         if json_body is not None:
             content = json.dumps(json_body, ensure_ascii=False).encode()
-        headers = {"Content-Type": self.spec.content_type} if content is not None else None
+        headers = {"Content-Type": content_type or self.spec.content_type} if content is not None else {}
         if idempotent is None:
             idempotent = method in RETRYABLE_METHODS
-        attempt, waited = 0, 0.0
+        attempt, waited, signed_again = 0, 0.0, False
         while True:
             attempt += 1
             await self.throttle.acquire()
             outcome: httpx.Response | Exception
             data: Any = None
+            if self.sign_in is not None:
+                headers["Authorization"] = await self.sign_in.authorization()
             try:
                 outcome = await self._http().request(method, path, params=params, content=content, headers=headers)
+                if self.sign_in is not None and outcome.status_code == 401 and not signed_again:
+                    # refused unread, so safe to send again, once, with a new token (SPEC §14)
+                    self.sign_in.forget(headers["Authorization"])
+                    signed_again = True
+                    attempt -= 1
+                    continue
                 if decode and outcome.status_code < 400 and outcome.content:
                     data = _json(outcome)
             except (httpx.TransportError, MalformedBody) as exc:
@@ -178,18 +199,38 @@ class ApiClient:
         params: dict[str, Any] | None = None,
         json_body: Any = None,
         idempotent: bool | None = None,
+        form: dict[str, str] | None = None,
     ) -> Any:
         """Send one request; an error status raises the contract's error, a success is its decoded JSON.
         `idempotent=True` marks a read sent with another method (a POST that only reads) as safe
-        to resend; by default only GET, HEAD and OPTIONS are."""
-        if method == "GET" and json_body is None:
+        to resend; by default only GET, HEAD and OPTIONS are. `form` is sent form-encoded."""
+        return (await self.answer(method, path, params=params, json_body=json_body, idempotent=idempotent, form=form))[
+            1
+        ]
+
+    async def answer(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json_body: Any = None,
+        idempotent: bool | None = None,
+        form: dict[str, str] | None = None,
+    ) -> tuple[httpx.Response, Any]:
+        """`call`, returning the response (its headers: a Link header pages some lists) with the JSON."""
+        if method == "GET" and json_body is None and form is None:
             # Identical GETs under way go upstream once; each caller decodes its own copy.
             key = (self.api_url, self._authorization, path, repr(sorted((params or {}).items())))
             exchange = lambda: self._exchange(method, path, params, None, None, idempotent, decode=True)  # noqa: E731
             response, data = await self.inflight.share(key, exchange, _own_copy)
         else:
+            content = urlencode(form).encode() if form is not None else None
+            kind = "application/x-www-form-urlencoded" if form is not None else None
             with self.inflight.writing():  # a POST that only reads too: it costs only the sharing
-                response, data = await self._exchange(method, path, params, json_body, None, idempotent, decode=True)
+                response, data = await self._exchange(
+                    method, path, params, json_body, content, idempotent, decode=True, content_type=kind
+                )
         if 300 <= response.status_code < 400:  # never followed (SPEC §6): the API does not redirect
             raise UpstreamError(
                 f"{self.provider} answered {method} {urlsplit(path).path} with a redirect ({response.status_code}), "
@@ -205,8 +246,9 @@ class ApiClient:
                 what=f"{method} {path}",
                 retry_after=self.spec.retry_after(response.headers, status=response.status_code),
                 statuses=self.spec.statuses,
+                code=self.spec.code_of(response.content),
             )
-        return data
+        return response, data
 
     async def write(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
         """Send a write and return its decoded body (None for an empty one)."""
@@ -216,6 +258,12 @@ class ApiClient:
         """GET a JSON document; parameters that are None are left out."""
         clean = {k: v for k, v in (params or {}).items() if v is not None}
         return await self.call("GET", path, params=clean)
+
+    async def get_with_headers(self, path: str, params: dict[str, Any] | None = None) -> tuple[Any, httpx.Headers]:
+        """`get`, with the answer's headers (where a provider pages by a Link header)."""
+        clean = {k: v for k, v in (params or {}).items() if v is not None}
+        response, data = await self.answer("GET", path, params=clean)
+        return data, response.headers
 
 
 def _own_copy(exchanged: tuple[httpx.Response, Any]) -> tuple[httpx.Response, Any]:

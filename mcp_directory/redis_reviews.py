@@ -29,7 +29,7 @@ import pydantic_core
 from pydantic import TypeAdapter
 
 from .redis_client import SharedRedis
-from .review import TTL, Filters, Row, Snapshot
+from .review import KINDS, TTL, Filters, Row, Snapshot
 from .review_store import MEMORY, ReviewStore, Snapshots, export_uri, too_many
 
 FORMAT = "mcp-directory review v1"  # another format (a newer replica's) reads as "no longer kept"
@@ -86,9 +86,10 @@ return ARGV[2]
 def encode(snapshot: Snapshot, limit: int = MEMORY) -> bytes:
     """The stored form; `rate_limited` when the review is larger than `limit` bytes in memory or
     before compression (so a replica never refuses to decompress one that a replica wrote)."""
-    document = pydantic_core.to_json(
-        [FORMAT, snapshot.id, snapshot.as_of, snapshot.providers, snapshot.rows, snapshot.left_out]
-    )
+    fields: list[Any] = [FORMAT, snapshot.id, snapshot.as_of, snapshot.providers, snapshot.rows, snapshot.left_out]
+    if snapshot.kind != "access":
+        fields.append(snapshot.kind)  # another answer's rows (review.KINDS)
+    document = pydantic_core.to_json(fields)
     if max(snapshot.size, len(document)) > limit:
         raise too_many(limit, max(snapshot.size, len(document)), 0)
     return zlib.compress(document, LEVEL)
@@ -98,6 +99,9 @@ def encode(snapshot: Snapshot, limit: int = MEMORY) -> bytes:
 # by hand): anything else in Redis, whatever put it there, reads as "no longer kept".
 Document = tuple[Literal["mcp-directory review v1"], str, str, list[str], list[Row], int]
 DOCUMENT: TypeAdapter[Document] = TypeAdapter(Document)
+# Another answer's snapshot: the same envelope, its kind last, its rows checked by the kind.
+Other = tuple[Literal["mcp-directory review v1"], str, str, list[str], list[Any], int, str]
+OTHER: TypeAdapter[Other] = TypeAdapter(Other)
 FILTERS: TypeAdapter[Filters] = TypeAdapter(Filters)
 
 
@@ -117,10 +121,20 @@ def decode(blob: Any, limit: int = MEMORY) -> Snapshot | None:
         try:
             _, snapshot_id, as_of, providers, rows, left_out = DOCUMENT.validate_json(document, strict=True)
         except pydantic.ValidationError:
-            return None
+            return decode_other(document)
         if any(account[0] not in providers for row in rows for account in row[2]):
             return None
         return Snapshot(snapshot_id, as_of, providers, rows, left_out)
+
+
+def decode_other(document: bytes) -> Snapshot | None:
+    """Another answer's snapshot (review.KINDS, e.g. coverage_review's findings), each row checked
+    by its kind; None when it is not one a replica wrote."""
+    try:
+        _, snapshot_id, as_of, providers, rows, left_out, kind = OTHER.validate_json(document, strict=True)
+        return Snapshot(snapshot_id, as_of, providers, [KINDS[kind].decode(r) for r in rows], left_out, kind=kind)
+    except (pydantic.ValidationError, KeyError, ValueError, TypeError):
+        return None
 
 
 @contextlib.contextmanager

@@ -18,7 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -31,6 +31,7 @@ from .aio import gather
 from .errors import InvalidArgument
 from .models import ProviderName, Status, Strict, email_key
 from .paging import every
+from .source_of_truth import orphaned
 
 TTL = 15 * 60.0  # seconds a review stays readable; SPEC §8 asks for at least 10 minutes
 EXPORT_SCHEME = "directory://reviews/"
@@ -86,8 +87,11 @@ class Snapshot:
     left_out: int = 0  # accounts without an email: they cannot be matched to a person
     size: int = field(default=0, compare=False)  # bytes in memory, estimated by `footprint` when made
 
+    kind: str = "access"  # what the rows are: access_review's people, or another answer's (KINDS)
+
     def __post_init__(self) -> None:
-        self.size = self.size or footprint(self.rows)
+        if not self.size:
+            self.size = footprint(self.rows) if self.kind == "access" else KINDS[self.kind].footprint(self.rows)
 
 
 # What a snapshot costs in memory, estimated once when it is made, in one pass that only reads
@@ -109,6 +113,21 @@ def footprint(rows: Sequence[Row]) -> int:
         for account in accounts:
             total += ACCOUNT_BYTES + len(account[1]) + len(account[4] or "") + MEMBERSHIP_BYTES * len(account[5])
     return total
+
+
+@dataclass(frozen=True)
+class RowKind:
+    """Another whole-directory answer kept on this engine (coverage_review's findings): how its
+    rows are written as CSV, read back from JSON (tuples where JSON has lists; a row that is not of
+    the kind's shape raises ValueError, so the snapshot reads as no longer kept), and what they cost
+    in memory (bytes, estimated)."""
+
+    csv: Callable[[Iterable[Any]], str]
+    decode: Callable[[Any], Any]
+    footprint: Callable[[Sequence[Any]], int]
+
+
+KINDS: dict[str, RowKind] = {}  # by Snapshot.kind; each such answer's module registers itself
 
 
 # What a review keeps of a user while reading: (id, email, name, status, is_admin, last_active_at).
@@ -192,11 +211,14 @@ class Filters:
     mixed_status: bool = False
     admins_only: bool = False
     inactive_since: str | None = None  # an ISO 8601 instant, UTC, compared as text after normalizing
+    orphaned_by: str | None = None  # `orphaned`: the source of truth's provider (source_of_truth.orphaned)
 
     def key(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v not in (None, (), False)}
 
     def keep(self, row: Row) -> bool:
+        if self == NO_FILTERS:  # keeps every row, of any kind
+            return True
         email, _, accounts = row
         providers = {a[0] for a in accounts}
         if self.email is not None and email != self.email:
@@ -216,7 +238,10 @@ class Filters:
             cut = self.inactive_since
             if not any(a[4] is not None and normalized(a[4]) < cut for a in accounts):
                 return False
-        return True
+        return self.orphaned_by is None or orphaned(accounts, self.orphaned_by)
+
+
+NO_FILTERS = Filters()
 
 
 def normalized(moment: str) -> str:
@@ -268,7 +293,7 @@ def row_model(row: Row) -> AccessRow:
 CSV_HEADER = ("email", "name", "provider", "user_id", "status", "is_admin", "last_active_at", "groups")
 
 
-def _cell(value: str | None) -> str:
+def csv_cell(value: str | None) -> str:
     """A CSV cell an auditor can open safely: a value that a spreadsheet would run as a formula
     (`=`, `+`, `-`, `@`, tab, CR first) gets a leading apostrophe (OWASP's CSV injection advice)."""
     text = value or ""
@@ -278,7 +303,7 @@ def _cell(value: str | None) -> str:
 def groups_cell(names: Iterable[str]) -> str:
     """Group names joined by `;` (SPEC §8): each name made safe on its own, since an auditor may
     split the cell into cells, then `\\` and `;` inside it escaped, so the split is unambiguous."""
-    return ";".join(_cell(name).replace("\\", "\\\\").replace(";", "\\;") for name in names)
+    return ";".join(csv_cell(name).replace("\\", "\\\\").replace(";", "\\;") for name in names)
 
 
 def csv_text(rows: Iterable[Row]) -> str:
@@ -290,5 +315,10 @@ def csv_text(rows: Iterable[Row]) -> str:
         for provider, user_id, status, is_admin, last_active_at, groups in accounts:
             admin = "" if is_admin is None else "true" if is_admin else "false"
             cells = [email, name, provider, user_id, status, admin, last_active_at, groups_cell(g[1] for g in groups)]
-            writer.writerow([_cell(c) for c in cells])
+            writer.writerow([csv_cell(c) for c in cells])
     return out.getvalue()
+
+
+def snapshot_csv(kind: str, rows: Iterable[Any]) -> str:
+    """A kept review of any kind as its CSV."""
+    return csv_text(rows) if kind == "access" else KINDS[kind].csv(rows)

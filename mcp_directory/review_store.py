@@ -25,6 +25,7 @@ from array import array
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import anyio
 
@@ -76,11 +77,14 @@ class ReviewStore(ABC):
     async def admit(self) -> None:
         """Fail with `rate_limited` when no new review can be kept now (before it is read)."""
 
-    async def fresh(self, providers: Sequence[str], read: Callable[[], Awaitable[Snapshot]]) -> Snapshot:
+    async def fresh(
+        self, providers: Sequence[str], read: Callable[[], Awaitable[Snapshot]], *, kind: str = "access", of: str = ""
+    ) -> Snapshot:
         """A new snapshot of `providers`, kept. At most `READS_AT_ONCE` are read at once; a call that
-        finds the same providers being read waits for that read and shares its snapshot (or its
-        error). If that read was cancelled, the waiters read again."""
-        key = tuple(providers)
+        finds the same review being read (the same kind of answer, `of` the same question, over the
+        same providers) waits for that read and shares its snapshot (or its error). If that read was
+        cancelled, the waiters read again."""
+        key = tuple(providers) if kind == "access" else (*providers, f"{kind}:{of}")
         for _ in range(1000):  # each turn waits for one read to end
             flight = self.flights.get(key)
             if flight is None:
@@ -127,11 +131,16 @@ class ReviewStore(ABC):
 
     async def export_rows(self, export_id: str) -> list[Row] | None:
         """Every row of an export, or None when it is unknown or no longer kept."""
+        found = await self.export_of(export_id)
+        return found[1] if found else None
+
+    async def export_of(self, export_id: str) -> tuple[str, list[Any]] | None:
+        """The kind of review an export holds (Snapshot.kind) and every row of it, or None."""
         target = await self.export_target(export_id)
         snapshot = await self.get(target[0]) if target else None
         if target is None or snapshot is None:
             return None
-        return [snapshot.rows[i] for i in self.view(snapshot, target[1])]
+        return snapshot.kind, [snapshot.rows[i] for i in self.view(snapshot, target[1])]
 
 
 def export_uri(export_id: str) -> str:

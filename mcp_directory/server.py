@@ -45,7 +45,7 @@ from .config import Settings
 from .confirmations import InputRequired, SealedStates
 from .directory import Directory
 from .errors import DirectoryError, InvalidArgument, UpstreamError, WritesDisabled
-from .review import EXPORT_SCHEME, csv_text
+from .review import EXPORT_SCHEME, snapshot_csv
 from .tools import TOOLS, Call, Tool, select
 from .tools.schema import joined
 
@@ -121,12 +121,13 @@ class DirectoryServer(MCPServer[Any]):
         # The tools as this server shows them: derived once, from its provider list.
         known = list(directory.providers.values())
         self.listed = [t.to_mcp(known) for t in tools]
-        if "access_review" in self.registry:
+        if self.registry.keys() & {"access_review", "coverage_review"}:  # the reviews' CSV exports
             self.resource(
                 f"{EXPORT_SCHEME}{{review_id}}.csv",
                 name="access_review_export",
                 title="Access review (CSV)",
-                description="The whole of one access_review, one line per account, as its page's `export` names.",
+                description="The whole of one access_review (one line per account) or coverage_review (one line "
+                "per finding), as its page's `export` names.",
                 mime_type="text/csv",
             )(self._review_csv)
         self.input_schemas = {t.name: t.input_schema for t in self.listed}
@@ -238,14 +239,14 @@ class DirectoryServer(MCPServer[Any]):
         """`directory://reviews/<id>.csv`: the whole of one access review, for as long as it is kept
         (in this process, or in the Redis that replicas share)."""
         try:
-            rows = await self.directory.reviews.export_rows(review_id)
+            found = await self.directory.reviews.export_of(review_id)
         except DirectoryError as exc:  # the shared store cannot be reached
             raise ResourceError(self.directory.redact(exc.message)) from exc
-        if rows is None:
+        if found is None:
             raise ResourceError(
                 "no such review, or it is no longer kept (reviews last 15 minutes); run access_review again"
             )
-        return await anyio.to_thread.run_sync(csv_text, rows)  # a large review: off the event loop
+        return await anyio.to_thread.run_sync(snapshot_csv, *found)  # a large review: off the event loop
 
     def not_registered(self, name: str) -> DirectoryError:
         """Why a tool is not there: unknown, a write while writes are disabled, or an unused toolset."""

@@ -305,6 +305,23 @@ class ProviderSpec:
     proxy_roots: tuple[str, ...] = ()
     # Said with every create_user result: what the provider's API cannot set at creation.
     create_note: str | None = None
+    # Whether its API makes a group member an admin of the group (add_group_member role admin);
+    # sync_group_members adds a source admin as a plain member where it cannot.
+    group_admins: bool = True
+    # Ways to sign in, each a set of setting keys that must all be set (the settings in them are
+    # not `required`): configured when one of them is complete (Okta: an API token, or a service
+    # app's client id and private key). Empty: the `credential` setting is the one way.
+    sign_in: tuple[tuple[str, ...], ...] = ()
+    # A start-up warning about how it is configured (settings' values by key), or None: Okta's API
+    # token dies with the admin who made it.
+    caution: Callable[[Mapping[str, str]], str | None] = field(default=lambda values: None)
+    # An identity provider: its accounts say who still works here (it can be the source of truth, SPEC §14).
+    identity: bool = False
+    # Read-only: the provider has no write tool, and proxy_request sends it GET only, writes allowed or not.
+    read_only: bool = False
+    # The contract code the provider's own error code in a body means, where it says more than the
+    # HTTP status (parsed JSON -> code such as "rate_limited", or None).
+    error_code: Callable[[Any], str | None] = field(default=lambda data: None)
 
     @property
     def deactivation(self) -> str:
@@ -315,8 +332,21 @@ class ProviderSpec:
         return next(s for s in self.settings if s.key == key)
 
     def required_env(self) -> list[str]:
-        """The variables an operator must set to configure it (those without a default)."""
-        return [s.env for s in self.settings if s.required and s.default is None]
+        """The variables an operator must set to configure it (those without a default); a
+        provider with several ways to sign in ends with one entry naming them."""
+        needed = [s.env for s in self.settings if s.required and s.default is None]
+        if self.sign_in:
+            ways = [" and ".join(self.setting(key).env for key in way) for way in self.sign_in]
+            needed.append(f"{' or '.join(ways)}" if len(ways) == 1 else f"{ways[0]} (or {' or '.join(ways[1:])})")
+        return needed
+
+    def code_of(self, body: bytes) -> str | None:
+        """The contract code the provider's error body names (`error_code`), or None."""
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return None
+        return self.error_code(data) if isinstance(data, dict) else None
 
     def upstream_message(self, body: bytes, redact: Redactor | None = None) -> str | None:
         """What the provider said in an error body, for the agent: its own field, else the text.

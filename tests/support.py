@@ -22,7 +22,7 @@ from starlette.applications import Starlette
 from mcp_directory.config import ProviderConfig, Settings
 from mcp_directory.directory import Directory
 from mcp_directory.providers import PROVIDERS
-from mcp_directory.sim import build_apps, env_for
+from mcp_directory.sim import SimOptions, build_app, build_apps, env_for
 
 TOKENS = {
     "rootly": "tok-rootly-6f1c9d",
@@ -48,7 +48,7 @@ def sim_directory(
     allow_writes: bool = False,
     page_sizes: dict[str, int] | None = PAGE_SIZES,
 ) -> tuple[Directory, dict[str, Any]]:
-    apps = build_apps(world, TOKENS)
+    apps = build_apps(world, TOKENS, record_requests=True)  # the tests read the request logs
     creds = {**TOKENS, **(credentials or {})}
     settings = Settings(
         providers={p: ProviderConfig(p, creds[p], URLS[p]) for p in providers},
@@ -56,6 +56,16 @@ def sim_directory(
     )
     transports = {p: httpx.ASGITransport(app=apps[p]) for p in providers}
     return Directory(settings, transports=transports, page_sizes=page_sizes), apps
+
+
+def migration_directory(world: Any) -> tuple[Directory, dict[str, Any]]:
+    """Opsgenie and the JSM site migrated from it (SPEC §11), in process, writes allowed."""
+    apps = {p: build_app(p, world, SimOptions(token=TOKENS[p], record_requests=True)) for p in ("opsgenie", "jsm")}
+    urls = {"opsgenie": "http://opsgenie.sim", "jsm": "https://acme.atlassian.net"}
+    env = {**env_for(urls, TOKENS), "JSM_API_URL": "https://api.atlassian.com"}
+    settings = Settings.from_env(env, allow_writes=True)
+    assert set(settings.providers) == {"opsgenie", "jsm"}
+    return Directory(settings, transports={p: httpx.ASGITransport(app=a) for p, a in apps.items()}), apps
 
 
 async def call(client: Any, tool: str, args: dict[str, Any] | None = None) -> tuple[dict[str, Any], bool]:
@@ -130,9 +140,21 @@ def sim_client(app: Starlette, provider: str, token: str | None, headers: Mappin
 
 # --- the providers' real OpenAPI specs -----------------------------------------------------------
 
-# Checked out beside the repo (../shared/provider_specs), never vendored into it.
-SPECS = Path(__file__).resolve().parents[2] / "shared" / "provider_specs"
-SPEC_FILES = {"rootly": "rootly/swagger.json", "opsgenie": "opsgenie/swagger.json", "retool": "retool/openAPISpec.json"}
+# The parts of the specs the tests read whose licence allows it, vendored (tests/specs/SOURCES.md);
+# the full documents, and those that may not be vendored, checked out beside the repo
+# (../shared/provider_specs, or where PROVIDER_SPECS says).
+VENDORED_SPECS = Path(__file__).resolve().parent / "specs"
+SHARED_SPECS = Path(
+    os.environ.get("PROVIDER_SPECS") or Path(__file__).resolve().parents[2] / "shared" / "provider_specs"
+)
+SPECS = VENDORED_SPECS if VENDORED_SPECS.is_dir() else SHARED_SPECS
+SPEC_FILES = {
+    "rootly": "rootly/swagger.json",
+    "opsgenie": "opsgenie/swagger.json",
+    "retool": "retool/openAPISpec.json",
+    "okta": "okta/okta-management-directory.subset.json",
+    "okta-oauth": "okta/okta-oauth-token.subset.json",
+}
 
 
 def require_specs(specs: Path = SPECS, env: Mapping[str, str] = os.environ) -> Path:
@@ -146,13 +168,21 @@ def require_specs(specs: Path = SPECS, env: Mapping[str, str] = os.environ) -> P
     pytest.skip(reason)
 
 
+def spec_file(relative: str) -> Path:
+    """A spec document by its path under provider_specs: the vendored copy, else the shared one
+    (skipped, or failed under CI=true, as `require_specs` says, when neither is there)."""
+    if (VENDORED_SPECS / relative).is_file():
+        return VENDORED_SPECS / relative
+    return require_specs(SHARED_SPECS) / relative
+
+
 def _escape(token: str) -> str:
     return token.replace("~", "~0").replace("/", "~1")
 
 
 @cache
 def _registry(provider: str) -> Registry:
-    spec = json.loads((require_specs() / SPEC_FILES[provider]).read_text())
+    spec = json.loads(spec_file(SPEC_FILES[provider]).read_text())
     return Registry().with_resource(f"urn:{provider}", Resource.from_contents(spec, default_specification=DRAFT4))
 
 

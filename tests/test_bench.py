@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench import load, review, size
+from bench import coverage, load, review, size, soak
 from bench.__main__ import rows
 
 
@@ -66,3 +66,52 @@ async def test_large_review_figure_runs_and_concurrent_first_pages_share_one_rea
     ratios = [f / b for f, b in zip(result["first_page_per_round_s"], result["floor_per_round_s"], strict=True)]
     assert min(ratios) - 0.02 <= result["floor_ratio"] <= max(ratios) + 0.02
     assert [row[0][:2] for row in rows({"h": result})] == ["h.", "h.", "h."]
+
+
+@pytest.mark.anyio
+async def test_coverage_figure_runs_and_reads_at_the_on_call_minimum():
+    # a small world: figure j's wiring; the review costs fewer bytes than paging the schedules, within
+    # its budget, and each provider's requests beyond the on-call minimum are its user list's
+    result = await coverage.measure(scales=(1,), people_1x=60)
+    (figures,) = result.values()
+    assert figures["review"]["bytes"] < figures["paging"]["bytes"]
+    assert figures["review"]["bytes"] <= figures["budget_bytes"] and figures["findings"] > 0
+    for provider, used in figures["upstream"].items():
+        assert used >= figures["on_call_minimum"][provider], provider
+    assert [row[0][:2] for row in rows({"j": result})] == ["j."]
+
+
+@pytest.mark.anyio
+async def test_soak_figure_runs_both_set_ups_over_every_kind_of_client():
+    # seconds, not minutes: the wiring of figure k (server subprocess, clients, samples), not its slope
+    result = await soak.measure(seconds=3, clients=3, interval=0.5)
+    assert result["target_mb_per_min"] == soak.TARGET_MB_PER_MIN
+    for setup in ("sim", "demo"):
+        s = result[setup]
+        assert s["unexpected_errors"] == 0, s["first_errors"]
+        assert s["kinds"] == ["http-2025-11-25", "http-2026-07-28", "sse"]
+        assert s["sessions"] >= 3 and s["calls"] == s["sessions"] * soak.RECONNECT_EVERY
+        assert s["samples"] >= 3 and 0 < s["rss_start_mb"] <= s["rss_max_mb"] and s["rss_end_mb"] <= s["rss_max_mb"]
+        assert s["fds_start"] > 0 and s["fds_end"] > 0
+        assert isinstance(s["rss_slope_second_half_mb_per_min"], float)
+    figures = rows({"k": result})
+    assert [f[0][:2] for f in figures] == ["k.", "k."]
+    assert figures[1][3] == f"{result['demo']['calls']} calls, 0 unexpected errors"
+
+
+def test_the_rss_slope_is_a_least_squares_fit_of_the_second_half():
+    # 10 MB a minute after a jump in the first half: the jump does not count
+    samples = [(float(t), (500.0 if t < 5 else 100.0 + t / 6), 7) for t in range(10)]
+    assert soak.slope_mb_per_min(samples) == pytest.approx(10.0)
+    assert soak.slope_mb_per_min(samples[:1]) != soak.slope_mb_per_min(samples[:1])  # nan: too few samples
+
+
+def test_the_soak_mix_covers_every_call_and_a_careless_one_every_twentieth():
+    mix = soak.Mix({name: ["g1", "g2"] for name in soak.NAMES})
+    calls = [mix.next() for _ in range(2 * soak.BAD_EVERY)]
+    tools = {tool for tool, _, expected in calls if expected is None}
+    assert tools == {"list_users", "get_group", "find_users", "access_review", "list_roles"}
+    assert [i for i, (_, _, expected) in enumerate(calls) if expected] == [19, 39]
+    assert {args["provider"] for tool, args, expected in calls if tool == "list_users" and not expected} == set(
+        soak.NAMES
+    )

@@ -87,7 +87,8 @@ def test_check_against_simulators_on_loopback():
         env = env_for(urls, TOKENS)
         good = run("check", env=env)
         assert good.returncode == 0, good.stdout + good.stderr
-        assert good.stdout.count(" ok ") == len(urls) == 4 and urls["retool"] in good.stdout
+        assert good.stdout.count(" ok ") == len(urls) == 5 and urls["retool"] in good.stdout
+        assert urls["okta"] in good.stdout  # signed in as the demo's service app, over a real port
         bad = run("check", env={**env, "RETOOL_API_TOKEN": "nope-0b1d"})
         assert bad.returncode == 1
         assert "unauthorized" in bad.stdout and "nope-0b1d" not in bad.stdout + bad.stderr
@@ -126,3 +127,18 @@ def test_write_tool_without_writes_says_how_to_allow_them():
     proc = run("call", "create_user", "--demo", "provider=retool", "email=a@b.co", "first_name=A", "last_name=B")
     assert proc.returncode == 1
     assert json.loads(proc.stderr.strip().splitlines()[-1])["error"]["code"] == "writes_disabled"
+
+
+def test_a_reader_that_goes_away_gets_no_traceback():
+    """`mcp-directory call ... | head`: the pipe closes before the result is written."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mcp_directory", "call", "list_users", "--demo", "provider=rootly"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=clean_env(),
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # before anything was written
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 1
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr

@@ -401,7 +401,7 @@ async def test_over_http_in_both_eras_and_over_sse():
     """`serve --transport http --allow-writes` in a subprocess, simulators on loopback ports in this
     process (so their request logs show what reached them): a no sends nothing, a yes deactivates."""
     world = build_world(seed=7, people=50)
-    apps = build_apps(world, TOKENS)
+    apps = build_apps(world, TOKENS, record_requests=True)
     users = iter(str(u) for u in list(world.retool.users)[3:12])
     with (
         serve_on_loopback(apps) as urls,

@@ -146,3 +146,24 @@ async def test_jsm_email_lookup_takes_only_that_person():
         assert found["result"] == []
         found = await ok(client, "find_users", {"query": PAIRS[0][1], "providers": ["jsm"]})
         assert [accounts_of(p) for p in found["result"]] == [[("jsm", made["result"]["id"])]]
+
+
+@pytest.mark.anyio
+async def test_sync_never_adds_a_look_alike(lookalikes):
+    """A Retool group of the plain people synced into a Rootly team, where the Kelvin-sign kate has an
+    (active) account and plain kate none: Rootly's email filter answers with the look-alike, and
+    kate is still no_account; nothing is sent for anyone of the pairs."""
+    client, world, ids, _apps = lookalikes
+    someone = next(u for u in world.rootly.users.values())
+    someone["attributes"]["email"] = PAIRS[0][1]
+    groups = [g for g in world.retool.groups.values() if g["name"] not in ("admin", "All Users")]
+    group = str(min(groups, key=lambda g: len(g["members"]))["id"])
+    for plain, _ in PAIRS:
+        await ok(client, "add_group_member", {"provider": "retool", "group_id": group, "user_id": ids[plain][1]})
+    team = next(t for t, v in world.rootly.teams.items() if int(someone["id"]) not in v["attributes"]["user_ids"])
+    args = {"source": {"provider": "retool", "group_id": group}, "target": {"provider": "rootly", "group_id": team}}
+    done = await ok(client, "sync_group_members", {**args, "confirm": True})
+    ours = [(s["email"], s["action"], s["outcome"]) for s in done["steps"] if s["email"].endswith(DOMAIN)]
+    assert sorted(ours) == sorted((plain, "no_account", "skipped") for plain, _ in PAIRS)
+    assert someone["id"] not in {s["user_id"] for s in done["steps"]}
+    assert int(someone["id"]) not in world.rootly.teams[team]["attributes"]["user_ids"]

@@ -48,7 +48,7 @@ def jsm_env(world, *, org_key: bool = True, cloud_id: str | None = None) -> dict
 
 def jsm_directory(world, *, org_key=True, allow_writes=False, cloud_id=None, page_size_max=None, options=None):
     world.jsm.org_key = ORG_KEY
-    app = build_app("jsm", world, options or SimOptions(token=TOKEN, page_size_max=page_size_max))
+    app = build_app("jsm", world, options or SimOptions(token=TOKEN, page_size_max=page_size_max, record_requests=True))
     settings = Settings.from_env(jsm_env(world, org_key=org_key, cloud_id=cloud_id), allow_writes=allow_writes)
     assert set(settings.providers) == {"jsm"} and not settings.warnings
     return Directory(settings, transports={"jsm": httpx.ASGITransport(app=app)}), app
@@ -204,7 +204,7 @@ async def test_group_members_are_paged_by_post_reads_allowed_read_only_and_not_a
 @pytest.mark.anyio
 async def test_a_members_read_is_resent_after_a_429_like_a_get(world):
     plan = FaultPlan(error_rate=1.0, statuses=(429,), paths="/members$", max_faults=1, retry_after_s=0)
-    directory, app = jsm_directory(world, options=SimOptions(token=TOKEN, faults=plan))
+    directory, app = jsm_directory(world, options=SimOptions(token=TOKEN, faults=plan, record_requests=True))
     team = next(t for t in world.jsm.teams.values() if t["ops"])
     async with Client(build_server(directory)) as client:
         group = (await ok(client, "get_group", {"provider": "jsm", "group_id": team["teamId"]}))["result"]
@@ -339,7 +339,7 @@ async def test_each_credential_reaches_only_its_own_api(writer):
     await ok(client, "get_group", {"provider": "jsm", "group_id": team["teamId"]})
     await ok(client, "list_roles", {"provider": "jsm"})
     uid = next(u for u, r in people(world).items() if r["active"])
-    await ok(client, "deactivate_user", {"provider": "jsm", "user_id": uid, "confirm": True})
+    await ok(client, "deactivate_user", {"provider": "jsm", "user_id": uid, "confirm": True, "leave_gaps": True})
     seen = {("org" if r.path.startswith("/admin/") else "site-or-ops") for r in app.state.requests}
     assert seen == {"org", "site-or-ops"}
     for r in app.state.requests:
@@ -379,14 +379,14 @@ async def test_the_cloud_id_is_read_once_unless_configured(world):
 @pytest.mark.anyio
 async def test_atlassian_429s_are_waited_out_then_reported(world):
     plan = FaultPlan(error_rate=1.0, statuses=(429,), paths="/users/search$", retry_after_s=0, max_faults=2)
-    directory, app = jsm_directory(world, options=SimOptions(token=TOKEN, faults=plan))
+    directory, app = jsm_directory(world, options=SimOptions(token=TOKEN, faults=plan, record_requests=True))
     async with Client(build_server(directory)) as client:
         data = await ok(client, "list_users", {"provider": "jsm", "limit": 5})
         assert len(data["result"]) == 5
     injected = next(r for r in app.state.requests if r.fault == "429")
     assert injected.path == "/rest/api/3/users/search"
     plan = FaultPlan(error_rate=1.0, statuses=(429,), paths="/users/search$", retry_after_s=60)
-    directory, app = jsm_directory(world, options=SimOptions(token=TOKEN, faults=plan))
+    directory, app = jsm_directory(world, options=SimOptions(token=TOKEN, faults=plan, record_requests=True))
     async with Client(build_server(directory)) as client:
         err = await fails(client, "list_users", {"provider": "jsm"}, "rate_limited")
     assert err["retry_after"] == 60 and "Rate limit exceeded" in err["message"]

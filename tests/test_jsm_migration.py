@@ -9,16 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import httpx2 as httpx
 import pytest
 from mcp import Client
 
-from mcp_directory.config import Settings
-from mcp_directory.directory import Directory
 from mcp_directory.server import build_server
-from mcp_directory.sim import SimOptions, build_app, build_world, env_for
+from mcp_directory.sim import build_world
 
-from .support import TOKENS, clean_env, ok
+from .support import clean_env, migration_directory, ok
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -51,15 +48,7 @@ def test_the_demo_answers_the_migration_question():
 @pytest.fixture
 async def both():
     world = build_world(seed=6, people=50)
-    apps = {
-        "opsgenie": build_app("opsgenie", world, SimOptions(token=TOKENS["opsgenie"])),
-        "jsm": build_app("jsm", world, SimOptions(token=TOKENS["jsm"])),
-    }
-    urls = {"opsgenie": "http://opsgenie.sim", "jsm": "https://acme.atlassian.net"}
-    env = {**env_for(urls, TOKENS), "JSM_API_URL": "https://api.atlassian.com"}
-    settings = Settings.from_env(env, allow_writes=True)
-    assert set(settings.providers) == {"opsgenie", "jsm"}
-    directory = Directory(settings, transports={p: httpx.ASGITransport(app=a) for p, a in apps.items()})
+    directory, apps = migration_directory(world)
     async with Client(build_server(directory)) as client:
         yield client, apps, world
 

@@ -19,7 +19,7 @@ from mcp_directory.sim import NATIVE, SimOptions, build_app, build_world
 from mcp_directory.sim import registry as sim_registry
 from mcp_directory.sim.jsm_seed import EMAIL
 
-from .support import assert_valid, require_specs
+from .support import assert_valid, spec_file
 
 TOKEN = "sim-jsm-token-77e1c0"
 FILES = {
@@ -31,7 +31,7 @@ FILES = {
 
 @cache
 def _registry(api: str) -> Registry:
-    spec = json.loads((require_specs() / FILES[api]).read_text())
+    spec = json.loads(spec_file(FILES[api]).read_text())
     return Registry().with_resource(f"urn:jsm-{api}", Resource.from_contents(spec, default_specification=DRAFT4))
 
 
@@ -164,7 +164,7 @@ async def test_ops_answers_have_the_documented_shapes(client, world):
         platform = (await client.get(f"{ops}/teams")).json()["platformTeams"]
         assert {"teamId", "teamName"} == set(platform[0]) and any(t["teamId"].startswith("ari:") for t in platform)
         page = (await client.get(f"{ops}/roles", params={"size": 3})).json()
-        example = json.loads((require_specs() / FILES["ops"]).read_text())["paths"]["/api/{cloudId}/v1/roles"]["get"]
+        example = json.loads(spec_file(FILES["ops"]).read_text())["paths"]["/api/{cloudId}/v1/roles"]["get"]
         documented = example["responses"]["200"]["content"]["application/json"]["example"]
         assert set(page) == set(documented) and set(page["values"][0]) == set(documented["values"][0])
         assert page["links"]["next"] == "/v1/roles?offset=3&size=3"

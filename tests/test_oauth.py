@@ -317,8 +317,9 @@ def person_in(*providers: str, skip: int = 0) -> str:
 async def test_every_audit_line_names_the_tokens_subject_offboarding_steps_too(hosted, issuer):
     email = person_in("rootly", "opsgenie")
     async with connected(hosted.url, issuer.mint(sub="alice@example.com"), "legacy") as client:
-        data = await ok(client, "offboard_user", {"email": email, "providers": ["rootly", "opsgenie"], "confirm": True})
-    carried_out = [s for s in data["steps"] if s["outcome"] != "skipped"]
+        args = {"email": email, "providers": ["rootly", "opsgenie"], "leave_gaps": True, "confirm": True}
+        data = await ok(client, "offboard_user", args)  # leave_gaps: whatever on-call duties the person holds
+    carried_out = [s for s in data["steps"] if s["outcome"] not in ("skipped", "blocked")]
     assert len(carried_out) >= 2
     lines = offboarding_lines(hosted, email, data["steps"])
     assert len(lines) == len(carried_out) + 1
@@ -390,7 +391,7 @@ def test_a_rotated_key_is_fetched_once_and_garbage_kids_do_not_hammer_the_issuer
 @pytest.mark.anyio
 async def test_the_callers_token_never_reaches_a_provider():
     world = build_world(seed=5, people=30)
-    apps = build_apps(world, TOKENS)
+    apps = build_apps(world, TOKENS, record_requests=True)
     with (
         issuing() as issuer,
         serve_on_loopback(apps) as urls,
@@ -409,6 +410,8 @@ async def test_the_callers_token_never_reaches_a_provider():
         for record in requests:
             seen = json.dumps([record.headers, record.query]) + record.path + (record.raw_body or b"").decode()
             assert token not in seen
+            if "client_assertion=" in (record.raw_body or b"").decode():
+                continue  # a sign-in (Okta's token endpoint): the app's own signed assertion, in the body
             # the provider's own credential (the calls above succeeded with it), never the caller's
             assert record.headers.get("authorization") and "Bearer ey" not in record.headers["authorization"]
 

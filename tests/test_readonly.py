@@ -34,7 +34,9 @@ async def test_every_flag_and_environment_combination(env_value, flag):
     env = {} if env_value is None else {"MCP_DIRECTORY_ALLOW_WRITES": env_value}
     settings = Settings.from_env(env, allow_writes=flag)
     world = build_world(seed=1, people=20)
-    apps = build_apps(world, TOKENS)
+    apps = {
+        p: app for p, app in build_apps(world, TOKENS, record_requests=True).items() if p in TOKENS
+    }  # the four with writes
     settings = dataclasses.replace(settings, providers={p: ProviderConfig(p, TOKENS[p], URLS[p]) for p in apps})
     transports = {p: httpx.ASGITransport(app=a) for p, a in apps.items()}
     async with Client(build_server(Directory(settings, transports=transports))) as c:

@@ -152,7 +152,7 @@ async def test_no_write_is_sent_twice_under_faults(provider):
 async def test_write_timing_out_after_it_was_sent_is_not_retried():
     world = build_world(seed=13, people=30)  # its own: this test changes it
     # Timeouts need a real socket: the simulator on a loopback port, no in-process transport.
-    apps = build_apps(world, TOKENS)
+    apps = build_apps(world, TOKENS, record_requests=True)
     apps["retool"].state.gate.faults = FaultPlan(
         latency_s=1.0, latency_when="after_handler", methods=frozenset({"POST"})
     )

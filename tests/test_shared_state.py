@@ -190,7 +190,7 @@ THREE = ("rootly", "opsgenie", "retool")
 
 
 def sim_apps(people: int) -> dict:
-    apps = build_apps(build_world(seed=3, people=people), TOKENS)
+    apps = build_apps(build_world(seed=3, people=people), TOKENS, record_requests=True)
     return {p: apps[p] for p in THREE}
 
 

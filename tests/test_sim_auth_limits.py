@@ -103,7 +103,7 @@ def test_limiter_window_slides():
 
 
 async def test_requests_are_logged_in_order_with_parsed_parts(world):
-    app = build_app("opsgenie", world, SimOptions(token="k"))
+    app = build_app("opsgenie", world, SimOptions(token="k", record_requests=True))
     async with sim_client(app, "opsgenie", "k") as c:
         await c.get("/v2/users?limit=5&query=blocked:true")
         await c.post("/v2/teams", json={"name": "new"}, headers={"X-Trace": "abc"})

@@ -33,7 +33,8 @@ def world():
 
 
 def make(world, provider: str, plan: FaultPlan | None = None, **options):
-    client = sim_client(build_app(provider, world, SimOptions(token="k", faults=plan, **options)), provider, "k")
+    sim_options = SimOptions(token="k", faults=plan, record_requests=True, **options)
+    client = sim_client(build_app(provider, world, sim_options), provider, "k")
     return client.app, client
 
 
@@ -185,7 +186,7 @@ def test_plans_are_validated():
 
 
 def test_drop_over_a_real_port_is_a_closed_connection(world):
-    app = build_app("rootly", world, SimOptions(token="k", faults=FaultPlan(drop_rate=1.0)))
+    app = build_app("rootly", world, SimOptions(token="k", faults=FaultPlan(drop_rate=1.0), record_requests=True))
     with (
         serve_on_loopback({"rootly": app}) as urls,
         httpx2.Client(base_url=urls["rootly"], headers={"Authorization": AUTH["rootly"]}) as c,

@@ -13,15 +13,21 @@ import pytest
 from mcp_directory.sim import DEMO_TOKENS, build_apps, build_world, serve_on_loopback
 from mcp_directory.sim.__main__ import export_lines, main
 
-PATHS = {"rootly": "/v1/users/me", "opsgenie": "/v2/account", "retool": "/api/v2/groups", "jsm": "/_edge/tenant_info"}
-SCHEMES = {"rootly": "Bearer", "opsgenie": "GenieKey", "retool": "Bearer", "jsm": "Basic"}
+PATHS = {
+    "rootly": "/v1/users/me",
+    "opsgenie": "/v2/account",
+    "retool": "/api/v2/groups",
+    "jsm": "/_edge/tenant_info",
+    "okta": "/api/v1/users/me",
+}
+SCHEMES = {"rootly": "Bearer", "opsgenie": "GenieKey", "retool": "Bearer", "jsm": "Basic", "okta": "SSWS"}
 
 
 def test_serve_on_loopback_answers_real_http_and_stops():
     world = build_world(seed=2, people=15)
     with serve_on_loopback(build_apps(world)) as urls:
-        assert set(urls) == {"rootly", "opsgenie", "retool", "jsm"}
-        assert len(set(urls.values())) == 4
+        assert set(urls) == {"rootly", "opsgenie", "retool", "jsm", "okta"}
+        assert len(set(urls.values())) == 5
         for provider, url in urls.items():
             assert url.startswith("http://127.0.0.1:")
             response = httpx2.get(

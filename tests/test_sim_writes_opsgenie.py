@@ -25,7 +25,7 @@ def world():
 
 @pytest.fixture
 async def c(world):
-    app = build_app("opsgenie", world, SimOptions(token="key"))
+    app = build_app("opsgenie", world, SimOptions(token="key", record_requests=True))
     async with sim_client(app, "opsgenie", "key") as client:
         yield client
 

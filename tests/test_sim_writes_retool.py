@@ -29,7 +29,7 @@ def world():
 
 @pytest.fixture
 async def c(world):
-    app = build_app("retool", world, SimOptions(token="tok"))
+    app = build_app("retool", world, SimOptions(token="tok", record_requests=True))
     async with sim_client(app, "retool", "tok") as client:
         yield client
 

@@ -25,7 +25,7 @@ def world():
 
 @pytest.fixture
 async def c(world):
-    app = build_app("rootly", world, SimOptions(token="tok"))
+    app = build_app("rootly", world, SimOptions(token="tok", record_requests=True))
     async with sim_client(app, "rootly", "tok", {"Content-Type": MEDIA}) as client:
         yield client
 

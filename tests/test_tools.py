@@ -67,6 +67,10 @@ async def test_lists_every_read_tool_with_annotations(client):
         "list_licenses",
         "find_users",
         "access_review",
+        "list_schedules",
+        "who_is_on_call",
+        "get_duties",
+        "coverage_review",
         "list_incident_roles",
         "proxy_request",
     }

@@ -17,6 +17,7 @@ from starlette.routing import Route
 from mcp_directory.config import Settings
 from mcp_directory.directory import Directory
 from mcp_directory.models import Group, Member, User
+from mcp_directory.oncall import Book, OnCall, Ref, Rotation, Schedule, participant
 from mcp_directory.paging import Listing
 from mcp_directory.providers import PROVIDERS, Adapter, Provider
 from mcp_directory.server import build_server
@@ -73,6 +74,48 @@ class Toy(Adapter):
     async def group(self, group_id: str) -> Group:
         return map_group(self.record(await self.http.get(f"/groups/{group_id}")), with_members=True)
 
+    # On-call: the toy has it, so it has these two operations (oncall.py); nothing else changes.
+
+    async def schedules(self) -> Book:
+        accounts = await self.account_book()
+        schedules = [
+            Schedule(
+                id=r["sid"],
+                provider="toy",
+                name=r["title"],
+                time_zone=None,
+                enabled=True,
+                team=None,
+                owner=None,
+                rotations=[
+                    Rotation(id=rid, name=rid, participants=[participant("user", u, accounts) for u in uids])
+                    for rid, uids in r["rotations"].items()
+                ],
+            )
+            for r in self.records(await self.http.get("/schedules"))
+        ]
+        return Book("toy", schedules, [], [], accounts)
+
+    async def on_calls(self, at: str, schedule_id: str | None) -> list[OnCall]:
+        accounts = await self.account_book()
+        rows = self.records(await self.http.get("/oncall", {"at": at}))
+        return [
+            OnCall(
+                provider="toy",
+                schedule=Ref(id=r["sid"], name=None),
+                escalation=None,
+                level=None,
+                user_id=r["uid"],
+                email=accounts[r["uid"]].email,
+                name=accounts[r["uid"]].name,
+                status=accounts[r["uid"]].status,
+                starts_at=None,
+                ends_at=None,
+            )
+            for r in rows
+            if schedule_id in (None, r["sid"])
+        ]
+
 
 TOY = Provider(
     ProviderSpec(
@@ -104,6 +147,8 @@ USERS = [
     {"uid": f"u{i}", "mail": f"person{i}@toy.test", "name": f"Person {i}", "enabled": i % 3 != 0, "admin": i == 1}
     for i in range(1, 12)
 ]
+# u3 and u6 are disabled, u99 is no account: Night pages nobody.
+SCHEDULES = [{"sid": "s1", "title": "Toy primary", "rotations": {"Day": ["u1", "u3", "u99"], "Night": ["u6"]}}]
 GROUPS = [
     {"gid": "g1", "title": "Payments", "members": [{"uid": f"u{i}", "mail": f"person{i}@toy.test"} for i in (1, 2, 5)]},
     {"gid": "g2", "title": "Ops", "members": []},
@@ -137,7 +182,19 @@ def toy_api() -> tuple[Starlette, list[str]]:
         found = [g for g in GROUPS if g["gid"] == request.path_params["gid"]]
         return JSONResponse({"data": found[0]}) if found else JSONResponse({"error": "not found"}, status_code=404)
 
-    routes = [Route("/api/users", users), Route("/api/groups", groups), Route("/api/groups/{gid}", group)]
+    async def schedules(request: Request) -> JSONResponse:
+        return JSONResponse({"data": SCHEDULES}) if authorized(request) else JSONResponse({}, status_code=401)
+
+    async def oncall(request: Request) -> JSONResponse:
+        return JSONResponse({"data": [{"sid": "s1", "uid": "u1"}]}) if authorized(request) else JSONResponse({}, 401)
+
+    routes = [
+        Route("/api/users", users),
+        Route("/api/groups", groups),
+        Route("/api/groups/{gid}", group),
+        Route("/api/schedules", schedules),
+        Route("/api/oncall", oncall),
+    ]
     return Starlette(routes=routes), seen
 
 
@@ -197,6 +254,24 @@ async def test_what_the_toy_lacks_is_unsupported_and_unknown_names_are_invalid(t
     assert "Toy sells no seats" in err["message"] and "opsgenie" in err["message"]
     await fails(client, "list_users", {"provider": "toys"}, "invalid_argument")
     await fails(client, "list_users", {"provider": "rootly"}, "not_configured")
+
+
+@pytest.mark.anyio
+async def test_the_toys_schedule_is_on_call_and_reviewed(toy_client):
+    client, _ = toy_client
+    now = await ok(client, "who_is_on_call")
+    assert [(c["provider"], c["user_id"], c["email"]) for c in now["result"]] == [("toy", "u1", "person1@toy.test")]
+    review = await ok(client, "coverage_review", {})
+    found = [(f["problem"], f["rotation"]["name"], f["user_id"], f["status"]) for f in review["result"]]
+    assert found == [
+        ("ghost", "Day", "u99", None),  # no email: first
+        ("ghost", "Day", "u3", "inactive"),
+        ("uncovered", "Night", None, None),
+        ("ghost", "Night", "u6", "inactive"),
+    ]
+    assert review["providers"] == ["toy"] and review["total"] == 4
+    duties = await ok(client, "get_duties", {"email": "PERSON3@toy.test"})
+    assert [(d["kind"], d["position"]) for d in duties["result"]] == [("rotation", 1)]
 
 
 def test_settings_come_from_the_toys_own_variables():

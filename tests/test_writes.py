@@ -243,12 +243,12 @@ async def test_deactivate_user(session, world, provider, action, caplog):
     c, apps = session
     caplog.set_level(logging.INFO, logger="mcp_directory.audit")
     user_id = str(list(getattr(world, provider).users)[3])
-    before = request_count(apps)
+    before = writes_sent(apps)
     plan = await ok(c, "deactivate_user", {"provider": provider, "user_id": user_id})
     assert plan["dry_run"] is True and user_id in plan["plan"]
     assert ("is disabled" in plan["plan"]) == (action == "deactivated")
     assert ("permanently deleted" in plan["plan"]) == (action == "deleted")
-    assert request_count(apps) == before
+    assert writes_sent(apps) == before  # the plan reads (its on-call duties, SPEC §12) and writes nothing
     data = await ok(c, "deactivate_user", {"provider": provider, "user_id": user_id, "confirm": True})
     assert data["result"]["action"] == action and data["result"]["user_id"] == user_id
     users = getattr(world, provider).users

@@ -10,11 +10,12 @@ from collections.abc import Sequence
 
 from .base import Adapter, Provider
 from .jsm import JSM
+from .okta import OKTA
 from .opsgenie import OPSGENIE
 from .retool import RETOOL
 from .rootly import ROOTLY
 
-PROVIDERS: tuple[Provider, ...] = (ROOTLY, OPSGENIE, RETOOL, JSM)
+PROVIDERS: tuple[Provider, ...] = (ROOTLY, OPSGENIE, RETOOL, JSM, OKTA)
 
 
 def names(providers: Sequence[Provider] = PROVIDERS) -> list[str]:

@@ -13,35 +13,57 @@ Operations, by name (a tool names the one it needs in `Tool.operation`):
 - lists, which return a `Listing` the shared pager reads (no I/O until it pages):
   `users(search=, email=)` (with an email, only that person's accounts: `Adapter.with_email`),
   `groups(search=)`, `roles()`, `incident_roles()`, and
-  `everyone()` where a provider can return every user in one answer (a reader of the whole
-  directory prefers it to paging `users(search=None, email=None)`);
+  `everyone()` where a provider reads every user better than by paging `users(search=None,
+  email=None)`: in one answer (Retool), or with what only a whole read can afford (Okta marks
+  its admins from one short list); a reader of the whole directory prefers it;
 - single objects: `user(id)`, `me()`, `group(id)`, `licenses()`;
 - writes, each sent once (never resent once it may have arrived): `add_group_member`,
   `remove_group_member`, `create_user`, `deactivate_user`, `assign_incident_role`,
-  `unassign_incident_role`. A write that returns None was applied but could not be read back.
+  `unassign_incident_role`. A write that returns None was applied but could not be read back;
+- on-call (SPEC §12, `oncall.py`), where a provider has schedules: `schedules()` (its whole on-call
+  configuration, a `Book`) and `on_calls(at, schedule_id)`.
 """
 
 from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
+import anyio
 import httpx2 as httpx
 
+from ..aio import gather
 from ..errors import DirectoryError, UpstreamError
 from ..http import ApiClient
 from ..locks import LocalLocks, Locks
 from ..models import User, same_email
+from ..oncall import Account
 from ..options import ClientOptions
-from ..paging import Chunk, Listing, filtered
+from ..paging import Chunk, Listing, every, filtered
 from ..proxy import check_path
 from ..spec import Paginator, ProviderConfig, ProviderSpec, State
 
 T = TypeVar("T")
 log = logging.getLogger("mcp_directory.providers")
+
+# Accounts read in the current `one_account_read()` block, by provider (None: outside one).
+ACCOUNT_READS: ContextVar[dict[str, dict[str, Account]] | None] = ContextVar("account_reads", default=None)
+
+
+@contextmanager
+def one_account_read() -> Iterator[None]:
+    """Within the block, each provider's accounts are read at most once (tasks started inside share it)."""
+    token = ACCOUNT_READS.set({})
+    try:
+        yield
+    finally:
+        ACCOUNT_READS.reset(token)
+
 
 # What a list operation maps with: a document -> a function from one of its records to an item
 # (so a mapping that needs the whole document, like JSON:API's `included`, indexes it once).
@@ -148,6 +170,32 @@ class Adapter:
         document = await self.http.get(self.spec.ping)
         if not isinstance(document, dict) or not isinstance(document.get("data"), dict | list):
             raise self.malformed("data")
+
+    async def account_book(self) -> dict[str, Account]:
+        """Every account of the provider by id, as on-call answers show them (email, name,
+        status): the whole user list, in one answer where the provider has `everyone()`; read
+        once per `one_account_read()` block (a call that reads the schedules and who is on call)."""
+        kept = ACCOUNT_READS.get()
+        if kept is not None and self.name in kept:
+            return kept[self.name]
+        everyone = getattr(self, "everyone", None)
+        listing = everyone() if everyone else self.users(search=None, email=None)  # type: ignore[attr-defined]
+        pages = every(self.name, listing, max_items=10_000_000, concurrency=self.spec.concurrent_pages)
+        found = {u.id: Account(u.email, u.name, u.status) async for u in pages}
+        if kept is not None:
+            kept[self.name] = found
+        return found
+
+    async def each(self, calls: list[Callable[[], Awaitable[T]]]) -> list[T]:
+        """Independent reads, at most `spec.concurrent_pages` at once (at least four, as a review reads
+        groups: however a provider's list pages, these requests do not depend on each other), in order."""
+        limit = anyio.Semaphore(max(4, self.spec.concurrent_pages))
+
+        async def run(call: Callable[[], Awaitable[T]]) -> T:
+            async with limit:
+                return await call()
+
+        return await gather(*(run(c) for c in calls))
 
     async def read_back(self, read: Callable[[], Awaitable[T] | T]) -> T | None:
         """The object after a write that the provider accepted (from its answer or a new read),

@@ -49,6 +49,7 @@ from .jsm_mapping import (
     offset_of,
     reset_wait,
 )
+from .jsm_oncall import JsmOnCall
 
 
 def _derived(values: dict[str, str] | Any) -> tuple[str, ...]:
@@ -93,6 +94,7 @@ SPEC = ProviderSpec(
     proxy_roots=("/gateway/api/public/teams/", "/v1/"),
     concurrent_pages=1,  # bare arrays: the next page is known only once this one is read
     user_delete="suspended",
+    group_admins=False,  # no public Atlassian API makes a team admin
     ping="/rest/api/3/myself",
     retry_after_from=reset_wait,
     error_text=error_text,
@@ -113,7 +115,7 @@ ROLE_PAGES = Offset(
 )
 
 
-class Jsm(AtlassianApis):
+class Jsm(JsmOnCall, AtlassianApis):
     missing: ClassVar[dict[str, str]] = {
         "incident_roles": "Jira Service Management Operations has no incident roles in this directory",
         "assign_incident_role": "Jira Service Management Operations has no incident roles in this directory",

@@ -20,11 +20,14 @@ from typing import Any, ClassVar, Literal
 from urllib.parse import parse_qs, urlsplit
 
 from ..aio import gather
+from ..errors import Conflict, DirectoryError
 from ..http import segment
 from ..models import Deactivation, Group, License, Member, Role, RoleRef, Status, User
+from ..oncall import duty_label
 from ..paging import Chunk, Listing
 from ..spec import WHOLE, Offset, ProviderSpec, Setting, Step, number_at, seconds
 from .base import Adapter, Provider
+from .opsgenie_oncall import OpsgenieOnCall
 
 
 def error_text(data: dict[str, Any]) -> str | None:
@@ -168,11 +171,13 @@ SPEC = ProviderSpec(
     ping="/v2/account",
     retry_after_from=lambda headers, now: throttled_wait(headers),
     error_text=error_text,
-    statuses={402: "forbidden"},  # the account's plan does not allow the action
+    # 402: the account's plan does not allow the action; 428: a user still named in a schedule or
+    # an escalation cannot be deleted (ONCALL.md §2d; Opsgenie's Terraform provider retries on it)
+    statuses={402: "forbidden", 428: "conflict"},
 )
 
 
-class Opsgenie(Adapter):
+class Opsgenie(OpsgenieOnCall, Adapter):
     missing: ClassVar[dict[str, str]] = {
         "me": "Opsgenie API keys belong to integrations, not users, so there is no 'me'",
         "incident_roles": "Opsgenie has no incident roles",
@@ -245,7 +250,19 @@ class Opsgenie(Adapter):
         return await self.read_back(read_created)
 
     async def deactivate_user(self, user_id: str) -> Deactivation:
-        await self.http.write("DELETE", f"/v2/users/{segment(user_id)}")
+        try:
+            await self.http.write("DELETE", f"/v2/users/{segment(user_id)}")
+        except Conflict as exc:  # 428: still named for on-call duties; say which
+            try:
+                labels = "; ".join(duty_label(d) for d in await self.duties_of(user_id))
+            except DirectoryError:  # the refusal stands; only its detail is missing
+                labels = ""
+            raise Conflict(
+                f"Opsgenie refused to delete user {user_id}: it is still named for on-call duties "
+                f"({labels or exc.message}); hand them over first (offboard_user with successor)",
+                provider=self.name,
+                status=exc.status,
+            ) from exc
         return Deactivation(user_id=user_id, action="deleted", user=None)
 
 

@@ -127,6 +127,7 @@ class Retool(Adapter):
         "me": "Retool's v2 API has no 'me' endpoint",
         "licenses": "Retool's v2 API exposes no seat or license counts",
         "incident_roles": "Retool has no incident roles",
+        "schedules": "Retool has no on-call schedules, rotations or escalations",
         "assign_incident_role": "Retool has no incident roles",
         "unassign_incident_role": "Retool has no incident roles",
     }

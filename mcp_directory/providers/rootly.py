@@ -55,6 +55,7 @@ from .rootly_mapping import (
     team_members,
     with_member,
 )
+from .rootly_oncall import RootlyOnCall
 
 
 def error_text(data: dict[str, Any]) -> str | None:
@@ -128,7 +129,7 @@ Holds = Callable[[list[int], list[int]], bool]
 ROLE_LISTS = ("/v1/roles", "/v1/on_call_roles")
 
 
-class Rootly(Adapter):
+class Rootly(RootlyOnCall, Adapter):
     spec = SPEC
     missing: ClassVar[dict[str, str]] = {
         "licenses": "Rootly's API has no licenses or seats",

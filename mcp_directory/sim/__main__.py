@@ -1,10 +1,11 @@
-"""`python -m mcp_directory.sim`: serve the three simulated providers on loopback until Ctrl-C."""
+"""`python -m mcp_directory.sim`: serve the simulated providers on loopback until Ctrl-C."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
 import json
+import shlex
 import sys
 import threading
 
@@ -20,8 +21,13 @@ from mcp_directory.sim.serve import (
 
 
 def export_lines(urls: dict[str, str], tokens: dict[str, str]) -> list[str]:
-    """Shell lines an operator can paste to point the product at the simulators."""
-    return ["export " + " ".join(f"{k}={v}" for k, v in env_for({p: url}, tokens).items()) for p, url in urls.items()]
+    """Shell lines an operator can paste to point the product at the simulators, one per provider
+    (a PEM key's newlines written `\\n`, which the product reads back)."""
+    return [
+        "export "
+        + " ".join(f"{k}={shlex.quote(v.replace(chr(10), chr(92) + 'n'))}" for k, v in env_for({p: u}, tokens).items())
+        for p, u in urls.items()
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,11 +1,12 @@
 """The layer every simulated provider shares: options, request log, the gate, JSON helpers.
 
 A provider app is a `SimApp` (Starlette) whose every route is wrapped by one `Gate`. The gate
-records the request, asks the live `FaultPlan` (faults.py) what to inject, checks the token,
-applies the rate limiter (limiter.py), runs any hooks, calls the handler, and lets the provider's
-`Dialect` render errors and stamp its headers on the response — injected errors included, so a
-fault looks exactly like the provider's own. Handlers only speak the happy path and raise
-`SimError` for the rest, so a provider module holds nothing but its own wire format.
+counts the request (and records it, when the options ask for a request log), asks the live
+`FaultPlan` (faults.py) what to inject, checks the token, applies the rate limiter (limiter.py),
+runs any hooks, calls the handler, and lets the provider's `Dialect` render errors and stamp its
+headers on the response — injected errors included, so a fault looks exactly like the provider's
+own. Handlers only speak the happy path and raise `SimError` for the rest, so a provider module
+holds nothing but its own wire format.
 
 Growth points: `Gate.hooks` (async callables that may answer a request before its handler) and
 the `bucket` a dialect assigns to a method (separate read and write limits).
@@ -62,6 +63,10 @@ class SimOptions:
     rate_limit: int | None = None
     rate_window_s: float = 60.0
     faults: FaultPlan | None = None
+    # Keep every request as a `RequestRecord` in `gate.requests` (`app.state.requests`) for a test
+    # or benchmark to read. Off, that log is None and only `gate.received` counts requests: the
+    # demo serves for days, and each record holds a request's headers and body.
+    record_requests: bool = False
 
 
 @dataclass
@@ -139,7 +144,8 @@ class Gate:
 
     options: SimOptions
     dialect: Dialect
-    requests: list[RequestRecord] = field(default_factory=list)
+    requests: list[RequestRecord] | None = field(default=None, init=False)  # when options.record_requests
+    received: int = field(default=0, init=False)  # requests that reached the gate, recorded or not
     hooks: list[Hook] = field(default_factory=list)
     limiter: RateLimiter | None = None
     _injector: FaultInjector | None = field(default=None, init=False, repr=False)
@@ -152,6 +158,8 @@ class Gate:
                 enforce=self.options.rate_limit is not None,
             )
         self.faults = self.options.faults
+        if self.options.record_requests:
+            self.requests = []
 
     @property
     def faults(self) -> FaultPlan | None:
@@ -203,11 +211,14 @@ class Gate:
         async def endpoint(request: Request) -> Response:
             request.state.started = time.perf_counter()
             request.state.request_id = str(uuid.uuid4())
-            record = record_of(request, await request.body())
-            self.requests.append(record)
+            self.received += 1
+            raw = await request.body()  # read once here, for the log and for the handlers
             injector = self._injector
             fault = injector.decide(request.method, request.url.path) if injector else NO_FAULT
-            record.fault, record.delay_s = fault.label, fault.delay_s
+            if self.requests is not None:
+                record = record_of(request, raw)
+                record.fault, record.delay_s = fault.label, fault.delay_s
+                self.requests.append(record)
             plan = injector.plan if injector else None
             # A fault other than NO_FAULT (no delay, no kind) comes from an injector, so `plan` is set.
             if plan is not None and fault.delay_s and plan.latency_when == "before_handler":
@@ -309,7 +320,8 @@ class SortedView:
 
 def assemble(gate: Gate, routes: list[Route], *, api: Any, writes: Any) -> SimApp:
     """A provider's app: its routes, then the gate's fallbacks (404 in the provider's shape);
-    the gate, its request log, the read and the write handlers on `app.state`."""
+    the gate, its request log (None unless the options record requests), the read and the write
+    handlers on `app.state`."""
     app = SimApp(routes=[*routes, *gate.fallback_routes()])
     app.state.gate = gate
     app.state.requests = gate.requests

@@ -35,6 +35,7 @@ from mcp_directory.sim.common import (
     json_response,
 )
 from mcp_directory.sim.faults import SimApp
+from mcp_directory.sim.jsm_oncall import jsm_oncall_routes
 from mcp_directory.sim.jsm_platform import MEMBERS_MAX, ORG_PAGE, ROLES_MAX, PlatformReads, bounded
 from mcp_directory.sim.jsm_seed import JsmDirectory
 from mcp_directory.sim.jsm_writes import JsmWrites
@@ -255,5 +256,6 @@ def build_jsm_app(directory: JsmDirectory, options: SimOptions) -> SimApp:
         gate.route("/admin/v1/orgs/{org}", api.get_org),
         gate.route("/admin/v1/orgs/{org}/users", api.org_users),
         gate.route("/admin/v2/orgs/{org}/directories/{directory}/users/{account}/suspend", writes.suspend, ["POST"]),
+        *jsm_oncall_routes(gate, api),
     ]
     return assemble(gate, routes, api=api, writes=writes)

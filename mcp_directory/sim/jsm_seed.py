@@ -23,6 +23,8 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
+from mcp_directory.sim.jsm_oncall_seed import seed_jsm_oncall
+from mcp_directory.sim.oncall_seed import OnCallStore
 from mcp_directory.sim.world import SeedPerson, instant, iso_z, seeded_uuid
 
 EMAIL = "jsm-admin@acme.com"  # the account behind the demo's API token (JSM_EMAIL)
@@ -68,6 +70,7 @@ class JsmDirectory:
     org_id: str = ORG_ID
     cloud_id: str = ""
     version: int = 0  # bumped by every write
+    oncall: OnCallStore = field(default_factory=OnCallStore)  # Ops schedules, escalations, overrides
 
 
 def account_id(rng: random.Random) -> str:
@@ -199,4 +202,6 @@ def seed_jsm(rng: random.Random, people: list[SeedPerson]) -> JsmDirectory:
     for name in CUSTOM_ROLES:
         role_id = seeded_uuid(rng)
         out.custom_roles[role_id] = {"id": role_id, "name": name}
+    ops_teams = [t["teamId"] for t in out.teams.values() if t["ops"]]
+    out.oncall = seed_jsm_oncall(rng, people, out.migrated, out.users, out.org, ops_teams)
     return out

@@ -28,6 +28,8 @@ from mcp_directory.sim.common import (
     page_url,
 )
 from mcp_directory.sim.faults import SimApp
+from mcp_directory.sim.opsgenie_oncall import OpsgenieOnCallReads
+from mcp_directory.sim.opsgenie_oncall_writes import OpsgenieOnCallWrites
 from mcp_directory.sim.opsgenie_seed import OpsgenieDirectory
 from mcp_directory.sim.opsgenie_writes import OpsgenieWrites
 
@@ -255,5 +257,33 @@ def build_opsgenie_app(directory: OpsgenieDirectory, options: SimOptions) -> Sim
         gate.route("/v2/users/{identifier}", writes.delete_user, ["DELETE"]),
         gate.route("/v2/teams/{identifier}/members", writes.add_member, ["POST"]),
         gate.route("/v2/teams/{identifier}/members/{member}", writes.remove_member, ["DELETE"]),
+        *oncall_routes(gate, api),
     ]
     return assemble(gate, routes, api=api, writes=writes)
+
+
+def oncall_routes(gate: Gate, api: OpsgenieApi) -> list[Any]:
+    """Schedules, rotations, overrides, escalations and on-calls (opsgenie_oncall*)."""
+    reads = OpsgenieOnCallReads(api)
+    writes = OpsgenieOnCallWrites(api, reads)
+    schedule = "/v2/schedules/{identifier}"
+    return [
+        gate.route("/v2/schedules", reads.list_schedules),
+        gate.route("/v2/schedules/on-calls", reads.all_on_calls),
+        gate.route(schedule, reads.get_schedule),
+        gate.route(schedule, writes.update_schedule, ["PATCH"]),
+        gate.route(schedule + "/on-calls", reads.schedule_on_calls),
+        gate.route(schedule + "/rotations", reads.list_rotations),
+        gate.route(schedule + "/rotations/{id}", reads.get_rotation),
+        gate.route(schedule + "/rotations/{id}", writes.update_rotation, ["PATCH"]),
+        gate.route(schedule + "/overrides", reads.list_overrides),
+        gate.route(schedule + "/overrides", writes.create_override, ["POST"]),
+        gate.route(schedule + "/overrides/{alias}", reads.get_override),
+        gate.route(schedule + "/overrides/{alias}", writes.replace_override, ["PUT"]),
+        gate.route(schedule + "/overrides/{alias}", writes.delete_override, ["DELETE"]),
+        gate.route("/v2/escalations", reads.list_escalations),
+        gate.route("/v2/escalations/{identifier}", reads.get_escalation),
+        gate.route("/v2/escalations/{identifier}", writes.update_escalation, ["PATCH"]),
+        gate.route("/v2/users/{identifier}/schedules", reads.user_schedules),
+        gate.route("/v2/users/{identifier}/escalations", reads.user_escalations),
+    ]

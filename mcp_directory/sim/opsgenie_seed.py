@@ -11,6 +11,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
+from mcp_directory.sim.oncall_seed import OnCallStore, seed_opsgenie_oncall
 from mcp_directory.sim.world import SeedPerson, instant, iso_z, seeded_uuid
 
 # name, extendedRole, grantedRights, disallowedRights
@@ -44,6 +45,7 @@ class OpsgenieDirectory:
     account: dict[str, Any] = field(default_factory=dict)
     contacts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     version: int = 0  # bumped by every write; invalidates the app's cached sorted views
+    oncall: OnCallStore = field(default_factory=OnCallStore)  # schedules, escalations, overrides
 
 
 def _roles(rng: random.Random, out: OpsgenieDirectory) -> None:
@@ -131,4 +133,5 @@ def seed_opsgenie(rng: random.Random, people: list[SeedPerson]) -> OpsgenieDirec
         "userCount": count,
         "plan": {"maxUserCount": count + rng.randint(5, 40), "name": "Enterprise", "isYearly": True},
     }
+    out.oncall = seed_opsgenie_oncall(rng, people, out.users, out.teams)
     return out

@@ -4,9 +4,11 @@ members.
 Wire quirks reproduced: create answers 201 `{"result": "Created", "data": {"id", "name"}}` (the
 name is the username); update/delete/add/remove answer 200 with `result` "Updated", "Deleted",
 "Added", "Removed"; validation failures are 422 with an `errors` map keyed by field; a taken
-username (compared case-insensitively, as logins are) is a 409 conflict. Deleting a user removes
-it from every team; `GET /v2/account`'s `userCount` follows because it counts live users. The
-members endpoints address the team with `teamIdentifierType` (id|name), a member by id or username.
+username (compared case-insensitively, as logins are) is a 409 conflict. Deleting a user still
+named in a schedule rotation or an escalation rule answers 428 (what Opsgenie's Terraform provider
+retries on); deleting one that is not removes it from every team and drops its overrides;
+`GET /v2/account`'s `userCount` follows because it counts live users. The members endpoints
+address the team with `teamIdentifierType` (id|name), a member by id or username.
 
 Every write mutates the `OpsgenieDirectory` and bumps its `version`, so later reads show it.
 """
@@ -16,12 +18,13 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from mcp_directory.sim.common import SimError, json_body
+from mcp_directory.sim.opsgenie_oncall import Reads, references, rename
 from mcp_directory.sim.opsgenie_seed import OpsgenieDirectory
 from mcp_directory.sim.world import iso_z
 
@@ -34,17 +37,6 @@ ADDRESS_KEYS = ("country", "state", "city", "line", "zipCode")
 
 def unprocessable(errors: dict[str, str]) -> SimError:
     return SimError(422, UNPROCESSABLE, errors=errors)
-
-
-class Reads(Protocol):
-    """What the writes need of the read API (`opsgenie.OpsgenieApi`, which builds them): typed
-    here, so the read module imports this one and not the other way round."""
-
-    dir: OpsgenieDirectory
-
-    def ok(self, request: Request, payload: dict[str, Any]) -> Response: ...
-
-    def find_user(self, identifier: str) -> dict[str, Any]: ...
 
 
 class OpsgenieWrites:
@@ -165,12 +157,18 @@ class OpsgenieWrites:
                 for member in team["members"]:
                     if member["user"]["id"] == user["id"]:
                         member["user"]["username"] = user["username"]
+            rename(self.dir.oncall, user["id"], user["username"])
         self.changed()
         return self.done(request, "Updated", {"id": user["id"], "name": user["username"]})
 
     async def delete_user(self, request: Request) -> Response:
         user = self.api.find_user(request.path_params["identifier"])
+        named = references(self.dir.oncall, user["id"])
+        if named:  # Opsgenie refuses while the user is in a schedule or an escalation (ONCALL.md §2d)
+            raise SimError(428, f"User [{user['username']}] cannot be deleted: still used in {'; '.join(named)}")
         del self.dir.users[user["id"]]
+        for schedule_id, listed in self.dir.oncall.overrides.items():  # its overrides go with it
+            self.dir.oncall.overrides[schedule_id] = [o for o in listed if o["user"].get("id") != user["id"]]
         self.dir.contacts.pop(user["id"], None)
         for team in self.dir.teams.values():
             team["members"] = [m for m in team["members"] if m["user"]["id"] != user["id"]]

@@ -22,6 +22,8 @@ from starlette.applications import Starlette
 from mcp_directory.sim.common import SimOptions
 from mcp_directory.sim.jsm import build_jsm_app
 from mcp_directory.sim.jsm_seed import EMAIL, ORG_ID, ORG_KEY, seed_jsm
+from mcp_directory.sim.okta import build_okta_app
+from mcp_directory.sim.okta_seed import CLIENT_ID, DEMO_KEY, private_pem, seed_okta
 from mcp_directory.sim.opsgenie import build_opsgenie_app
 from mcp_directory.sim.opsgenie_seed import seed_opsgenie
 from mcp_directory.sim.retool import build_retool_app
@@ -44,11 +46,19 @@ class Simulator:
     migrates_from: str | None = None
     # Setting values (by setting key) besides the credential and base URL, for the app served at a URL.
     settings: Callable[[str], dict[str, str]] = lambda url: {}
+    # The identity provider (SPEC §14): its seeder gets every person, and decides who left, who
+    # is a contractor without an account there and who was just hired; it hands out no tool accounts.
+    identity: bool = False
 
 
 def jsm_settings(url: str) -> dict[str, str]:
     """The site and api.atlassian.com are one simulated app (the cloudId comes from its tenant_info)."""
     return {"email": EMAIL, "org_id": ORG_ID, "api_url": url, "org_key": ORG_KEY}
+
+
+def okta_settings(url: str) -> dict[str, str]:
+    """The demo's service app: its client id and private key (the org also takes the API token)."""
+    return {"client_id": CLIENT_ID, "private_key": private_pem(DEMO_KEY)}
 
 
 SIMULATORS: dict[str, Simulator] = {
@@ -58,12 +68,15 @@ SIMULATORS: dict[str, Simulator] = {
         Simulator("opsgenie", seed_opsgenie, build_opsgenie_app, "demo-opsgenie-key", can_disable=True),
         Simulator("retool", seed_retool, build_retool_app, "demo-retool-token", can_disable=True),
         Simulator("jsm", seed_jsm, build_jsm_app, "demo-jsm-token", migrates_from="opsgenie", settings=jsm_settings),
+        Simulator("okta", seed_okta, build_okta_app, "demo-okta-token", settings=okta_settings, identity=True),
     )
 }
 
 
 # The providers whose accounts the world hands out to people (the others migrate from one of them).
-NATIVE: tuple[str, ...] = tuple(name for name in PROVIDERS if SIMULATORS[name].migrates_from is None)
+NATIVE: tuple[str, ...] = tuple(
+    name for name in PROVIDERS if SIMULATORS[name].migrates_from is None and not SIMULATORS[name].identity
+)
 
 
 def build_world(seed: int = 1, people: int = 60) -> World:
@@ -78,6 +91,8 @@ def build_world(seed: int = 1, people: int = 60) -> World:
     disable_accounts(rng, persons, [name for name in NATIVE if SIMULATORS[name].can_disable])
 
     def members(provider: str) -> list[SeedPerson]:
+        if SIMULATORS[provider].identity:
+            return list(persons)
         return [p for p in persons if provider in p.provider_emails]
 
     directories = {

@@ -27,6 +27,7 @@ from mcp_directory.sim.common import (
 )
 from mcp_directory.sim.faults import SimApp
 from mcp_directory.sim.rootly_dialect import MEDIA_TYPE, RootlyDialect
+from mcp_directory.sim.rootly_oncall_writes import rootly_oncall_routes
 from mcp_directory.sim.rootly_seed import RootlyDirectory
 from mcp_directory.sim.rootly_writes import RootlyWrites, assignment_resources
 
@@ -314,5 +315,6 @@ def build_rootly_app(directory: RootlyDirectory, options: SimOptions) -> SimApp:
         gate.route("/v1/teams/{id}", writes.update_team, ["PUT"]),
         gate.route("/v1/incidents/{id}/assign_role_to_user", writes.assign_role, ["POST"]),
         gate.route("/v1/incidents/{id}/unassign_role_from_user", writes.unassign_role, ["DELETE"]),
+        *rootly_oncall_routes(gate, api),
     ]
     return assemble(gate, routes, api=api, writes=writes)

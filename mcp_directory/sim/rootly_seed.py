@@ -11,6 +11,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
+from mcp_directory.sim.rootly_oncall_seed import RootlyOnCall, seed_rootly_oncall
 from mcp_directory.sim.world import SeedPerson, instant, iso_offset, seeded_uuid
 
 CRUD = ["create", "read", "update", "delete"]
@@ -95,6 +96,7 @@ class RootlyDirectory:
     # incident id -> [{"incident_role_id", "user_id"}]: who holds which incident role (writes only).
     assignments: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     version: int = 0  # bumped by every write; invalidates the app's cached sorted views
+    oncall: RootlyOnCall = field(default_factory=RootlyOnCall)  # schedules, escalation policies, overrides
 
 
 def slugify(name: str) -> str:
@@ -341,4 +343,5 @@ def seed_rootly(rng: random.Random, people: list[SeedPerson]) -> RootlyDirectory
     _users(rng, people, out)
     _teams(rng, out)
     _incidents(rng, out)
+    out.oncall = seed_rootly_oncall(rng, people, out.users, list(out.teams))
     return out

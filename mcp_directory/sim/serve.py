@@ -47,10 +47,14 @@ def build_app(provider: str, world: World, options: SimOptions) -> Starlette:
     return simulator.app(world.directories[provider], options)
 
 
-def build_apps(world: World, tokens: dict[str, str] | None = None) -> dict[str, Starlette]:
-    """Every provider's app with default options; `tokens` default to DEMO_TOKENS."""
+def build_apps(
+    world: World, tokens: dict[str, str] | None = None, *, record_requests: bool = False
+) -> dict[str, Starlette]:
+    """Every provider's app with default options; `tokens` default to DEMO_TOKENS.
+    `record_requests`: keep each app's request log (`app.state.requests`) for a test to read."""
     tokens = {**DEMO_TOKENS, **(tokens or {})}
-    return {p: build_app(p, world, SimOptions(token=tokens[p])) for p in world.directories}
+    options = {p: SimOptions(token=tokens[p], record_requests=record_requests) for p in world.directories}
+    return {p: build_app(p, world, options[p]) for p in world.directories}
 
 
 def ensure_loopback(host: str) -> None:

@@ -248,3 +248,43 @@ def disable_accounts(rng: random.Random, people: list[SeedPerson], switchable: l
     alone = [p for p in people if len(p.provider_emails) == 1 and set(p.provider_emails) <= set(switchable)]
     for person in rng.sample(alone, min(2, len(alone))):
         person.disabled = set(person.provider_emails)
+
+
+# --- employment: what the identity provider knows (SPEC §14) -----------------------------------
+
+
+def employment(rng: random.Random, people: list[SeedPerson]) -> dict[str, str]:
+    """Each person's standing by email: `employee`, `left` (deprovisioned in the identity
+    provider, yet still holding tool accounts: an orphan), `suspended`, or `contractor` (tool
+    accounts, no identity account). Leavers are picked among people whose tool accounts are all
+    still on, so the tools' own statuses cannot tell they left. Its own random stream: the
+    providers' records do not change."""
+    order = list(range(len(people)))
+    rng.shuffle(order)
+    count = len(people)
+    contractors = max(1, round(count * 0.07)) if count >= 4 else 0
+    leavers = max(1, round(count * 0.08)) if count >= 3 else 0
+    suspended = (2 if count >= 40 else 1) if count >= 5 else 0
+    kinds = {p.email: "employee" for p in people}
+    enabled = [i for i in order if not people[i].disabled]
+    for i in enabled[:leavers]:
+        kinds[people[i].email] = "left"
+    rest = [i for i in order if kinds[people[i].email] == "employee"]
+    for i in rest[:suspended]:
+        kinds[people[i].email] = "suspended"
+    for i in rest[suspended : suspended + contractors]:
+        kinds[people[i].email] = "contractor"
+    return kinds
+
+
+def new_hires(rng: random.Random, people: list[SeedPerson], count: int = 3) -> list[SeedPerson]:
+    """People who start soon: known to the identity provider, with no tool account yet."""
+    taken = {p.email for p in people}
+    hires: list[SeedPerson] = []
+    while len(hires) < count:
+        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        email = f"{first}.{last}.new{len(hires) + 1}@acme.com".lower().replace("'", "")
+        if email not in taken:
+            taken.add(email)
+            hires.append(SeedPerson(email=email, first_name=first, last_name=last))
+    return hires

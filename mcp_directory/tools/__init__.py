@@ -7,7 +7,7 @@ over its `toolset`, so there is no second list that could drift.
 from __future__ import annotations
 
 from ..config import Settings
-from . import admin, directory, incidents, offboard, proxy, review
+from . import admin, coverage, directory, incidents, offboard, oncall, proxy, review, sync
 from .base import Call, Tool
 
 TOOLS: tuple[Tool, ...] = (
@@ -21,6 +21,10 @@ TOOLS: tuple[Tool, ...] = (
     directory.list_licenses,
     directory.find_users,
     review.access_review,
+    oncall.list_schedules,
+    oncall.who_is_on_call,
+    oncall.get_duties,
+    coverage.coverage_review,
     incidents.list_incident_roles,
     incidents.assign_incident_role,
     incidents.unassign_incident_role,
@@ -29,6 +33,7 @@ TOOLS: tuple[Tool, ...] = (
     admin.create_user,
     admin.deactivate_user,
     offboard.offboard_user,
+    sync.sync_group_members,
     proxy.proxy_request,
 )
 

@@ -12,8 +12,10 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import Field
 
 from ..models import Deactivation, Group, User, Written
+from ..oncall import duty_label
 from ..spec import ProviderSpec
 from .base import Args, Call, ProviderArg, tool
+from .handover import account_duties, has_on_call, refusal
 
 W = TypeVar("W", bound=Written)  # type: ignore[type-arg]
 
@@ -59,6 +61,7 @@ class CreateUserArgs(Args):
 class DeactivateArgs(Args):
     provider: ProviderArg
     user_id: UserIdArg
+    leave_gaps: Annotated[bool, Field(description="true: deactivate even while it holds on-call duties.")] = False
     confirm: ConfirmArg = False
 
 
@@ -148,8 +151,13 @@ async def deactivate_user(call: Call, args: DeactivateArgs) -> Written[Deactivat
     confirm=true it only returns the plan."""
     adapter = call.adapter(args.provider)
     plan = deactivation_plan(adapter.spec, args.user_id)
+    held = (await account_duties(adapter, [args.user_id]))[1] if has_on_call(call, args.provider) else []
+    if held:  # SPEC §12: the plan names them; the account is not deactivated while named, unless leave_gaps
+        plan += f" It still holds on-call duties: {'; '.join(duty_label(d) for d in held)}."
     if not args.confirm:
         return Written[Deactivation](provider=args.provider, dry_run=True, plan=plan)
+    if held and not args.leave_gaps:
+        raise refusal(adapter.spec, args.user_id, held)
     await call.confirm(plan)
     done = await adapter.deactivate_user(args.user_id)
     return Written[Deactivation](provider=args.provider, result=done)

@@ -1,44 +1,53 @@
 """offboard_user (toolset `admin`): one person out of every provider (SPEC §8).
 
 A plan is data first (steps), carried out second, so the dry run and the real run share one
-path: per provider, one `remove_group_member` step per group the account is in, then the
-account itself (`deactivate_user`). Carried out step by step; a failed step skips the rest of
-that provider's steps and not the others'; each step writes the audit line its single-provider
-tool would. Running it again plans only what is left, so a retry finishes the job.
+path: per provider, one step per on-call duty of the account (handed to `successor` in place, or
+removed; `handover.py`, SPEC §12), one `remove_group_member` step per group the account is in, then
+the account itself (`deactivate_user`). A duty that can be neither handed over nor safely removed
+blocks the rest of that provider's steps: the account is never deactivated while still named.
+Carried out step by step; a failed step skips the rest of that provider's steps and not the
+others'; each step writes the audit line its single-provider tool would. Running it again plans
+only what is left, so a retry finishes the job.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
 from ..aio import gather
-from ..errors import DirectoryError, NotFound
+from ..errors import DirectoryError, InvalidArgument, NotFound
 from ..models import ErrorBody, ProviderName, Strict, email_key, same_email
+from ..oncall import Duty
 from ..paging import every
 from .base import Args, Call, ProvidersArg, tool
+from .handover import has_on_call, plan_duties, sentence
+from .schema import joined
 
-Action = Literal["remove_group_member", "deactivate_user"]
+Action = Literal["hand_over_duty", "remove_from_duty", "remove_group_member", "deactivate_user"]
 
 
 class Step(Strict):
     provider: ProviderName = Field(description="Provider of the account.")
-    action: Action = Field(description="remove_group_member, or deactivate_user for the account itself.")
+    action: Action = Field(description="A duty's hand-over or removal, a group, or the account itself.")
     user_id: str = Field(description="The account's user id at the provider.")
     group_id: str | None = Field(description="The group, for remove_group_member; null for the account step.")
     group_name: str | None = Field(description="The group's name; null for the account step.")
-    outcome: Literal["done", "failed", "skipped"] | None = Field(
-        description="null in a plan; done, failed, or skipped (an earlier step of this provider failed)."
+    outcome: Literal["done", "failed", "skipped", "blocked"] | None = Field(
+        description="null in a plan; done, failed, blocked (a duty nobody can take), or skipped (after a "
+        "failed or blocked step of this provider)."
     )
-    error: ErrorBody | None = Field(description="Why a failed step failed (SPEC §6 error object).")
+    error: ErrorBody | None = Field(description="Why a step failed or is blocked (SPEC §6 error object).")
+    duty: Duty | None = Field(None, description="The duty a duty step acts on.")
 
 
 class Offboarding(Strict):
     dry_run: bool = Field(description="true: nothing was changed; the plan and its steps say what confirm=true does.")
     email: str = Field(description="The person, lower-cased.")
     plan: str | None = Field(None, description="On a dry run: what confirm=true would do, in sentences.")
-    steps: list[Step] = Field(description="The steps, per provider in order: groups first, then the account.")
+    steps: list[Step] = Field(description="Per provider, in order: duties, groups, the account.")
     complete: bool | None = Field(None, description="After a real run: whether every step is done.")
 
 
@@ -51,19 +60,44 @@ class OffboardArgs(Args):
         ProvidersArg | None,
         Field(description="Providers to act in; null: every configured one."),
     ] = None
+    successor: Annotated[
+        str | None,
+        Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$", description="Who takes over "
+              "their on-call duties, in place (email)."),
+    ] = None  # fmt: skip
+    leave_gaps: Annotated[
+        bool, Field(description="true: remove duties nobody takes over even where that leaves nobody paged.")
+    ] = False
     confirm: Annotated[
         bool, Field(description="true to do it; false (default) only returns the plan and changes nothing.")
     ] = False
 
 
-async def plan_provider(call: Call, name: str, email: str) -> tuple[int, list[Step]]:
+def blocked_error(name: str, reason: str) -> ErrorBody:
+    return ErrorBody(code="conflict", message=reason, provider=name, status=None, retry_after=None)
+
+
+@dataclass
+class ProviderPlan:
+    """One provider's part of an offboarding: how many accounts, the steps, the successor's account
+    there (for hand-overs), and the sentence on what becomes of the duties."""
+
+    accounts: int
+    steps: list[Step]
+    successor_id: str | None = None
+    duties: str = ""
+
+
+async def plan_provider(
+    call: Call, name: str, email: str, successor: str | None = None, leave_gaps: bool = False
+) -> ProviderPlan:
     """How many accounts `email` has in provider `name`, and the steps that would take it out:
     only what is left (a group it is still in; an account not yet deactivated)."""
     adapter = call.directory.adapter(name, "users")
     found = [u async for u in every(name, adapter.users(search=None, email=email), max_items=50)]
     accounts = [u for u in found if same_email(u.email, email)]  # never another person's account
     if not accounts:
-        return 0, []
+        return ProviderPlan(0, [])
     names: dict[str, str] = {}
     if hasattr(adapter, "groups"):
         names = {g.id: g.name async for g in every(name, adapter.groups(search=None), max_items=1_000_000)}
@@ -76,11 +110,24 @@ async def plan_provider(call: Call, name: str, email: str) -> tuple[int, list[St
         if user.status != "inactive":  # inactive: deactivated already
             steps.append(Step(provider=name, action="deactivate_user", user_id=account.id, group_id=None,
                               group_name=None, outcome=None, error=None))  # fmt: skip
-    return len(accounts), steps
+    if not has_on_call(call, name):
+        return ProviderPlan(len(accounts), steps)
+    planned, successor_id = await plan_duties(adapter, [a.id for a in accounts], successor, leave_gaps)
+    duty_steps = [
+            Step(provider=name, action=p.action, user_id=p.duty.user_id, group_id=None, group_name=None,
+                 outcome="blocked" if p.blocked else None, error=blocked_error(name, p.blocked) if p.blocked else None,
+                 duty=p.duty)
+            for p in planned
+    ]  # fmt: skip
+    steps = duty_steps + steps
+    if any(s.outcome == "blocked" for s in duty_steps):  # the account is never deactivated while still named
+        for step in steps:
+            step.outcome = step.outcome or "skipped"
+    return ProviderPlan(len(accounts), steps, successor_id, sentence(planned, successor))
 
 
-def describe(call: Call, email: str, steps: list[Step]) -> str:
-    """The plan in sentences, one per provider."""
+def describe(call: Call, email: str, steps: list[Step], duties: dict[str, str] | None = None) -> str:
+    """The plan in sentences, one per provider (`duties`: what becomes of its on-call duties)."""
     sentences = []
     for name in dict.fromkeys(s.provider for s in steps):
         spec = call.directory.known(name).spec
@@ -88,6 +135,11 @@ def describe(call: Call, email: str, steps: list[Step]) -> str:
         groups = [s.group_name or s.group_id or "?" for s in mine if s.action == "remove_group_member"]
         accounts = [s.user_id for s in mine if s.action == "deactivate_user"]
         sentence = f"In {spec.title} (user {', '.join(accounts) or mine[0].user_id}): "
+        if any(s.outcome == "blocked" for s in mine):  # nothing is done there, and the account is kept
+            sentences.append(sentence + f"on-call duties: {(duties or {}).get(name)}; the account is kept.")
+            continue
+        if (duties or {}).get(name):
+            sentence += f"on-call duties first: {(duties or {})[name]}; then "
         if groups:
             sentence += f"out of {len(groups)} group{'s' if len(groups) != 1 else ''} ({', '.join(groups)})"
             sentence += "; then " if accounts else ""
@@ -100,16 +152,26 @@ def describe(call: Call, email: str, steps: list[Step]) -> str:
     return f"Would offboard {email}. " + " ".join(sentences)
 
 
-async def carry_out(call: Call, name: str, steps: list[Step]) -> None:
-    """One provider's steps in order; after a failure the rest are skipped. Each step is audited."""
+async def carry_out(call: Call, name: str, steps: list[Step], successor_id: str | None = None) -> None:
+    """One provider's steps in order; after a failure the rest are skipped. Each step is audited.
+    Blocked steps (and those they hold back) were decided in the plan and are left as they are."""
     failed = False
     for step in steps:
+        if step.outcome in ("blocked", "skipped"):
+            continue
         if failed:
             step.outcome = "skipped"
             continue
         target: dict[str, Any] = {"user_id": step.user_id, **({"group_id": step.group_id} if step.group_id else {})}
+        if step.duty is not None:
+            target["duty"] = step.duty.model_dump(include={"kind", "schedule", "rotation", "escalation", "position"})
+            if step.action == "hand_over_duty":
+                target["successor_id"] = successor_id
         try:
-            if step.action == "remove_group_member":
+            if step.duty is not None:
+                adapter = call.directory.adapter(name, "change_duty")
+                await adapter.change_duty(step.duty, successor_id if step.action == "hand_over_duty" else None)
+            elif step.action == "remove_group_member":
                 await call.directory.adapter(name, "remove_group_member").remove_group_member(
                     step.group_id, step.user_id
                 )
@@ -139,27 +201,42 @@ async def carry_out(call: Call, name: str, steps: list[Step]) -> None:
     idempotent=True,
 )
 async def offboard_user(call: Call, args: OffboardArgs) -> Offboarding:
-    """Take one person out of every provider, by email: out of each group, then the account is
-    deactivated as deactivate_user does there. Without confirm=true it only returns the plan. A
-    failed step skips the rest of that provider only; calling again plans only what is left."""
+    """Take one person out of every provider, by email: on-call duties handed to successor in place
+    (or removed), out of each group, then the account is deactivated as deactivate_user does there.
+    Without confirm=true it only returns the plan. A failed or blocked step skips the rest of that
+    provider only; calling again plans only what is left."""
     directory = call.directory
     email = email_key(args.email.strip())
     names = list(dict.fromkeys(args.providers or [p.name for p in directory.configured()]))
     for name in names:
         directory.known(name)
-    planned = await gather(*(plan_provider(call, name, email) for name in names))
-    steps = [step for _, provider_steps in planned for step in provider_steps]
-    if not any(count for count, _ in planned):
+    # a read-only provider (the identity provider) is left out: people are deactivated there itself
+    kept_out = [directory.known(n).spec.title for n in names if directory.known(n).spec.read_only]
+    names = [n for n in names if not directory.known(n).spec.read_only]
+    aside = (
+        f" {joined(kept_out, 'and')} {'is' if len(kept_out) == 1 else 'are'} left out: read-only here."
+        if kept_out
+        else ""
+    )
+    if not names:
+        raise InvalidArgument(f"nothing to offboard from:{aside} Deactivate the person in the identity provider itself")
+    successor = email_key(args.successor.strip()) if args.successor else None
+    if successor is not None and same_email(successor, email):
+        raise InvalidArgument("successor must be someone else than the person offboarded")
+    planned = await gather(*(plan_provider(call, name, email, successor, args.leave_gaps) for name in names))
+    steps = [step for p in planned for step in p.steps]
+    if not any(p.accounts for p in planned):
         raise NotFound(f"no account has the email {email!r} in {', '.join(names)}; check it with find_users")
     if not steps:
         plan = f"Nothing left to do: {email} has no active account and no group membership left in {', '.join(names)}."
         return Offboarding(
             dry_run=not args.confirm, email=email, plan=plan, steps=[], complete=True if args.confirm else None
         )
-    plan = describe(call, email, steps)
+    plan = describe(call, email, steps, {n: p.duties for n, p in zip(names, planned, strict=True)}) + aside
     if not args.confirm:
         return Offboarding(dry_run=True, email=email, plan=plan, steps=steps)
     await call.confirm(plan)
     by_provider = {name: [s for s in steps if s.provider == name] for name in dict.fromkeys(s.provider for s in steps)}
-    await gather(*(carry_out(call, name, mine) for name, mine in by_provider.items()))
+    successors = {n: p.successor_id for n, p in zip(names, planned, strict=True)}
+    await gather(*(carry_out(call, name, mine, successors.get(name)) for name, mine in by_provider.items()))
     return Offboarding(dry_run=False, email=email, steps=steps, complete=all(s.outcome == "done" for s in steps))

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..errors import WritesDisabled
+from ..errors import Unsupported, WritesDisabled
 from ..models import ProxyResponse
 from ..proxy import MAX_BODY_BYTES, MAX_QUERY_PARAMS, check_query, encode_body, response_body, target_url
 from .base import Args, Call, ProviderArg, tool
@@ -63,6 +63,10 @@ async def proxy_request(call: Call, args: ProxyArgs) -> ProxyResponse:
             f"{args.method} is a write and writes are disabled; the operator can allow them with "
             "--allow-writes or MCP_DIRECTORY_ALLOW_WRITES=true",
             provider=args.provider,
+        )
+    if args.method != "GET" and adapter.spec.read_only:
+        raise Unsupported(
+            f"{adapter.spec.title} is read-only here: proxy_request sends it GET only", provider=args.provider
         )
     client, path = await adapter.proxy_route(args.path)  # which of its APIs, if any, the path is below
     query = check_query([(q.name, q.value) for q in args.query or ()])

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
+from .. import source_of_truth
 from ..errors import InvalidArgument, NotConfigured
 from ..models import email_key
 from ..paging import Position
@@ -49,6 +50,15 @@ class AccessReviewArgs(Args):
             "known and earlier.",
         ),
     ] = None
+    orphaned: Annotated[
+        bool,
+        Field(
+            description="true: only people with an account not inactive in some other provider whose account in "
+            "the source of truth (the identity provider) is inactive or blocked, or who have none there: "
+            "who left but still has access; the source of truth is read whether or not providers names it "
+            "(default false)."
+        ),
+    ] = False
     limit: LimitArg = 50
     cursor: CursorArg = None
 
@@ -59,8 +69,8 @@ async def access_review(call: Call, args: AccessReviewArgs) -> ReviewPage:
     One row per person (by email) with each account's status, admin flag, last activity and groups,
     filtered here: who has one tool but not another (present_in, absent_from), active in one but
     blocked in another (mixed_status), every admin (admins_only), not seen since a date
-    (inactive_since), one person everywhere (email). Pages come from one snapshot; `export` is a CSV
-    of the whole review."""
+    (inactive_since), one person everywhere (email), who left but still has access (orphaned, by the
+    identity provider). Pages come from one snapshot; `export` is a CSV of the whole review."""
     directory = call.directory
     named = [*(args.present_in or []), *(args.absent_from or [])]
     for name in [*(args.providers or []), *named]:
@@ -70,6 +80,11 @@ async def access_review(call: Call, args: AccessReviewArgs) -> ReviewPage:
         if name not in wanted and args.providers:
             raise InvalidArgument(f"{name} is named in present_in or absent_from but not in providers; add it there")
         wanted.add(name)
+    known = list(directory.providers.values())
+    source = source_of_truth.required(directory.source_of_truth(), known) if args.orphaned else None
+    if source is not None:
+        directory.known(source)
+        wanted.add(source)  # read whether or not `providers` names it (SPEC §14)
     read = [name for name in directory.providers if name in wanted]
     if not read:
         raise NotConfigured("no provider is configured; list_providers says which variables to set")
@@ -81,6 +96,7 @@ async def access_review(call: Call, args: AccessReviewArgs) -> ReviewPage:
         mixed_status=args.mixed_status,
         admins_only=args.admins_only,
         inactive_since=parse_since(args.inactive_since) if args.inactive_since else None,
+        orphaned_by=source,
     )
     scope = {"tool": call.tool.name, "provider": None, "filters": {"providers": read, **filters.key()}}
     if args.cursor:
