@@ -77,3 +77,16 @@ async def test_a_review_reads_with_the_collector_paused():
     await directory.aclose()
     assert snapshot.rows and during and not any(during)
     assert gc.isenabled()
+
+
+def test_reads_that_overlap_without_end_still_collect(monkeypatch):
+    collections: list[int] = []
+    monkeypatch.setattr(collector, "LONGEST_PAUSE_S", 0.0)
+    monkeypatch.setattr(collector.gc, "collect", lambda generation=2: collections.append(generation) or 0)
+    first = collector.paused()
+    first.__enter__()
+    with collector.paused():
+        pass  # ends while the first read goes on, after the (zero-second) longest pause
+    assert collections == [2] and not gc.isenabled()
+    first.__exit__(None, None, None)
+    assert collections == [2, 1] and gc.isenabled()
