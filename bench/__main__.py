@@ -143,6 +143,14 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         )
         out.append(
             (
+                "h. that first page / its floor (the same responses, only read)",
+                f"{h['first_page_s']:.1f} s / {h['floor_s']:.1f} s",
+                f"<= {h['target_floor_ratio']}x the floor",
+                f"{h['floor_ratio']:.2f}x",
+            )
+        )
+        out.append(
+            (
                 f"h. {h['callers']} sessions ask for that first page at once",
                 f"all answered in {h['together_s']:.1f} s, peak RSS {h['together_peak_rss_mb']:.0f} MB",
                 "<= 300 MB; one read's requests",

@@ -27,7 +27,7 @@ def serve_http(port: int) -> None:
     from starlette.requests import Request
     from starlette.responses import JSONResponse, Response
 
-    from mcp_directory.web import KEEP_ALIVE_TIMEOUT_S
+    from mcp_directory.web_server import KEEP_ALIVE_TIMEOUT_S
 
     @server.custom_route("/healthz", methods=["GET"])
     async def healthz(request: Request) -> Response:

@@ -2,7 +2,9 @@
 10x directory size, 20 ms per upstream request: calls, bytes handed to the model (the compact
 JSON of structuredContent, which is what chat clients pass on), seconds.
 (h) One review over about 100,000 accounts at 20 ms per upstream request: first-page wall time,
-the server's peak RSS, and upstream requests against the minimum the page sizes allow. Then 16
+the server's peak RSS, and upstream requests against the minimum the page sizes allow; beside it,
+alternating with it, its floor (`review_floor.py`: the same responses fetched and only read), and
+the first page as a multiple of that floor. Then 16
 sessions asking for the same first page at once, against a fresh server: its peak RSS, and the
 upstream requests they cost together (they share one read, SPEC §8).
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import statistics
 import subprocess
 import sys
 import time
@@ -27,11 +30,14 @@ from mcp_directory.models import email_key
 from mcp_directory.sim import build_apps, build_world, serve_on_loopback
 from mcp_directory.sim.faults import FaultPlan
 
+from . import review_floor
 from .common import free_port, peak_rss_mb, server_env, wait_healthy
+from .review_floor import Recorder
 
 PEOPLE_1X = 517  # about 1,111 accounts across the three providers
 LATENCY_S = 0.020
 PROVIDERS = ("rootly", "opsgenie", "retool")
+TARGET_FLOOR_RATIO = 1.5  # the first page, as a multiple of its floor
 
 
 def size(data: Any) -> int:
@@ -200,20 +206,39 @@ async def first_pages(urls: dict[str, str], callers: int) -> tuple[float, float,
     return seconds, peak, pages
 
 
-async def measure_large(people: int = 46_500, callers: int = 16) -> dict[str, Any]:
+async def measure_large(people: int = 46_500, callers: int = 16, rounds: int = 3) -> dict[str, Any]:
+    """`rounds` first pages, each against a fresh server and each followed by the floor's replay
+    of the first one's requests (so both see the same machine); the median of each, and the
+    median of the per-round ratios."""
     world, apps = served(people)
     accounts = sum(len(getattr(world, p).users) for p in PROVIDERS)
     counted = Counted(apps)
+    recorder = Recorder(apps)
+    firsts, peaks, floors = [], [], []
     with serve_on_loopback(apps) as urls:
-        first, peak, (page,) = await first_pages(urls, 1)
-        requests, counted.requests = counted.requests, 0
+        for i in range(rounds):
+            recorder.on = i == 0  # the first round's requests, and never the floor's own
+            first, peak, (page,) = await first_pages(urls, 1)
+            recorder.on = False
+            firsts.append(first)
+            peaks.append(peak)
+            if i == 0:
+                requests = counted.requests
+            floors.append(review_floor.measure(urls, recorder.requests))
+        counted.requests = 0
         together, together_peak, pages = await first_pages(urls, callers)
     return {
         "accounts": accounts,
         "people": page["total"],
-        "first_page_s": round(first, 2),
-        "peak_rss_mb": round(peak, 1),
+        "first_page_s": round(statistics.median(firsts), 2),
+        "first_page_per_round_s": [round(f, 2) for f in firsts],
+        "floor_s": round(statistics.median(floors), 2),
+        "floor_per_round_s": [round(f, 2) for f in floors],
+        "floor_ratio": round(statistics.median(f / b for f, b in zip(firsts, floors, strict=True)), 2),
+        "target_floor_ratio": TARGET_FLOOR_RATIO,
+        "peak_rss_mb": round(max(peaks), 1),
         "upstream_requests": requests,
+        "floor_requests": len(recorder.requests),
         "minimum_requests": minimum_requests(world),
         "callers": callers,
         "together_s": round(together, 2),

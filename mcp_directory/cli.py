@@ -210,7 +210,8 @@ def run_web(args: argparse.Namespace, settings: Settings, directory: Directory) 
     OAuth (SPEC §10)."""
     from .auth import JwtVerifier
     from .jwks import IssuerMisconfigured, KeysUnavailable
-    from .web import HEADER_TIMEOUT_S, KEEP_ALIVE_TIMEOUT_S, is_loopback, serve
+    from .web import is_loopback
+    from .web_server import HEADER_TIMEOUT_S, KEEP_ALIVE_TIMEOUT_S, serve
 
     if not settings.auth_token and not settings.oauth and not is_loopback(args.host):
         print(

@@ -23,6 +23,7 @@ from .errors import (
     from_status,
     from_transport,
 )
+from .inflight import InFlight
 from .options import ClientOptions
 from .retry import RETRY_STATUSES, RETRYABLE_METHODS, MalformedBody, decide
 from .spec import ProviderSpec
@@ -47,7 +48,9 @@ class ApiClient:
     By default the provider's spec says both (`Authorization: <auth_scheme> <credential>` below
     `base_url + api_root`). A provider made of several APIs (other hosts, other credentials)
     gives each its own client with an explicit `authorization` header value and `api_root`, and
-    may share one `throttle` among them (one request budget per provider)."""
+    may share one `throttle` among them (one request budget per provider), and one `inflight`
+    (identical GETs under way go upstream once, `inflight.py`; a write through any of them
+    starts a new era for all)."""
 
     def __init__(
         self,
@@ -61,6 +64,7 @@ class ApiClient:
         api_root: str | None = None,
         throttle: Budget | None = None,
         sign_in: SignIn | None = None,
+        inflight: InFlight | None = None,
     ) -> None:
         self.spec = spec
         self.provider = spec.name
@@ -76,6 +80,7 @@ class ApiClient:
         self.sign_in = sign_in
         # for upstream error text, before it is cut
         self._redact = Redactor([credential, self._authorization.partition(" ")[2]])
+        self.inflight = inflight or InFlight()
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
 
@@ -113,8 +118,12 @@ class ApiClient:
     ) -> httpx.Response:
         """Send a request, retrying as `retry.decide` says, and return the last response,
         whatever its status. `path` is below the API URL, or an absolute URL already
-        checked to be on it (the proxy)."""
-        response, _ = await self._exchange(method, path, params, json_body, content, idempotent, decode=False)
+        checked to be on it (the proxy). Never shared with another caller's request."""
+        if method in RETRYABLE_METHODS:
+            response, _ = await self._exchange(method, path, params, json_body, content, idempotent, decode=False)
+            return response
+        with self.inflight.writing():
+            response, _ = await self._exchange(method, path, params, json_body, content, idempotent, decode=False)
         return response
 
     async def _exchange(
@@ -210,11 +219,18 @@ class ApiClient:
         form: dict[str, str] | None = None,
     ) -> tuple[httpx.Response, Any]:
         """`call`, returning the response (its headers: a Link header pages some lists) with the JSON."""
-        content = urlencode(form).encode() if form is not None else None
-        kind = "application/x-www-form-urlencoded" if form is not None else None
-        response, data = await self._exchange(
-            method, path, params, json_body, content, idempotent, decode=True, content_type=kind
-        )
+        if method == "GET" and json_body is None and form is None:
+            # Identical GETs under way go upstream once; each caller decodes its own copy.
+            key = (self.api_url, self._authorization, path, repr(sorted((params or {}).items())))
+            exchange = lambda: self._exchange(method, path, params, None, None, idempotent, decode=True)  # noqa: E731
+            response, data = await self.inflight.share(key, exchange, _own_copy)
+        else:
+            content = urlencode(form).encode() if form is not None else None
+            kind = "application/x-www-form-urlencoded" if form is not None else None
+            with self.inflight.writing():  # a POST that only reads too: it costs only the sharing
+                response, data = await self._exchange(
+                    method, path, params, json_body, content, idempotent, decode=True, content_type=kind
+                )
         if 300 <= response.status_code < 400:  # never followed (SPEC §6): the API does not redirect
             raise UpstreamError(
                 f"{self.provider} answered {method} {urlsplit(path).path} with a redirect ({response.status_code}), "
@@ -248,6 +264,12 @@ class ApiClient:
         clean = {k: v for k, v in (params or {}).items() if v is not None}
         response, data = await self.answer("GET", path, params=clean)
         return data, response.headers
+
+
+def _own_copy(exchanged: tuple[httpx.Response, Any]) -> tuple[httpx.Response, Any]:
+    """A caller's own copy of a shared answer: the body decoded again (faster than a deep copy)."""
+    response, data = exchanged
+    return response, (None if data is None else _json(response))
 
 
 def _json(response: httpx.Response) -> Any:

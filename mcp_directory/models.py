@@ -103,7 +103,7 @@ class ListedUser(User):
     @classmethod
     def of(cls, user: User, fields: Collection[str] | None = None) -> ListedUser:
         """`user` as listed: whole (fields None), else `id` and `fields` only."""
-        item = cls.model_construct(**dict(user))  # `user` is already validated
+        item = cls.model_construct(**user.__dict__)  # `user` is already validated (half the time of dict(user))
         item._shown = None if fields is None else frozenset({"id", *fields})
         return item
 

@@ -26,6 +26,7 @@ from typing import Any
 import anyio
 from pydantic import Field
 
+from . import collector
 from .aio import gather
 from .errors import InvalidArgument
 from .models import ProviderName, Status, Strict, email_key
@@ -170,6 +171,11 @@ async def read_provider(directory: Any, name: str) -> tuple[list[Seen], dict[str
 
 
 async def read_snapshot(directory: Any, providers: Sequence[str]) -> Snapshot:
+    with collector.paused():  # millions of short-lived containers, no cycles among them
+        return await _read_snapshot(directory, providers)
+
+
+async def _read_snapshot(directory: Any, providers: Sequence[str]) -> Snapshot:
     as_of = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     read = await gather(*(read_provider(directory, name) for name in providers))
     people: dict[str, tuple[str | None, list[Account]]] = {}

@@ -4,7 +4,8 @@ One Starlette app serves every HTTP way in, so one process and one port do for e
 
 - `/mcp`        streamable HTTP, both protocol eras: the 2025-11-25 `initialize` handshake
                 (with sessions, a GET stream and resumable SSE) and the stateless 2026-07-28 requests;
-- `/sse`        legacy SSE (`GET`), with its companion `POST /messages/?session_id=...`;
+- `/sse`        legacy SSE (`GET`), with its companion `POST /messages/?session_id=...`
+                (`web_streams.py`, which also ends the streams the SDK leaves open);
 - `/healthz`    unauthenticated liveness for load balancers: no MCP, no provider calls;
 - `/.well-known/oauth-protected-resource[/mcp]`  with OAuth, where clients learn the authorization
                 server (RFC 9728), unauthenticated.
@@ -16,9 +17,7 @@ calling (`auth.py`); then the SDK's transports validate Host and Origin
 (DNS-rebinding protection, always on) against `transport_security()`. Each `/mcp` session
 resumes only its own streams, from its own byte-bounded replay memory (`events.py`).
 
-Under the app, uvicorn runs `HeaderDeadlineH11`: a connection must finish each request's headers
-within `header_timeout` of opening (or of its previous response), however it trickles them, and
-an idle kept-alive connection is closed after `keep_alive_timeout`.
+uvicorn runs the app (`web_server.py`: its protocol and settings).
 
 The app's lifespan runs the SDK session manager, which enters the server's lifespan once for
 the whole process; SSE connections share that state instead of entering it per connection
@@ -28,45 +27,33 @@ under the other clients' feet).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import ipaddress
 import logging
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
-import anyio
-import h11
-import uvicorn
 from mcp.server.auth.provider import TokenVerifier
-from mcp.server.lowlevel.server import Server
-from mcp.server.runner import serve_dual_era_loop
-from mcp.server.sse import SseServerTransport
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import __version__
 from .auth import Authenticate, Credentials, JwtVerifier, metadata_routes, refuse, resource_metadata_url
 from .config import OAuthConfig
 from .events import EventStores, IsolatedSessionManager
 from .server import DirectoryServer
+from .web_streams import EndStreams, sse_routes
 
 logger = logging.getLogger("mcp_directory.web")
 
 OPEN_PATHS = frozenset({"/healthz"})
 # How long a client waits before reconnecting a closed SSE stream (ms), sent as `retry:`.
 SSE_RETRY_MS = 1000
-# Slow clients (the defaults `serve` uses): seconds to finish a request's headers, and to send
-# the next request on a kept-alive connection.
-HEADER_TIMEOUT_S = 10.0
-KEEP_ALIVE_TIMEOUT_S = 5.0
 LOOPBACK_V4 = ipaddress.ip_network("127.0.0.0/8")
 LOOPBACK_V6 = ipaddress.ip_address("::1")
 
@@ -133,59 +120,6 @@ class HttpOnly:
             await self.app(scope, receive, send)
         else:
             await refuse(scope, receive, send)
-
-
-class EndStreams:
-    """End a streaming response the inner app left open.
-
-    On shutdown the SDK's SSE streams (legacy `/sse`, the `/mcp` GET stream) stop without
-    sending the last body frame; ending it lets the client see a closed stream rather than
-    a broken one, and keeps uvicorn from logging an error for every connected client.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        started = finished = False
-
-        async def watched(message: Message) -> None:
-            nonlocal started, finished
-            started |= message["type"] == "http.response.start"
-            finished |= message["type"] == "http.response.body" and not message.get("more_body", False)
-            await send(message)
-
-        try:
-            await self.app(scope, receive, watched)
-        finally:
-            if started and not finished:
-                with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
-                    await send({"type": "http.response.body", "body": b"", "more_body": False})
-
-
-def sse_routes(lowlevel: Server[None], security: TransportSecuritySettings) -> list[Route | Mount]:
-    """Legacy SSE: `GET /sse` opens the stream, `POST /messages/` carries the client's messages."""
-    transport = SseServerTransport("/messages/", security_settings=security)
-
-    class SseStream:
-        """`GET /sse` as a raw ASGI app: the transport sends the whole streaming response itself,
-        so nothing may be sent after it (a Starlette endpoint's return value would be)."""
-
-        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-            async with transport.connect_sse(scope, receive, send) as (read, write):
-                # lifespan_state=None: the app lifespan owns the server lifespan (which yields None).
-                await serve_dual_era_loop(
-                    lowlevel,
-                    read,
-                    write,
-                    lifespan_state=None,
-                    init_options=lowlevel.create_initialization_options(),
-                )
-
-    return [
-        Route("/sse", endpoint=EndStreams(SseStream()), methods=["GET"]),
-        Mount("/messages/", app=transport.handle_post_message),
-    ]
 
 
 def build_app(
@@ -255,87 +189,3 @@ def build_app(
         open_paths={*OPEN_PATHS, *(route.path for route in metadata)},
     )
     return HttpOnly(guarded)
-
-
-class HeaderDeadlineH11(H11Protocol):
-    """uvicorn's h11 protocol with a deadline on request headers.
-
-    uvicorn arms its keep-alive timer only after a response, and any byte cancels it: a client
-    that connects and says nothing, or trickles a header a byte at a time, holds the connection
-    forever. Here, whenever the connection waits for a request (just opened, or the previous
-    response done), the client has `header_timeout` seconds to complete its headers; bytes that
-    arrive meanwhile do not extend it. A request being served (a long SSE stream) has no deadline.
-    """
-
-    header_timeout = HEADER_TIMEOUT_S
-    _header_deadline: asyncio.TimerHandle | None = None
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        self._watch_headers()
-
-    def data_received(self, data: bytes) -> None:
-        super().data_received(data)
-        self._watch_headers()
-
-    def on_response_complete(self) -> None:
-        super().on_response_complete()
-        self._watch_headers()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm()
-        super().connection_lost(exc)
-
-    def _waiting_for_headers(self) -> bool:
-        return self.conn.their_state is h11.IDLE and not self.transport.is_closing()
-
-    def _watch_headers(self) -> None:
-        if not self._waiting_for_headers():
-            self._disarm()
-        elif self._header_deadline is None:
-            self._header_deadline = self.loop.call_later(self.header_timeout, self._headers_overdue)
-
-    def _disarm(self) -> None:
-        if self._header_deadline is not None:
-            self._header_deadline.cancel()
-            self._header_deadline = None
-
-    def _headers_overdue(self) -> None:
-        self._header_deadline = None
-        if self._waiting_for_headers():
-            logger.debug("closing a connection with no complete request after %ss", self.header_timeout)
-            with contextlib.suppress(h11.LocalProtocolError):
-                self.conn.send(h11.ConnectionClosed())
-            self.transport.close()
-
-
-def server_config(
-    server: DirectoryServer,
-    host: str,
-    port: int,
-    *,
-    header_timeout: float = HEADER_TIMEOUT_S,
-    keep_alive_timeout: float = KEEP_ALIVE_TIMEOUT_S,
-    **app_options: Any,
-) -> uvicorn.Config:
-    """The uvicorn configuration `serve` runs (`app_options` go to `build_app`)."""
-    protocol = type("HeaderDeadlineH11", (HeaderDeadlineH11,), {"header_timeout": header_timeout})
-    return uvicorn.Config(
-        build_app(server, bind_host=host, **app_options),
-        host=host,
-        port=port,
-        http=protocol,
-        ws="none",  # nothing here speaks WebSocket; `HttpOnly` refuses one all the same
-        timeout_keep_alive=keep_alive_timeout,  # type: ignore[arg-type]
-        log_level="info",
-        log_config=None,  # keep our logging (`logs.py`): redacted, and no query in the access log
-        timeout_graceful_shutdown=10,
-        lifespan="on",
-    )
-
-
-def serve(server: DirectoryServer, host: str, port: int, **options: Any) -> None:
-    """Serve until SIGINT/SIGTERM; uvicorn then stops accepting, lets in-flight requests
-    finish (up to the grace period), and runs the lifespan exit, which closes sessions
-    and the provider clients. `options` are those of `server_config`."""
-    uvicorn.Server(server_config(server, host, port, **options)).run()

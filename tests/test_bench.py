@@ -55,11 +55,17 @@ async def test_whole_directory_questions_figure_answers_the_same_both_ways():
 @pytest.mark.anyio
 async def test_large_review_figure_runs_and_concurrent_first_pages_share_one_read():
     # a small directory: figure h's wiring (server subprocesses, the request count), not its size
-    result = await review.measure_large(people=40, callers=4)
+    result = await review.measure_large(people=40, callers=4, rounds=2)
     assert result["upstream_requests"] == result["minimum_requests"]
     assert result["together_upstream_requests"] == result["upstream_requests"]  # four callers, one read
     assert result["together_reviews"] == 1
-    assert [row[0][:2] for row in rows({"h": result})] == ["h.", "h."]
+    # the floor replayed the first round's requests, once per round, and the ratio is of those figures
+    assert len(result["floor_per_round_s"]) == len(result["first_page_per_round_s"]) == 2
+    assert all(seconds > 0 for seconds in result["floor_per_round_s"])
+    assert result["floor_requests"] == result["upstream_requests"]  # each round replays the first round's, only
+    ratios = [f / b for f, b in zip(result["first_page_per_round_s"], result["floor_per_round_s"], strict=True)]
+    assert min(ratios) - 0.02 <= result["floor_ratio"] <= max(ratios) + 0.02
+    assert [row[0][:2] for row in rows({"h": result})] == ["h.", "h.", "h."]
 
 
 @pytest.mark.anyio

@@ -28,7 +28,8 @@ from mcp.types import JSONRPCResponse
 from mcp_directory.events import EventStores
 from mcp_directory.server import build_server
 from mcp_directory.sim import build_world
-from mcp_directory.web import build_app, is_loopback, server_config
+from mcp_directory.web import build_app, is_loopback
+from mcp_directory.web_server import server_config
 
 from .support import ok, sim_directory
 from .test_http import INITIALIZE, MCP_HEADERS, free_port, running

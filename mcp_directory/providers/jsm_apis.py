@@ -39,6 +39,7 @@ class AtlassianApis(Adapter):
     def __init__(self, spec: ProviderSpec, config: ProviderConfig, **kwargs: Any) -> None:
         super().__init__(spec, config, **kwargs)
         transport, budget = kwargs.get("transport"), self.http.throttle  # one budget for the four APIs
+        inflight = self.http.inflight  # and one era of writes (`inflight.py`)
 
         def client(base: str, root: str, secret: str, authorization: str) -> ApiClient:
             return ApiClient(
@@ -50,6 +51,7 @@ class AtlassianApis(Adapter):
                 authorization=authorization,
                 api_root=root,
                 throttle=budget,
+                inflight=inflight,
             )
 
         token, api_url = config.credential, config.get("api_url") or "https://api.atlassian.com"

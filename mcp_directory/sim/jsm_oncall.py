@@ -17,19 +17,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from mcp_directory.sim.common import SimError, json_body, json_response
+from mcp_directory.sim.common import Gate, SimError, json_body, json_response
+from mcp_directory.sim.jsm_seed import JsmDirectory
 from mcp_directory.sim.oncall_seed import OnCallStore
 from mcp_directory.sim.oncall_time import UNITS, Cover, holders, iso, parse_time
-
-if TYPE_CHECKING:
-    from mcp_directory.sim.common import Gate
-    from mcp_directory.sim.jsm import JsmApi
 
 OPS = "/jsm/ops/api/{cloud}/v1"
 ARI = "ari:cloud:identity::team/"
@@ -60,8 +57,17 @@ def paged(request: Request, items: list[Any], default: int, top: int, **extra: A
     return json_response({"values": items[offset : offset + size], "links": links, **extra})
 
 
+class Reads(Protocol):
+    """What the on-call routes need of the read API (`jsm.JsmApi`, which builds them): typed here,
+    so the read module imports this one and not the other way round (as `jsm_writes.Reads`)."""
+
+    dir: JsmDirectory
+
+    def ops(self, request: Request) -> None: ...
+
+
 class JsmOnCall:
-    def __init__(self, api: JsmApi) -> None:
+    def __init__(self, api: Reads) -> None:
         self.api = api
         self.store: OnCallStore = api.dir.oncall
 
@@ -278,7 +284,7 @@ class JsmOnCall:
         return Response(status_code=204)
 
 
-def jsm_oncall_routes(gate: Gate, api: JsmApi) -> list[Any]:
+def jsm_oncall_routes(gate: Gate, api: Reads) -> list[Any]:
     oncall = JsmOnCall(api)
     schedule, escalations = OPS + "/schedules/{scheduleId}", OPS + "/teams/{teamId}/escalations"
     return [

@@ -16,23 +16,33 @@ from __future__ import annotations
 
 import random
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from mcp_directory.sim.common import SimError, json_body, json_response
-from mcp_directory.sim.jsm_seed import account_id, add_person
-
-if TYPE_CHECKING:  # the read API module imports this one
-    from mcp_directory.sim.jsm import JsmApi
+from mcp_directory.sim.jsm_seed import JsmDirectory, account_id, add_person
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PRODUCTS = ("jira-core", "jira-servicedesk", "jira-product-discovery", "jira-software")
 
 
+class Reads(Protocol):
+    """What the writes need of the read API (`jsm.JsmApi`, which builds them): typed here, so
+    the read module imports this one and not the other way round."""
+
+    dir: JsmDirectory
+
+    def team(self, request: Request) -> dict[str, Any]: ...
+
+    def user_json(self, request: Request, uid: str, expand: str = "") -> dict[str, Any]: ...
+
+    def org(self, request: Request) -> None: ...
+
+
 class JsmWrites:
-    def __init__(self, api: JsmApi) -> None:
+    def __init__(self, api: Reads) -> None:
         self.api = api
         self.dir = api.dir
         self.rng = random.Random(f"jsm-writes:{self.dir.org_id}")

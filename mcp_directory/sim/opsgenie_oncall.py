@@ -15,7 +15,7 @@ otherwise `onCallParticipants` `{id, name, type}`.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -23,9 +23,7 @@ from starlette.responses import Response
 from mcp_directory.sim.common import SimError
 from mcp_directory.sim.oncall_seed import OnCallStore
 from mcp_directory.sim.oncall_time import Cover, holders, parse_time
-
-if TYPE_CHECKING:
-    from mcp_directory.sim.opsgenie import OpsgenieApi
+from mcp_directory.sim.opsgenie_seed import OpsgenieDirectory
 
 UNPROCESSABLE = "Request body is not processable. Please check the errors."
 
@@ -89,10 +87,21 @@ def rename(store: OnCallStore, user_id: str, username: str) -> None:
             recipient["username"] = username
 
 
+class Reads(Protocol):
+    """What the writes and the on-call routes need of the read API (`opsgenie.OpsgenieApi`, which
+    builds them): typed here, so the read module imports these and not the other way round."""
+
+    dir: OpsgenieDirectory
+
+    def ok(self, request: Request, payload: dict[str, Any]) -> Response: ...
+
+    def find_user(self, identifier: str) -> dict[str, Any]: ...
+
+
 class OpsgenieOnCallReads:
     """Read handlers over the directory's `oncall` store, answering with the read API's envelope."""
 
-    def __init__(self, api: OpsgenieApi) -> None:
+    def __init__(self, api: Reads) -> None:
         self.api = api
         self.store: OnCallStore = api.dir.oncall
 

@@ -11,17 +11,14 @@ and is stored with both. Every write bumps the directory's `version`.
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from mcp_directory.sim.common import SimError, json_body
 from mcp_directory.sim.oncall_time import UNITS, iso, parse_time
-from mcp_directory.sim.opsgenie_oncall import OpsgenieOnCallReads, unprocessable
-
-if TYPE_CHECKING:
-    from mcp_directory.sim.opsgenie import OpsgenieApi
+from mcp_directory.sim.opsgenie_oncall import OpsgenieOnCallReads, Reads, unprocessable
 
 ROTATION_TYPES = ("user", "team", "escalation", "none")
 RULE_TYPES = ("user", "team", "schedule", "escalation")
@@ -29,7 +26,7 @@ OVERRIDE_TYPES = ("user", "none")
 
 
 class OpsgenieOnCallWrites:
-    def __init__(self, api: OpsgenieApi, reads: OpsgenieOnCallReads) -> None:
+    def __init__(self, api: Reads, reads: OpsgenieOnCallReads) -> None:
         self.api = api
         self.reads = reads
         self.store = reads.store

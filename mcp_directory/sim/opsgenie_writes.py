@@ -18,18 +18,15 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from mcp_directory.sim.common import SimError, json_body
-from mcp_directory.sim.opsgenie_oncall import references, rename
+from mcp_directory.sim.opsgenie_oncall import Reads, references, rename
 from mcp_directory.sim.opsgenie_seed import OpsgenieDirectory
 from mcp_directory.sim.world import iso_z
-
-if TYPE_CHECKING:  # the read API module imports this one
-    from mcp_directory.sim.opsgenie import OpsgenieApi
 
 UNPROCESSABLE = "Request body is not processable. Please check the errors."
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -45,7 +42,7 @@ def unprocessable(errors: dict[str, str]) -> SimError:
 class OpsgenieWrites:
     """Write handlers over the read API's directory (`api.dir`), answering with `api.ok`."""
 
-    def __init__(self, api: OpsgenieApi) -> None:
+    def __init__(self, api: Reads) -> None:
         self.api = api
         self.dir: OpsgenieDirectory = api.dir
 

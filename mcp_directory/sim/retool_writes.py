@@ -21,7 +21,7 @@ import re
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -29,9 +29,6 @@ from starlette.responses import Response
 from mcp_directory.sim.common import SimError, json_body
 from mcp_directory.sim.retool_seed import RetoolDirectory
 from mcp_directory.sim.world import iso_z
-
-if TYPE_CHECKING:  # the read API module imports this one
-    from mcp_directory.sim.retool import RetoolApi
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 CREATE_FIELDS = {"email", "first_name", "last_name", "active", "metadata", "user_type"}
@@ -56,10 +53,19 @@ def now_stamp() -> str:
     return iso_z(datetime.now(UTC))
 
 
+class Reads(Protocol):
+    """What the writes need of the read API (`retool.RetoolApi`, which builds them): typed here,
+    so the read module imports this one and not the other way round."""
+
+    dir: RetoolDirectory
+
+    def find_user(self, user_id: str) -> dict[str, Any]: ...
+
+
 class RetoolWrites:
     """Write handlers over the read API's directory (`api.dir`)."""
 
-    def __init__(self, api: RetoolApi, ok: Callable[[Any], Response]) -> None:
+    def __init__(self, api: Reads, ok: Callable[[Any], Response]) -> None:
         self.api = api
         self.ok = ok
         self.dir: RetoolDirectory = api.dir

@@ -16,8 +16,9 @@ Daily 1 day, Weekly 7, Biweekly 14, Monthly 30, Custom `shift_length` `shift_len
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -26,9 +27,7 @@ from mcp_directory.sim.common import SimError, json_response
 from mcp_directory.sim.oncall_time import covers, iso, parse_time, shifts_between
 from mcp_directory.sim.rootly_dialect import MEDIA_TYPE
 from mcp_directory.sim.rootly_oncall_seed import RootlyOnCall
-
-if TYPE_CHECKING:
-    from mcp_directory.sim.rootly import RootlyApi
+from mcp_directory.sim.rootly_writes import Reads
 
 DAYS = {
     "ScheduleDailyRotation": 1,
@@ -57,8 +56,20 @@ def names(raw: str | None, allowed: set[str] | None = None) -> list[str]:
     return found
 
 
+class OnCallReads(Reads, Protocol):
+    """What the on-call routes need of the read API (`rootly.RootlyApi`, which builds them): the
+    writes' `Reads` and its pages, typed here so the read module imports this one, not back."""
+
+    def page(
+        self,
+        request: Request,
+        items: list[dict[str, Any]],
+        included: Callable[[list[dict[str, Any]]], list[dict[str, Any]] | None] | None = None,
+    ) -> Response: ...
+
+
 class RootlyOnCallReads:
-    def __init__(self, api: RootlyApi) -> None:
+    def __init__(self, api: OnCallReads) -> None:
         self.api = api
         self.store: RootlyOnCall = api.dir.oncall
 

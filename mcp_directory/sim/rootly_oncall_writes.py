@@ -17,7 +17,7 @@ A `user_id` that is no account is 422 ("invalid association"); unknown attribute
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -25,12 +25,9 @@ from starlette.responses import Response
 from mcp_directory.sim.common import json_body, json_response
 from mcp_directory.sim.oncall_time import iso, parse_time
 from mcp_directory.sim.rootly_dialect import MEDIA_TYPE
-from mcp_directory.sim.rootly_oncall import RootlyOnCallReads
+from mcp_directory.sim.rootly_oncall import OnCallReads, RootlyOnCallReads
 from mcp_directory.sim.rootly_oncall_seed import resource
 from mcp_directory.sim.rootly_writes import document, invalid, now_stamp
-
-if TYPE_CHECKING:
-    from mcp_directory.sim.rootly import RootlyApi
 
 TARGET_TYPES = {"team", "user", "schedule", "slack_channel", "microsoft_teams_channel", "service"}
 LEVEL_ATTRIBUTES = {
@@ -54,7 +51,7 @@ SCHEDULE_ATTRIBUTES = {
 
 
 class RootlyOnCallWrites:
-    def __init__(self, api: RootlyApi, reads: RootlyOnCallReads) -> None:
+    def __init__(self, api: OnCallReads, reads: RootlyOnCallReads) -> None:
         self.api = api
         self.reads = reads
         self.store = reads.store
@@ -193,7 +190,7 @@ class RootlyOnCallWrites:
         return self.changed(schedule)
 
 
-def rootly_oncall_routes(gate: Any, api: RootlyApi) -> list[Any]:
+def rootly_oncall_routes(gate: Any, api: OnCallReads) -> list[Any]:
     reads = RootlyOnCallReads(api)
     writes = RootlyOnCallWrites(api, reads)
     return [

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -22,9 +22,6 @@ from starlette.responses import Response
 from mcp_directory.sim.common import SimError, json_body
 from mcp_directory.sim.rootly_seed import RootlyDirectory
 from mcp_directory.sim.world import iso_offset
-
-if TYPE_CHECKING:  # the read API module imports this one
-    from mcp_directory.sim.rootly import RootlyApi
 
 # Attributes of the spec's `update_team` (additionalProperties false).
 TEAM_ATTRIBUTES = {
@@ -124,10 +121,21 @@ def assignment_resources(directory: RootlyDirectory, incident_id: str) -> list[d
     return out
 
 
+class Reads(Protocol):
+    """What the writes need of the read API (`rootly.RootlyApi`, which builds them): typed here,
+    so the read module imports this one and not the other way round."""
+
+    dir: RootlyDirectory
+
+    def one(self, resource: dict[str, Any], included: list[dict[str, Any]] | None = None) -> Response: ...
+
+    def find(self, table: dict[str, dict[str, Any]], key: str, kind: str) -> dict[str, Any]: ...
+
+
 class RootlyWrites:
     """Write handlers over the read API's directory (`api.dir`), answering with `api.one`."""
 
-    def __init__(self, api: RootlyApi) -> None:
+    def __init__(self, api: Reads) -> None:
         self.api = api
         self.dir: RootlyDirectory = api.dir
 
