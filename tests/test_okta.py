@@ -315,4 +315,5 @@ async def test_parallel_calls_share_one_token_request(world):
     async with Client(build_server(directory)) as client, anyio.create_task_group() as group:
         for _ in range(8):
             group.start_soon(ok, client, "list_groups", {"provider": "okta"})
-    assert len(asked(app, "/oauth2/v1/token")) == 1 and len(asked(app, "/api/v1/groups")) == 8
+    # one token for all eight; the identical group reads in flight at once may share requests (inflight.py)
+    assert len(asked(app, "/oauth2/v1/token")) == 1 and 1 <= len(asked(app, "/api/v1/groups")) <= 8
