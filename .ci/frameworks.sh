@@ -16,5 +16,5 @@ for requirements in tests/frameworks/requirements-*.txt; do
     fi
     "$root/$name/bin/python" -m pip install --quiet --upgrade pip
     "$root/$name/bin/python" -m pip install --quiet -r "$requirements"
-    echo "frameworks: $name: $("$root/$name/bin/python" -m pip freeze | grep -i -E '^(mcp|openai-agents|anthropic|langchain-mcp-adapters)==' | tr '\n' ' ')"
+    echo "frameworks: $name: $("$root/$name/bin/python" -m pip freeze | grep -i -E '^(mcp|openai-agents|anthropic|langchain-mcp-adapters|google-genai)==' | tr '\n' ' ')"
 done
