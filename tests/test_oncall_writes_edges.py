@@ -12,7 +12,8 @@ from mcp import Client
 from mcp_directory.server import build_server
 from mcp_directory.sim import FaultPlan, build_world
 
-from .support import ok
+from .support import ok, traverse
+from .test_oncall import directory_over
 from .test_oncall_writes import email_of, planted, writable
 
 
@@ -60,3 +61,29 @@ async def test_a_provider_whose_duties_cannot_be_read_keeps_its_account_and_the_
         retry = await ok(client, "offboard_user", {**args, "confirm": True})
         assert {s["provider"] for s in retry["steps"]} == {"opsgenie"} and retry["complete"] is True
         assert leaver not in world.opsgenie.users
+
+
+async def review_and_duties(world):
+    """coverage_review's findings and the Rootly leaver's duties, read by a fresh server, and the
+    Rootly requests it took."""
+    directory, apps = directory_over(world)
+    async with Client(build_server(directory)) as client:
+        findings = await traverse(client, "coverage_review", {"limit": 200})
+        email = await email_of(client, "rootly", planted(world, "rootly", "leaver")[0])
+        held = (await ok(client, "get_duties", {"email": email, "providers": ["rootly"]}))["result"]
+    return findings, held, [(r.method, r.path) for r in apps["rootly"].state.requests]
+
+
+@pytest.mark.anyio
+async def test_rootly_levels_not_included_are_read_policy_by_policy_with_the_same_answers(world):
+    included_findings, included_duties, seen = await review_and_duties(world)
+    assert not any(p.endswith("/escalation_levels") for _, p in seen)
+    world.rootly.oncall.include_levels = False  # the policy list answers without its levels
+    findings, held, seen = await review_and_duties(world)
+    levels = [p for _, p in seen if p.endswith("/escalation_levels")]
+    policies = world.rootly.oncall.policies
+    # coverage_review reads each policy's levels once (ONCALL.md §1b: E requests); get_duties once more
+    assert sorted(set(levels)) == sorted(f"/v1/escalation_policies/{pid}/escalation_levels" for pid in policies)
+    assert all(levels.count(p) == 2 for p in set(levels))
+    assert findings == included_findings and any(f["escalation"] for f in findings if f["provider"] == "rootly")
+    assert held == included_duties and any(d["kind"] == "escalation" for d in held)
