@@ -6,6 +6,9 @@ exact level the leaver is named in."""
 
 from __future__ import annotations
 
+import json
+import logging
+
 import pytest
 from mcp import Client
 
@@ -87,3 +90,73 @@ async def test_rootly_levels_not_included_are_read_policy_by_policy_with_the_sam
     assert all(levels.count(p) == 2 for p in set(levels))
     assert findings == included_findings and any(f["escalation"] for f in findings if f["provider"] == "rootly")
     assert held == included_duties and any(d["kind"] == "escalation" for d in held)
+
+
+def named_in_rootly(store):
+    """Every Rootly user id named in a rotation, a level, an override or as a schedule's owner."""
+    return (
+        {str(u["attributes"]["user_id"]) for u in store.rotation_users.values()}
+        | {str(t["id"]) for lv in store.levels.values() for t in lv["attributes"]["notification_target_params"]}
+        | {str(o["attributes"]["user_id"]) for o in store.overrides.values()}
+        | {str(s["attributes"]["owner_user_id"]) for s in store.schedules.values()}
+    )
+
+
+def two_path_policy(world, first, second):
+    """A Rootly policy with two escalation paths, each with one level (both at position 1): the
+    first path's level names user `first`, the second's user `second`. Returns the two level ids."""
+    store = world.rootly.oncall
+    policy, path, level = (next(iter(table.values())) for table in (store.policies, store.paths, store.levels))
+    pid = "0d1c2b3a-0000-4000-8000-00000000000a"
+    store.policies[pid] = {**policy, "id": pid, "attributes": {**policy["attributes"], "name": "Two paths EP"}}
+    ids = []
+    for place, user in enumerate((first, second), start=1):
+        path_id, level_id = f"0d1c2b3a-0000-4000-8000-00000000010{place}", f"0d1c2b3a-0000-4000-8000-00000000020{place}"
+        attributes = {**path["attributes"], "escalation_policy_id": pid, "position": place, "default": place == 1}
+        store.paths[path_id] = {**path, "id": path_id, "attributes": {**attributes, "name": f"Path {place}"}}
+        targets = [{"id": str(user), "type": "user"}]
+        attributes = {**level["attributes"], "escalation_policy_id": pid, "escalation_policy_path_id": path_id}
+        store.levels[level_id] = {
+            **level,
+            "id": level_id,
+            "attributes": {**attributes, "position": 1, "notification_target_params": targets},
+        }
+        ids.append(level_id)
+    return pid, ids
+
+
+def targets_of(world, level_id):
+    return [t["id"] for t in world.rootly.oncall.levels[level_id]["attributes"]["notification_target_params"]]
+
+
+@pytest.mark.anyio
+async def test_rootly_levels_at_the_same_position_in_two_paths_are_told_apart(world, caplog):
+    caplog.set_level(logging.INFO, logger="mcp_directory.audit")
+    directory, apps = writable(world)
+    free = sorted(set(world.rootly.users) - named_in_rootly(world.rootly.oncall))
+    other, leaver, heir = free[:3]
+    pid, (first_level, second_level) = two_path_policy(world, other, leaver)
+    async with Client(build_server(directory)) as client:
+        email, heir_email = await email_of(client, "rootly", leaver), await email_of(client, "rootly", heir)
+        (duty,) = (await ok(client, "get_duties", {"email": email, "providers": ["rootly"]}))["result"]
+        assert duty["kind"] == "escalation" and duty["escalation"] == {"id": pid, "name": "Two paths EP"}
+        assert duty["position"] == 0 and set(duty) == {
+            "provider", "kind", "user_id", "schedule", "rotation", "escalation", "position", "starts_at", "ends_at",
+            "on_call_now",
+        }  # fmt: skip
+        # the level of the second path names only them: removing them leaves it paging nobody, even
+        # though the first path's level at the same position names another active user
+        args = {"email": email, "providers": ["rootly"]}
+        plan = await ok(client, "offboard_user", args)
+        (step, *rest) = plan["steps"]
+        assert step["outcome"] == "blocked" and "paging nobody" in step["error"]["message"], plan["steps"]
+        assert [s["outcome"] for s in rest] == ["skipped"] * len(rest) and rest[-1]["action"] == "deactivate_user"
+        # handed over: exactly the second path's level changes; the first is not even read
+        done = await ok(client, "offboard_user", {**args, "successor": heir_email, "confirm": True})
+        assert done["complete"] is True, done["steps"]
+        assert targets_of(world, second_level) == [heir] and targets_of(world, first_level) == [other]
+        assert not any(r.path.endswith(first_level) for r in apps["rootly"].state.requests)
+        assert leaver not in world.rootly.users
+    audit = [json.loads(r.getMessage()) for r in caplog.records if r.name == "mcp_directory.audit"]
+    (handed,) = [line for line in audit if line["tool"] == "hand_over_duty"]
+    assert handed["outcome"] == "ok" and handed["target"]["duty"]["level_id"] == second_level

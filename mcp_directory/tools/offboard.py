@@ -182,6 +182,8 @@ async def carry_out(call: Call, name: str, steps: list[Step], successor_id: str 
         target: dict[str, Any] = {"user_id": step.user_id, **({"group_id": step.group_id} if step.group_id else {})}
         if step.duty is not None:
             target["duty"] = step.duty.model_dump(include={"kind", "schedule", "rotation", "escalation", "position"})
+            if step.duty.level_id:  # the exact level written (Rootly: positions repeat in each path)
+                target["duty"]["level_id"] = step.duty.level_id
             if step.action == "hand_over_duty":
                 target["successor_id"] = successor_id
         try:
