@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from .errors import InvalidArgument
 from .models import ProviderName, Status, Strict, email_key
@@ -79,6 +79,17 @@ class Duty(Strict):
     starts_at: str | None
     ends_at: str | None
     on_call_now: bool | None = Field(description="On call now by it.")
+    # Not shown: the provider's own id of the escalation level named, where positions alone are
+    # ambiguous (Rootly counts them within each escalation path), so a write addresses that level.
+    _level_id: str | None = PrivateAttr(None)
+
+    @property
+    def level_id(self) -> str | None:
+        return self._level_id
+
+    def at_level(self, level_id: str | None) -> Duty:
+        self._level_id = level_id
+        return self
 
 
 class OnCall(Strict):
@@ -112,6 +123,7 @@ class Level:
 
     position: int  # 0-based, whatever numbering the provider uses
     targets: list[Participant]
+    id: str | None = None  # the level's own id where the position alone does not say which (Rootly)
 
 
 @dataclass(frozen=True)
@@ -235,7 +247,8 @@ def duties(book: Book, user_id: str, now: datetime, on_call: list[OnCall] | None
                 now_here = None
                 if mine is not None and any(c.escalation is not None for c in on_call or []):
                     now_here = any(c.escalation is not None and c.escalation.id == escalation.id for c in mine)
-                found.append(duty("escalation", escalation=ref, position=level.position, on_call_now=now_here))
+                named = duty("escalation", escalation=ref, position=level.position, on_call_now=now_here)
+                found.append(named.at_level(level.id))
     for override in book.overrides:
         if override.user.type == "user" and override.user.id == user_id and pending(override, now):
             found.append(
@@ -283,7 +296,7 @@ def others_active(book: Book, duty: Duty) -> bool:
             for e in book.escalations
             if e.id == duty.escalation.id
             for lv in e.levels
-            if lv.position == duty.position
+            if (lv.id, lv.position) == (duty.level_id, duty.position)
             for t in lv.targets
         ]
     else:

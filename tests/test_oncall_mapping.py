@@ -102,24 +102,26 @@ def test_rootly_rotation_users_by_position_and_levels_counted_from_zero_per_path
     assert [(p.id, p.status) for p in rotation.participants] == [("1", "active"), ("3", None)]
     levels = [
         {
+            "id": "l2",
             "attributes": {
                 "escalation_policy_path_id": "p1",
                 "position": 2,
                 "notification_target_params": [{"id": "1", "type": "user"}, {"id": "C1", "type": "slack_channel"}],
-            }
+            },
         },
         {
+            "id": "l1",
             "attributes": {
                 "escalation_policy_path_id": "p1",
                 "position": 1,
                 "notification_target_params": [{"id": "sch", "type": "schedule"}],
-            }
+            },
         },
     ]
     escalation = rootly_oncall.map_escalation({"id": "e1", "attributes": {"name": "EP"}}, levels, accounts)
-    assert [(lv.position, [t.type for t in lv.targets]) for lv in escalation.levels] == [
-        (0, ["schedule"]),
-        (1, ["user"]),
+    assert [(lv.id, lv.position, [t.type for t in lv.targets]) for lv in escalation.levels] == [
+        ("l1", 0, ["schedule"]),
+        ("l2", 1, ["user"]),
     ]
     owned = rootly_oncall.map_schedule({"id": "s1", "attributes": {"name": "S", "owner_user_id": 1}}, [], accounts)
     assert owned.owner is not None and (owned.owner.user_id, owned.owner.email) == ("1", "a@x.test")

@@ -10,6 +10,8 @@ Quirks handled here:
   position}`: users only, ordered by `position`;
 - escalation level targets are `notification_target_params[{id (a string), type}]`; Slack and
   Teams channels and services page no person and are left out;
+- a level's position counts within its escalation path, so two paths of one policy repeat it: a
+  level keeps its own id, its duties carry it (`Duty.level_id`), and a hand-over writes that level;
 - a schedule's owner is `owner_user_id`, its owning teams `owner_group_ids`;
 - Rootly has no account status: an account that exists is active (SPEC §4), one that does not
   is a deleted user;
@@ -95,7 +97,7 @@ def map_escalation(resource: dict[str, Any], levels: list[dict[str, Any]], accou
         path_levels.sort(key=lambda lv: attributes(lv).get("position") or 0)
         for position, level in enumerate(path_levels):
             targets = [map_target(t, accounts) for t in attributes(level).get("notification_target_params") or []]
-            mapped.append(Level(position=position, targets=[t for t in targets if t]))
+            mapped.append(Level(position=position, targets=[t for t in targets if t], id=str(level["id"])))
     return Escalation(id=str(resource["id"]), name=attributes(resource).get("name"), levels=mapped)
 
 
@@ -236,10 +238,8 @@ class RootlyOnCall:
                     await self.http.write("DELETE", path)
                 else:
                     await self.http.write("PUT", path, body("schedule_rotation_users", user_id=new))
-        elif duty.kind == "escalation" and duty.escalation:
-            levels = await self._all(f"/v1/escalation_policies/{segment(duty.escalation.id)}/escalation_levels")
-            for level in self._levels_at(levels, duty.position):
-                await self._swap_level(level, leaver, None if new is None else str(new), duty)
+        elif duty.kind == "escalation" and duty.level_id:  # the exact level the read saw them in
+            await self._swap_level(duty.level_id, leaver, None if new is None else str(new))
         elif duty.kind == "override" and duty.schedule:
             found = [
                 o
@@ -260,21 +260,8 @@ class RootlyOnCall:
         else:
             raise NotFound(f"this {duty.kind} duty cannot be changed at Rootly that way", provider=self.name)
 
-    @staticmethod
-    def _levels_at(levels: list[dict[str, Any]], position: int | None) -> list[dict[str, Any]]:
-        """The levels at `position` (counted from 0 within each path, as `map_escalation` counts)."""
-        by_path: dict[str, list[dict[str, Any]]] = {}
-        for level in levels:
-            by_path.setdefault(str(attributes(level).get("escalation_policy_path_id")), []).append(level)
-        found = []
-        for path_levels in by_path.values():
-            path_levels.sort(key=lambda lv: attributes(lv).get("position") or 0)
-            if position is not None and position < len(path_levels):
-                found.append(path_levels[position])
-        return found
-
-    async def _swap_level(self: Any, level: dict[str, Any], leaver: str, successor: str | None, duty: Duty) -> None:
-        path = f"/v1/escalation_levels/{segment(str(level['id']))}"
+    async def _swap_level(self: Any, level_id: str, leaver: str, successor: str | None) -> None:
+        path = f"/v1/escalation_levels/{segment(level_id)}"
 
         async def targets() -> list[Entry]:
             return list(attributes(self.record(await self.http.get(path))).get("notification_target_params") or [])
@@ -287,8 +274,8 @@ class RootlyOnCall:
             return target.get("type") == "user" and str(target.get("id")) == leaver
 
         await swap_entries(
-            self, "escalation_level", str(level["id"]),
-            what=f"Rootly escalation level {level['id']}",
+            self, "escalation_level", level_id,
+            what=f"Rootly escalation level {level_id}",
             read=targets, write=write, names=named,
             replace=(lambda t: {**t, "id": successor}) if successor else None,
             successor_in=lambda t: t.get("type") == "user" and str(t.get("id")) == successor,

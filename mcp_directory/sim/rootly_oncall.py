@@ -128,14 +128,18 @@ class RootlyOnCallReads:
                 out += self.levels_of("escalation_policy_id", policy["id"])
         return out
 
-    async def list_policies(self, request: Request) -> Response:
+    def policy_includes(self, request: Request) -> list[str]:
         wanted = names(request.query_params.get("include"), POLICY_INCLUDES)
+        return [w for w in wanted if w != "escalation_policy_levels" or self.store.include_levels]
+
+    async def list_policies(self, request: Request) -> Response:
+        wanted = self.policy_includes(request)
         search = (request.query_params.get("filter[search]") or "").lower()
         found = [p for p in self.store.policies.values() if search in p["attributes"]["name"].lower()]
         return self.api.page(request, found, (lambda chunk: self.policy_included(chunk, wanted)) if wanted else None)
 
     async def get_policy(self, request: Request) -> Response:
-        wanted = names(request.query_params.get("include"), POLICY_INCLUDES)
+        wanted = self.policy_includes(request)
         policy = self.get(self.store.policies, request.path_params["id"], "EscalationPolicy")
         return self.api.one(policy, self.policy_included([policy], wanted) if wanted else None)
 

@@ -34,6 +34,9 @@ class RootlyOnCall:
     levels: dict[str, dict[str, Any]] = field(default_factory=dict)
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
     planted: dict[str, list[str]] = field(default_factory=dict)
+    # False: the policy list ignores `include=escalation_policy_levels` (an answer without them), so a
+    # client must read each policy's levels (the fallback ONCALL.md §1b counts as E requests)
+    include_levels: bool = True
 
     def plant(self, part: str, *ids: str) -> None:
         self.planted.setdefault(part, []).extend(ids)

@@ -36,8 +36,8 @@ class Step(Strict):
     group_id: str | None = Field(description="The group, for remove_group_member; null for the account step.")
     group_name: str | None = Field(description="The group's name; null for the account step.")
     outcome: Literal["done", "failed", "skipped", "blocked"] | None = Field(
-        description="null in a plan; done, failed, blocked (a duty nobody can take), or skipped (after a "
-        "failed or blocked step of this provider)."
+        description="null in a plan; done, failed, blocked (a duty nobody can take, or duties that could not "
+        "be read: duty null), or skipped (after a failed or blocked step of this provider)."
     )
     error: ErrorBody | None = Field(description="Why a step failed or is blocked (SPEC §6 error object).")
     duty: Duty | None = Field(None, description="The duty a duty step acts on.")
@@ -113,7 +113,10 @@ async def plan_provider(
                               group_name=None, outcome=None, error=None))  # fmt: skip
     if not has_on_call(call, name):
         return ProviderPlan(len(accounts), steps)
-    planned, successor_id = await plan_duties(adapter, [a.id for a in accounts], successor, leave_gaps)
+    try:
+        planned, successor_id = await plan_duties(adapter, [a.id for a in accounts], successor, leave_gaps)
+    except DirectoryError as exc:  # its duties are unknown: nothing is done there, the other providers go on
+        return unread(name, [a.id for a in accounts], steps, exc, "hand_over_duty" if successor else "remove_from_duty")
     duty_steps = [
             Step(provider=name, action=p.action, user_id=p.duty.user_id, group_id=None, group_name=None,
                  outcome="blocked" if p.blocked else None, error=blocked_error(name, p.blocked) if p.blocked else None,
@@ -125,6 +128,19 @@ async def plan_provider(
         for step in steps:
             step.outcome = step.outcome or "skipped"
     return ProviderPlan(len(accounts), steps, successor_id, sentence(planned, successor))
+
+
+def unread(name: str, user_ids: list[str], steps: list[Step], exc: DirectoryError, action: Action) -> ProviderPlan:
+    """A provider whose on-call duties could not be read: one duty step standing for them (duty
+    null: unknown), blocked with the read's error, and the rest skipped, so the account is never
+    deactivated while it may still be named (SPEC §8: a failed provider does not stop the others)."""
+    why = f"its on-call duties could not be read, so nothing is done there and the account is kept: {exc.message}"
+    error = ErrorBody(**{**exc.to_dict()["error"], "message": why})
+    first = Step(provider=name, action=action, user_id=user_ids[0], group_id=None, group_name=None, outcome="blocked",
+                 error=error, duty=None)  # fmt: skip
+    for step in steps:
+        step.outcome = "skipped"
+    return ProviderPlan(len(user_ids), [first, *steps], duties=f"could not be read ({exc.message})")
 
 
 def describe(call: Call, email: str, steps: list[Step], duties: dict[str, str] | None = None) -> str:
@@ -166,6 +182,8 @@ async def carry_out(call: Call, name: str, steps: list[Step], successor_id: str 
         target: dict[str, Any] = {"user_id": step.user_id, **({"group_id": step.group_id} if step.group_id else {})}
         if step.duty is not None:
             target["duty"] = step.duty.model_dump(include={"kind", "schedule", "rotation", "escalation", "position"})
+            if step.duty.level_id:  # the exact level written (Rootly: positions repeat in each path)
+                target["duty"]["level_id"] = step.duty.level_id
             if step.action == "hand_over_duty":
                 target["successor_id"] = successor_id
         try:
