@@ -45,6 +45,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from .errors import Cancelled
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
     from mcp.server.mcpserver import Context
 
@@ -153,7 +155,15 @@ def sealed_state() -> str | None:
 
 class SealedStates:
     """Server middleware: notes the digest of a `tools/call`'s sealed `request_state` for
-    `sealed_state()`. Must run before the SDK's boundary unseals it."""
+    `sealed_state()`. Must run before the SDK's boundary unseals it.
+
+    A state the boundary refuses (sealed longer ago than the question stands, or not sealed by
+    this server for this call) is a human's answer that is not one: `cancelled` (SPEC §9), as a
+    tool error the model can act on — nothing was sent — rather than the SDK's bare JSON-RPC
+    error. `refused` makes that tool error."""
+
+    def __init__(self, refused: Callable[[Cancelled], HandlerResult]) -> None:
+        self.refused = refused
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         state = ctx.params.get("requestState") if ctx.method == "tools/call" and ctx.params else None
@@ -162,8 +172,19 @@ class SealedStates:
         token = _this_request.set(hashlib.sha256(state.encode()).hexdigest())
         try:
             return await call_next(ctx)
+        except MCPError as exc:
+            if not isinstance(exc.error.data, dict) or exc.error.data.get("reason") != "invalid_request_state":
+                raise
+            return self.refused(Cancelled(STALE))
         finally:
             _this_request.reset(token)
+
+
+STALE = (
+    "This confirmation is no longer good: the human's answer came after the question lapsed (10 "
+    "minutes), or it was not sealed by this server for this call; nothing was sent. Call the tool "
+    "again to ask the human again"
+)
 
 
 class SpentStates(Protocol):

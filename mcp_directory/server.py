@@ -115,7 +115,8 @@ class DirectoryServer(MCPServer[Any]):
         # Before the SDK's boundary unseals a request_state: which sealed state a call came with,
         # so that one human "yes" confirms one call (`confirmations`).
         chain = self.middleware
-        chain.insert(next(i for i, m in enumerate(chain) if isinstance(m, RequestStateBoundary)), SealedStates())
+        boundary = next(i for i, m in enumerate(chain) if isinstance(m, RequestStateBoundary))
+        chain.insert(boundary, SealedStates(self.error_result))
         self.directory = directory
         self.registry = {t.name: t for t in tools}
         # The tools as this server shows them: derived once, from its provider list.

@@ -13,12 +13,12 @@ import logging
 from types import SimpleNamespace
 from typing import Any
 
+import anyio
 import httpx2 as httpx
 import pytest
 from mcp import Client, ClientSession
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared.exceptions import MCPError
 from mcp.types import (
     ClientCapabilities,
     ElicitationCapability,
@@ -252,6 +252,13 @@ async def driven(world):
         yield SimpleNamespace(client=c, apps=apps, server=server, directory=directory)
 
 
+def assert_stale(result: Any) -> None:
+    """A state the SDK's boundary refused: `cancelled`, as a tool error (SPEC §9), not a JSON-RPC error."""
+    assert not isinstance(result, InputRequiredResult) and result.is_error
+    error = json.loads(result.content[0].text)["error"]
+    assert error["code"] == "cancelled" and "nothing was sent" in error["message"], error
+
+
 async def round_one(c: Client, args: dict[str, Any]) -> InputRequiredResult:
     first = await c.session.call_tool("deactivate_user", args, allow_input_required=True)
     assert isinstance(first, InputRequiredResult) and first.input_requests and first.request_state
@@ -297,22 +304,43 @@ async def test_forged_or_foreign_state_is_refused_and_sends_nothing(world, drive
         ({**args, "user_id": users[1]}, first.request_state),  # sealed for another target
     ]
     for attempt_args, state in attempts:
-        with pytest.raises(MCPError) as refused:
-            await driven.client.session.call_tool(
-                "deactivate_user", attempt_args, input_responses=yes, request_state=state, allow_input_required=True
-            )
-        assert refused.value.error.message == "Invalid or expired requestState"
-    with pytest.raises(MCPError):  # sealed for this tool's arguments, not another tool's
-        await driven.client.session.call_tool(
-            "remove_group_member",
-            {"provider": "retool", "group_id": "1", "user_id": users[0], "confirm": True},
-            input_responses=yes,
-            request_state=first.request_state,
-            allow_input_required=True,
+        refused = await driven.client.session.call_tool(
+            "deactivate_user", attempt_args, input_responses=yes, request_state=state, allow_input_required=True
         )
+        assert_stale(refused)
+    refused = await driven.client.session.call_tool(  # sealed for this tool's arguments, not another tool's
+        "remove_group_member",
+        {"provider": "retool", "group_id": "1", "user_id": users[0], "confirm": True},
+        input_responses=yes,
+        request_state=first.request_state,
+        allow_input_required=True,
+    )
+    assert_stale(refused)
     assert sent(driven.apps) == []
     assert all(world.retool.users[u]["active"] is True for u in users)
     assert audit_lines(caplog) == []  # refused before any tool ran
+
+
+@pytest.mark.anyio
+async def test_a_yes_after_the_question_lapsed_is_cancelled_and_sends_nothing(world):
+    """SPEC §9: not answered within the deadline (10 minutes; here one second) is `cancelled`."""
+    directory, apps = sim_directory(world, allow_writes=True)
+    directory.settings = dataclasses.replace(directory.settings, elicit_deadline=1.0)
+    user_id = retool_user(world)
+    args = {"provider": "retool", "user_id": user_id, "confirm": True}
+    async with Client(build_server(directory), elicitation_callback=Human(YES)) as c:
+        first = await round_one(c, args)
+        await anyio.sleep(2.5)  # past the seal's lifetime
+        late = await c.session.call_tool(
+            "deactivate_user",
+            args,
+            input_responses={key: YES for key in first.input_requests},
+            request_state=first.request_state,
+            allow_input_required=True,
+        )
+        assert_stale(late)
+        await ok(c, "list_users", {"provider": "retool", "limit": 1})  # the server keeps serving
+    assert [r for r in sent(apps) if r[1] != "GET"] == [] and world.retool.users[user_id]["active"] is True
 
 
 @pytest.mark.anyio
@@ -336,14 +364,10 @@ async def test_replicas_sharing_the_cursor_secret_take_each_others_answers(world
         first = await round_one(c, args)
     yes = {key: YES for key in first.input_requests}
     async with Client(stranger, elicitation_callback=Human(YES)) as c:
-        with pytest.raises(MCPError):
-            await c.session.call_tool(
-                "deactivate_user",
-                args,
-                input_responses=yes,
-                request_state=first.request_state,
-                allow_input_required=True,
-            )
+        refused = await c.session.call_tool(
+            "deactivate_user", args, input_responses=yes, request_state=first.request_state, allow_input_required=True
+        )
+        assert_stale(refused)
     assert sent(strangers_apps) == []
     async with Client(second_replica, elicitation_callback=Human(YES)) as c:
         done = await c.session.call_tool(
