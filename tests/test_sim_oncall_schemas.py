@@ -27,7 +27,7 @@ FILES = {
 
 @cache
 def registry(provider: str) -> Registry:
-    spec = json.loads(spec_file(FILES[provider]).read_text())  # not vendored: read from ../shared
+    spec = json.loads(spec_file(FILES[provider]).read_text())  # vendored, else ../shared (the JSM excerpt)
     return Registry().with_resource(f"urn:{provider}", Resource.from_contents(spec, default_specification=DRAFT4))
 
 
