@@ -17,21 +17,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
-from contextlib import AsyncExitStack
 from typing import Any
 
 from anthropic.lib._parse._transform import transform_schema
 from anthropic.lib.tools import ToolError
 from anthropic.lib.tools.mcp import async_mcp_tool
-from mcp import ClientSession, StdioServerParameters
-from mcp.client.sse import sse_client
-from mcp.client.stdio import stdio_client
-from mcp.client.streamable_http import streamable_http_client
+from harness import admits_null, over_every_transport, server_command
+from mcp import ClientSession
 
 # (tool, arguments, what the text handed to the model must hold)
 CALLS: list[tuple[str, dict[str, Any], str]] = [
@@ -41,12 +34,6 @@ CALLS: list[tuple[str, dict[str, Any], str]] = [
 ]
 # An argument where a value is expected but empty: the model gets our error JSON.
 FAILING = ("list_users", {"provider": "rootly", "email": ""}, "invalid_argument")
-
-
-def admits_null(schema: dict[str, Any]) -> bool:
-    if schema.get("type") == "null" or (isinstance(schema.get("type"), list) and "null" in schema["type"]):
-        return True
-    return any(admits_null(branch) for branch in schema.get("anyOf", []))
 
 
 def text_of(result: Any) -> str:
@@ -100,56 +87,11 @@ async def check(session: ClientSession, *, convert: bool) -> list[str]:
     return problems
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_healthy(port: int, process: subprocess.Popen[bytes]) -> None:
-    for _ in range(200):  # bounded: 20 s
-        if process.poll() is not None:
-            raise RuntimeError("the server exited before it was healthy")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("the server did not become healthy in 20 s")
-
-
 async def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--server-python", required=True)
     args = parser.parse_args()
-    command = [args.server_python, "-m", "mcp_directory", "serve", "--demo"]
-    report: dict[str, list[str]] = {}
-
-    async with AsyncExitStack() as stack:
-        read, write = await stack.enter_async_context(
-            stdio_client(StdioServerParameters(command=command[0], args=command[1:]))
-        )
-        session = await stack.enter_async_context(ClientSession(read, write))
-        await session.initialize()
-        report["stdio"] = await check(session, convert=True)
-
-    for transport in ("http", "sse"):
-        port = free_port()
-        process = subprocess.Popen([*command, "--transport", transport, "--port", str(port)], stderr=subprocess.DEVNULL)
-        try:
-            wait_healthy(port, process)
-            async with AsyncExitStack() as stack:
-                if transport == "http":
-                    streams = await stack.enter_async_context(streamable_http_client(f"http://127.0.0.1:{port}/mcp"))
-                else:
-                    streams = await stack.enter_async_context(sse_client(f"http://127.0.0.1:{port}/sse"))
-                session = await stack.enter_async_context(ClientSession(streams[0], streams[1]))
-                await session.initialize()
-                report[transport] = await check(session, convert=False)
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
-
+    report = await over_every_transport(server_command(args.server_python), check)
     print(json.dumps(report, indent=1))
     return 1 if any(report.values()) else 0
 

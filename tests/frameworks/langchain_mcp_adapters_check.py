@@ -17,13 +17,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from typing import Any
 
+from harness import admits_null, server_command, serving
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_mcp_adapters.client import MultiServerMCPClient
 
@@ -34,12 +31,6 @@ CALLS: list[tuple[str, dict[str, Any], str]] = [
     ("find_users", {"query": "nguyen", "providers": None}, '"result":['),
 ]
 FAILING = ("list_users", {"provider": "rootly", "email": ""}, "invalid_argument")
-
-
-def admits_null(schema: dict[str, Any]) -> bool:
-    if schema.get("type") == "null" or (isinstance(schema.get("type"), list) and "null" in schema["type"]):
-        return True
-    return any(admits_null(branch) for branch in schema.get("anyOf", []))
 
 
 def free_objects(schema: Any, path: str = "") -> list[str]:
@@ -105,44 +96,16 @@ async def check(connection: dict[str, Any], *, convert: bool) -> list[str]:
     return problems
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_healthy(port: int, process: subprocess.Popen[bytes]) -> None:
-    for _ in range(200):  # bounded: 20 s
-        if process.poll() is not None:
-            raise RuntimeError("the server exited before it was healthy")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("the server did not become healthy in 20 s")
-
-
 async def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--server-python", required=True)
     args = parser.parse_args()
-    command = [args.server_python, "-m", "mcp_directory", "serve", "--demo"]
+    command = server_command(args.server_python)
     report: dict[str, list[str]] = {}
-    stdio = {"transport": "stdio", "command": command[0], "args": command[1:]}
-    report["stdio"] = await check(stdio, convert=True)
-    for transport, path in (("streamable_http", "/mcp"), ("sse", "/sse")):
-        port = free_port()
-        flag = "http" if transport == "streamable_http" else "sse"
-        process = subprocess.Popen([*command, "--transport", flag, "--port", str(port)], stderr=subprocess.DEVNULL)
-        try:
-            wait_healthy(port, process)
-            report[transport] = await check(
-                {"transport": transport, "url": f"http://127.0.0.1:{port}{path}"}, convert=False
-            )
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
+    report["stdio"] = await check({"transport": "stdio", "command": command[0], "args": command[1:]}, convert=True)
+    for transport, flag in (("streamable_http", "http"), ("sse", "sse")):
+        with serving(command, flag) as url:
+            report[transport] = await check({"transport": transport, "url": url}, convert=False)
     print(json.dumps(report, indent=1))
     return 1 if any(report.values()) else 0
 

@@ -18,16 +18,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from typing import Any
 
 from agents import Agent, ModelResponse, ModelSettings, RunConfig, Runner, Usage
 from agents.mcp import MCPServerSse, MCPServerStdio, MCPServerStreamableHttp, MCPUtil
 from agents.models.interface import Model, ModelProvider
+from harness import admits_null, server_command, serving
 from openai.types.responses import ResponseFunctionToolCall, ResponseOutputMessage, ResponseOutputText
 
 # What the scripted model asks, in order: (tool, the arguments it means), and what the answer must hold.
@@ -38,12 +35,6 @@ SCRIPT: list[tuple[str, dict[str, Any], str]] = [
     # Strings where a value is expected but empty: an error the model reads and can act on.
     ("list_users", {"provider": "rootly", "email": ""}, "invalid_argument"),
 ]
-
-
-def admits_null(schema: dict[str, Any]) -> bool:
-    if schema.get("type") == "null" or (isinstance(schema.get("type"), list) and "null" in schema["type"]):
-        return True
-    return any(admits_null(branch) for branch in schema.get("anyOf", []))
 
 
 def strict_arguments(schema: dict[str, Any], meant: dict[str, Any]) -> dict[str, Any]:
@@ -101,24 +92,6 @@ class Provider(ModelProvider):
         return self.model
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_healthy(port: int, process: subprocess.Popen[bytes]) -> None:
-    for _ in range(200):  # bounded: 20 s
-        if process.poll() is not None:
-            raise RuntimeError("the server exited before it was healthy")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("the server did not become healthy in 20 s")
-
-
 async def check_conversion(server: Any) -> list[str]:
     problems: list[str] = []
     tools = await server.list_tools()
@@ -166,7 +139,7 @@ async def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--server-python", required=True)
     args = parser.parse_args()
-    command = [args.server_python, "-m", "mcp_directory", "serve", "--demo", "--allow-writes"]
+    command = server_command(args.server_python, "--allow-writes")
     report: dict[str, list[str]] = {}
 
     stdio = MCPServerStdio(
@@ -177,22 +150,14 @@ async def main() -> int:
         report["run over stdio"] = await scripted_run(stdio)
 
     for transport in ("http", "sse"):
-        port = free_port()
-        process = subprocess.Popen([*command, "--transport", transport, "--port", str(port)], stderr=subprocess.DEVNULL)
-        try:
-            wait_healthy(port, process)
+        with serving(command, transport) as url:
             server: Any
             if transport == "http":
-                server = MCPServerStreamableHttp(
-                    params={"url": f"http://127.0.0.1:{port}/mcp"}, client_session_timeout_seconds=60
-                )
+                server = MCPServerStreamableHttp(params={"url": url}, client_session_timeout_seconds=60)
             else:
-                server = MCPServerSse(params={"url": f"http://127.0.0.1:{port}/sse"}, client_session_timeout_seconds=60)
+                server = MCPServerSse(params={"url": url}, client_session_timeout_seconds=60)
             async with server:
                 report[f"run over {transport}"] = await scripted_run(server)
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
 
     print(json.dumps(report, indent=1))
     return 1 if any(report.values()) else 0
