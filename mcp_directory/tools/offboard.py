@@ -12,6 +12,7 @@ only what is left, so a retry finishes the job.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -24,6 +25,7 @@ from ..oncall import Duty
 from ..paging import every
 from .base import Args, Call, ProvidersArg, tool
 from .handover import has_on_call, plan_duties, sentence
+from .plans import Write, perform
 from .schema import joined
 
 Action = Literal["hand_over_duty", "remove_from_duty", "remove_group_member", "deactivate_user"]
@@ -170,8 +172,9 @@ def describe(call: Call, email: str, steps: list[Step], duties: dict[str, str] |
 
 
 async def carry_out(call: Call, name: str, steps: list[Step], successor_id: str | None = None) -> None:
-    """One provider's steps in order; after a failure the rest are skipped. Each step is audited.
-    Blocked steps (and those they hold back) were decided in the plan and are left as they are."""
+    """One provider's steps in order; after a failure the rest are skipped. Each step is audited
+    (`plans.perform`). Blocked steps (and those they hold back) were decided in the plan and are
+    left as they are."""
     failed = False
     for step in steps:
         if step.outcome in ("blocked", "skipped"):
@@ -179,34 +182,31 @@ async def carry_out(call: Call, name: str, steps: list[Step], successor_id: str 
         if failed:
             step.outcome = "skipped"
             continue
-        target: dict[str, Any] = {"user_id": step.user_id, **({"group_id": step.group_id} if step.group_id else {})}
-        if step.duty is not None:
-            target["duty"] = step.duty.model_dump(include={"kind", "schedule", "rotation", "escalation", "position"})
-            if step.duty.level_id:  # the exact level written (Rootly: positions repeat in each path)
-                target["duty"]["level_id"] = step.duty.level_id
-            if step.action == "hand_over_duty":
-                target["successor_id"] = successor_id
-        try:
-            if step.duty is not None:
-                adapter = call.directory.adapter(name, "change_duty")
-                await adapter.change_duty(step.duty, successor_id if step.action == "hand_over_duty" else None)
-            elif step.action == "remove_group_member":
-                await call.directory.adapter(name, "remove_group_member").remove_group_member(
-                    step.group_id, step.user_id
-                )
-            else:
-                await call.directory.adapter(name, "deactivate_user").deactivate_user(step.user_id)
-            step.outcome = "done"
-        except NotFound:
-            step.outcome = "done"  # already so: a member no more, an account already gone
-        except DirectoryError as exc:
-            step.outcome, step.error, failed = "failed", ErrorBody(**exc.to_dict()["error"]), True
-        except BaseException:
-            call.directory.record_write(step.action, name, target, "cancelled", via="offboard_user")
-            raise
-        detail = {"code": step.error.code, "status": step.error.status} if step.error else {}
-        outcome = "ok" if step.outcome == "done" else "error"
-        call.directory.record_write(step.action, name, target, outcome, via="offboard_user", **detail)
+        error = await perform(call.directory, write_of(call, name, step, successor_id), via="offboard_user")
+        step.outcome, step.error, failed = ("failed", error, True) if error else ("done", None, False)
+
+
+def write_of(call: Call, name: str, step: Step, successor_id: str | None) -> Write:
+    """The single-provider write a step stands for, with the audit target that tool writes."""
+    target: dict[str, Any] = {"user_id": step.user_id, **({"group_id": step.group_id} if step.group_id else {})}
+    directory = call.directory
+    send: Callable[[], Awaitable[object]]
+    if step.duty is not None:
+        duty = step.duty
+        target["duty"] = duty.model_dump(include={"kind", "schedule", "rotation", "escalation", "position"})
+        if duty.level_id:  # the exact level written (Rootly: positions repeat in each path)
+            target["duty"]["level_id"] = duty.level_id
+        taker = successor_id if step.action == "hand_over_duty" else None
+        if taker is not None:
+            target["successor_id"] = taker
+        send = lambda: directory.adapter(name, "change_duty").change_duty(duty, taker)  # noqa: E731
+    elif step.action == "remove_group_member":
+        group_id = step.group_id
+        send = lambda: directory.adapter(name, "remove_group_member").remove_group_member(group_id, step.user_id)  # noqa: E731
+    else:
+        send = lambda: directory.adapter(name, "deactivate_user").deactivate_user(step.user_id)  # noqa: E731
+    # NotFound: already so (a member no more, an account already gone)
+    return Write(tool=step.action, provider=name, target=target, send=send, already=(NotFound,))
 
 
 @tool(
