@@ -39,6 +39,7 @@ from .errors import DirectoryError, InvalidArgument, UpstreamError
 from .spec import WHOLE, Paginator, State, Step
 
 T = TypeVar("T")
+L = TypeVar("L")
 Progress = Callable[[int, int], Awaitable[None]]
 
 
@@ -49,11 +50,14 @@ def _same(record: Any) -> Any:
 @dataclass
 class Chunk(Generic[T]):
     """One upstream page: its records, what the page says about the rest of the list, and how
-    a record becomes an item (applied only to the records a call serves)."""
+    a record becomes an item (applied only to the records a call serves). `lean`, where the
+    provider has one, is how a record becomes the little a reader of the whole list keeps
+    (`every_lean`), with no model built."""
 
     records: list[Any]
     step: Step = field(default_factory=Step)
     map: Callable[[Any], T] = _same
+    lean: Callable[[Any], Any] | None = None
 
     def items(self, start: int, stop: int | None = None) -> list[T]:
         return [self.map(r) for r in self.records[start:stop]]
@@ -122,7 +126,7 @@ def chained(*listings: Listing[T]) -> Listing[T]:
         following = [which, chunk.step.next] if chunk.step.next is not None else None
         if following is None and which + 1 < len(listings):
             following = [which + 1, listings[which + 1].first(None)]
-        return Chunk(chunk.records, Step(following), chunk.map)
+        return Chunk(chunk.records, Step(following), chunk.map, chunk.lean)
 
     class Chain(Paginator):
         resizable = False
@@ -336,10 +340,10 @@ async def take(
             return out
 
 
-async def every(
-    provider: str, listing: Listing[T], *, max_items: int = 100_000, concurrency: int = 1
-) -> AsyncIterator[T]:
-    """Every item of a list, in order, for callers that need the whole of it."""
+async def _pages(
+    provider: str, listing: Listing[T], max_items: int, concurrency: int
+) -> AsyncIterator[tuple[Chunk[T], list[Any]]]:
+    """Every page of a list, in order, with the records of it to serve."""
     state = listing.first(None)
     seen: set[str] = set()
     pages = Prefetcher(listing.fetch, concurrency, PageCache(max_pages=2 * concurrency + 2), "", ahead=True)
@@ -351,11 +355,30 @@ async def every(
         # the whole rest at once would evict pages before they are served (and fetch them again).
         window = concurrency * max(1, len(chunk.records))
         await pages.prefetch(chunk, min(max_items - produced - len(chunk.records), window))
-        for record in chunk.records[: max_items - produced]:
-            yield chunk.map(record)  # one model at a time: a whole-list answer may hold a directory
-            produced += 1
+        records = chunk.records[: max_items - produced]
+        yield chunk, records
+        produced += len(records)
         if produced >= max_items or chunk.step.next is None:
             return
         if state_key(chunk.step.next) in seen:
             raise _loop_error(provider, chunk.step.next)
         state = chunk.step.next
+
+
+async def every(
+    provider: str, listing: Listing[T], *, max_items: int = 100_000, concurrency: int = 1
+) -> AsyncIterator[T]:
+    """Every item of a list, in order, for callers that need the whole of it."""
+    async for chunk, records in _pages(provider, listing, max_items, concurrency):
+        for record in records:
+            yield chunk.map(record)  # one model at a time: a whole-list answer may hold a directory
+
+
+async def every_lean(
+    provider: str, listing: Listing[T], full: Callable[[T], L], *, max_items: int = 100_000, concurrency: int = 1
+) -> AsyncIterator[list[L]]:
+    """Every record of a list as its lean item, a page at a time: `Chunk.lean` where the list has
+    one (no model built), else `full` of the item."""
+    async for chunk, records in _pages(provider, listing, max_items, concurrency):
+        lean = chunk.lean
+        yield [lean(r) for r in records] if lean is not None else [full(chunk.map(r)) for r in records]

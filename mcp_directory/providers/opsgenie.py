@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 from ..aio import gather
 from ..errors import Conflict, DirectoryError
 from ..http import segment
-from ..models import Deactivation, Group, License, Member, Role, RoleRef, Status, User
+from ..models import Deactivation, Group, License, Member, Role, RoleRef, Seen, Status, User
 from ..oncall import duty_label
 from ..paging import Chunk, Listing
 from ..spec import WHOLE, Offset, ProviderSpec, Setting, Step, number_at, seconds
@@ -68,9 +68,20 @@ def user_status(record: dict[str, Any]) -> Status:
     return "active"
 
 
+def role_name(record: dict[str, Any]) -> Any:
+    return (record.get("role") or {}).get("name")
+
+
+def seen_user(record: dict[str, Any]) -> Seen:
+    """What `map_user` says of the user that a whole-directory reader keeps, without the model."""
+    name = role_name(record)
+    is_admin = (name in ADMIN_ROLES) if name else None
+    return (str(record["id"]), record.get("username"), record.get("fullName"), user_status(record), is_admin, None)
+
+
 def map_user(record: dict[str, Any], group_ids: list[str] | None = None) -> User:
     role = record.get("role") or {}
-    name = role.get("name")
+    name = role_name(record)
     return User(
         id=str(record["id"]),
         provider="opsgenie",
@@ -187,7 +198,7 @@ class Opsgenie(OpsgenieOnCall, Adapter):
 
     def users(self, *, search: str | None, email: str | None) -> Listing[User]:
         query = f"username:{email}" if email else search
-        found = self.listing("/v2/users", {"query": query}, lambda d: map_user)
+        found = self.listing("/v2/users", {"query": query}, lambda d: map_user, lean=lambda d: seen_user)
         if email:
             found = self.with_email(found, email)
         if email and search:  # one query only: the email upstream, the search here

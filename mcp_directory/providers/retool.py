@@ -18,7 +18,7 @@ from typing import Any, ClassVar, Literal
 
 from ..errors import InvalidArgument
 from ..http import segment
-from ..models import Deactivation, Group, Member, Role, User
+from ..models import Deactivation, Group, Member, Role, Seen, Status, User
 from ..paging import Listing
 from ..spec import WHOLE, ProviderSpec, Setting, Token, number_at
 from .base import Adapter, Provider
@@ -26,6 +26,17 @@ from .base import Adapter, Provider
 
 def _full_name(first: str | None, last: str | None) -> str | None:
     return " ".join(p for p in (first, last) if p) or None
+
+
+def user_status(record: dict[str, Any]) -> Status:
+    return "inactive" if record.get("active") is False else "active"
+
+
+def seen_user(record: dict[str, Any]) -> Seen:
+    """What `map_user` says of the user that a whole-directory reader keeps, without the model."""
+    name = _full_name(record.get("first_name"), record.get("last_name"))
+    status = user_status(record)
+    return (str(record["id"]), record.get("email"), name, status, record.get("is_admin"), record.get("last_active"))
 
 
 def map_user(record: dict[str, Any]) -> User:
@@ -38,7 +49,7 @@ def map_user(record: dict[str, Any]) -> User:
         first_name=record.get("first_name"),
         last_name=record.get("last_name"),
         username=None,
-        status="inactive" if record.get("active") is False else "active",
+        status=user_status(record),
         is_admin=record.get("is_admin"),
         roles=[],
         group_ids=[str(g["id"]) for g in groups] if isinstance(groups, list) else None,
@@ -133,14 +144,14 @@ class Retool(Adapter):
     }
 
     def users(self, *, search: str | None, email: str | None) -> Listing[User]:
-        found = self.listing("/users", {"email": email}, lambda d: map_user)
+        found = self.listing("/users", {"email": email}, lambda d: map_user, lean=lambda d: seen_user)
         found = self.with_email(found, email) if email else found
         # there is no name search: `email` is filtered upstream, a search term here
         return self.matching(found, lambda u: _matches(u, search.casefold())) if search else found
 
     def everyone(self) -> Listing[User]:
         """Every user in one request: without `limit`, `GET /users` returns them all (FACTS §3)."""
-        return self.listing("/users", {}, lambda d: map_user, paginator=WHOLE)
+        return self.listing("/users", {}, lambda d: map_user, paginator=WHOLE, lean=lambda d: seen_user)
 
     async def user(self, user_id: str) -> User:
         document = await self.http.get(f"/users/{segment(user_id)}", {"includeGroups": "true"})

@@ -52,6 +52,7 @@ from .rootly_mapping import (
     map_user,
     numeric_user_id,
     pick_incident_role,
+    seen_user,
     team_members,
     with_member,
 )
@@ -152,7 +153,12 @@ class Rootly(RootlyOnCall, Adapter):
             included = index_included(document)  # once a page
             return lambda record: map_user(record, included, with_groups=with_groups)
 
-        return self.listing("/v1/users", params, users)
+        def lean(document: Any) -> Any:
+            # Its own index of the page: the page holds only the users' roles (`include=role`).
+            included = index_included(document)
+            return lambda record: seen_user(record, included)
+
+        return self.listing("/v1/users", params, users, lean=None if with_groups else lean)
 
     async def user(self, user_id: str) -> User:
         document = await self.http.get(f"/v1/users/{segment(user_id)}", {"include": "role,teams"})

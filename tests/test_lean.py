@@ -1,0 +1,121 @@
+"""Lean mappings (`seen_user`, `Chunk.lean`): a whole-directory reader (access_review's snapshot,
+the on-call account book) takes each user straight from its record as a `Seen` tuple, with no
+model built. The tuple must say exactly what the full mapping's `User` says: for every record of
+a seeded simulated world, and for records with the odd shapes a provider may send."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from mcp_directory.models import seen
+from mcp_directory.paging import every, every_lean
+from mcp_directory.providers import opsgenie, retool, rootly_mapping
+from mcp_directory.review import read_provider
+from mcp_directory.sim import build_world
+
+from .support import sim_directory
+
+pytestmark = pytest.mark.anyio
+
+LEAN = ("rootly", "opsgenie", "retool")
+
+
+def whole(adapter: Any) -> Any:
+    return adapter.everyone() if hasattr(adapter, "everyone") else adapter.users(search=None, email=None)
+
+
+@pytest.mark.parametrize("provider", LEAN)
+@pytest.mark.parametrize("seed", [1, 7])
+async def test_lean_tuples_equal_the_full_mapping_for_every_record(provider, seed):
+    world = build_world(seed=seed, people=180)
+    directory, _ = sim_directory(world, providers=(provider,))
+    adapter = directory.adapter(provider)
+    listing = whole(adapter)
+    first = await listing.fetch(listing.first(None))
+    assert first.lean is not None  # the provider maps its users lean: no fallback to the model
+    lean = [u async for page in every_lean(provider, listing, seen, concurrency=3) for u in page]
+    full = [seen(u) async for u in every(provider, listing, concurrency=3)]
+    assert lean == full
+    assert len(lean) == len(getattr(world, provider).users) > 100
+    # the world has what the rules tell apart: more than one status, admins and not
+    assert len({u[3] for u in lean}) > 1 or provider == "rootly"
+    assert {u[4] for u in lean} >= {True, False}
+    await directory.aclose()
+
+
+async def test_a_list_without_a_lean_mapping_falls_back_to_the_full_one():
+    """A filtered list maps its items as it filters: its whole read takes them from the models."""
+    world = build_world(seed=3, people=60)
+    directory, _ = sim_directory(world, providers=("retool",))
+    listing = directory.adapter("retool").users(search="a", email=None)  # a search Retool lacks: filtered here
+    first = await listing.fetch(listing.first(None))
+    assert first.lean is None
+    lean = [u async for page in every_lean("retool", listing, seen) for u in page]
+    assert lean == [seen(u) async for u in every("retool", listing)] and lean
+    await directory.aclose()
+
+
+async def test_a_review_reads_what_the_models_say():
+    world = build_world(seed=4, people=120)
+    directory, _ = sim_directory(world)
+    for provider in LEAN:
+        users, _ = await read_provider(directory, provider)
+        assert users == [seen(u) async for u in every(provider, whole(directory.adapter(provider)))]
+    await directory.aclose()
+
+
+# Records with what a provider may leave out or set oddly: the two mappings agree on each.
+
+OPSGENIE = [
+    {"id": "u1", "username": "a@x.io", "fullName": "A", "role": {"id": "r", "name": "owner"}},
+    {"id": "u2", "username": "b@x.io", "blocked": True, "verified": False, "role": {"name": "user"}},
+    {"id": "u3", "username": "c@x.io", "verified": False, "role": {}},
+    {"id": 4, "role": None, "fullName": None},
+    {"id": "u5", "username": None, "role": {"name": ""}, "verified": True, "blocked": False},
+]
+RETOOL = [
+    {"id": 1, "email": "a@x.io", "first_name": "A", "last_name": "B", "active": True, "is_admin": True},
+    {"id": "2", "email": "b@x.io", "first_name": None, "last_name": "B", "active": False, "is_admin": False},
+    {"id": "3", "first_name": "", "last_name": "", "last_active": "2026-01-02T03:04:05Z"},
+    {"id": "4", "email": None, "active": None, "groups": [{"id": 9}]},
+]
+ROOTLY_INCLUDED = [
+    {"id": "r-admin", "type": "roles", "attributes": {"name": "Admin", "slug": "admin"}},
+    {"id": "r-user", "type": "roles", "attributes": {"name": "User", "slug": "user"}},
+    {"id": "r-bare", "type": "roles"},
+]
+ROOTLY = [
+    {
+        "id": "1",
+        "attributes": {"email": "a@x.io", "full_name": "A B"},
+        "relationships": {"role": {"data": {"id": "r-admin"}}},
+    },
+    {"id": 2, "attributes": {"name": "Bee", "first_name": "B"}, "relationships": {"role": {"data": {"id": "r-user"}}}},
+    {
+        "id": "3",
+        "attributes": {"first_name": "C", "last_name": "D"},
+        "relationships": {"role": {"data": {"id": "r-gone"}}},
+    },
+    {"id": "4", "attributes": {"first_name": None, "last_name": None}, "relationships": {"role": {"data": None}}},
+    {"id": "5", "relationships": {"role": {"data": {"id": "r-bare"}}}},
+    {"id": "6", "attributes": None, "relationships": None},
+]
+
+
+@pytest.mark.parametrize("record", OPSGENIE)
+def test_opsgenie_odd_records(record):
+    assert opsgenie.seen_user(record) == seen(opsgenie.map_user(record))
+
+
+@pytest.mark.parametrize("record", RETOOL)
+def test_retool_odd_records(record):
+    assert retool.seen_user(record) == seen(retool.map_user(record))
+
+
+@pytest.mark.parametrize("record", ROOTLY)
+def test_rootly_odd_records(record):
+    included = rootly_mapping.Included(ROOTLY_INCLUDED, [])
+    full = rootly_mapping.map_user(record, included, with_groups=False)
+    assert rootly_mapping.seen_user(record, included) == seen(full)
