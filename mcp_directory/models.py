@@ -79,6 +79,15 @@ def seen(user: User) -> Seen:
     return (user.id, user.email, user.name, user.status, user.is_admin, user.last_active_at)
 
 
+# And of a group: (id, name, its members' user ids), from a provider's `lean_group(id)` where it
+# has one, else from the model (`seen_group`).
+SeenGroup = tuple[str, str, list[str]]
+
+
+def seen_group(group: Group) -> SeenGroup:
+    return (group.id, group.name, [m.user_id for m in group.members or []])
+
+
 # The User fields a list_users call may ask for (`fields`, SPEC §8): every field but `id`, which
 # every item holds (a test keeps this in step with User).
 UserField = Literal[

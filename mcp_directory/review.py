@@ -29,7 +29,7 @@ from pydantic import Field
 from . import collector
 from .aio import gather
 from .errors import InvalidArgument
-from .models import ProviderName, Seen, Status, Strict, email_key, seen
+from .models import ProviderName, Seen, SeenGroup, Status, Strict, email_key, seen, seen_group
 from .paging import every, every_lean
 from .source_of_truth import orphaned
 
@@ -155,14 +155,16 @@ async def read_provider(directory: Any, name: str) -> tuple[list[Seen], dict[str
         groups = adapter.groups(search=None)
         listed = [g async for g in every(name, groups, max_items=1_000_000, concurrency=concurrency)]
 
-        async def members(group_id: str) -> Any:
-            async with limiter:
-                return await adapter.group(group_id)
+        lean = getattr(adapter, "lean_group", None)  # no model per member where the provider has it
 
-        for group in await gather(*(members(g.id) for g in listed)):
-            ref = (group.id, group.name)
-            for member in group.members or []:
-                found.setdefault(member.user_id, []).append(ref)
+        async def members(group_id: str) -> SeenGroup:
+            async with limiter:
+                return await lean(group_id) if lean else seen_group(await adapter.group(group_id))
+
+        for group_id, group_name, user_ids in await gather(*(members(g.id) for g in listed)):
+            ref = (group_id, group_name)
+            for user_id in user_ids:
+                found.setdefault(user_id, []).append(ref)
         return found
 
     everyone, by_user = await gather(users(), memberships())

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from mcp_directory.models import seen
+from mcp_directory.models import seen, seen_group
 from mcp_directory.paging import every, every_lean
 from mcp_directory.providers import opsgenie, retool, rootly_mapping
 from mcp_directory.review import read_provider
@@ -42,6 +42,20 @@ async def test_lean_tuples_equal_the_full_mapping_for_every_record(provider, see
     # the world has what the rules tell apart: more than one status, admins and not
     assert len({u[3] for u in lean}) > 1 or provider == "rootly"
     assert {u[4] for u in lean} >= {True, False}
+    await directory.aclose()
+
+
+@pytest.mark.parametrize("provider", LEAN)
+async def test_lean_groups_equal_the_full_mapping_for_every_group(provider):
+    world = build_world(seed=5, people=180)
+    directory, _ = sim_directory(world, providers=(provider,))
+    adapter = directory.adapter(provider)
+    groups = [g async for g in every(provider, adapter.groups(search=None))]
+    assert len(groups) > 2
+    for group in groups:
+        lean = await adapter.lean_group(group.id)
+        assert lean == seen_group(await adapter.group(group.id))
+        assert lean[2]  # members, so the comparison says something
     await directory.aclose()
 
 
@@ -119,3 +133,26 @@ def test_rootly_odd_records(record):
     included = rootly_mapping.Included(ROOTLY_INCLUDED, [])
     full = rootly_mapping.map_user(record, included, with_groups=False)
     assert rootly_mapping.seen_user(record, included) == seen(full)
+
+
+TEAMS = [
+    (
+        "opsgenie",
+        {"id": "t1", "name": "Ops", "members": [{"user": {"id": "u1", "username": "a"}, "role": "admin"}, {}]},
+    ),
+    ("opsgenie", {"id": 2, "name": None, "members": None}),
+    ("retool", {"id": 3, "name": "Eng", "members": [{"id": 1, "email": "a", "is_group_admin": True}]}),
+    ("retool", {"id": "4", "members": None}),
+    ("rootly", {"id": "t5", "attributes": {"name": "SRE", "user_ids": [1, 2], "admin_ids": [2]}}),
+    ("rootly", {"id": "t6", "attributes": None}),
+]
+
+
+@pytest.mark.parametrize(("provider", "record"), TEAMS)
+def test_odd_teams(provider, record):
+    lean, full = {
+        "opsgenie": (opsgenie.seen_team, opsgenie.map_team),
+        "retool": (retool.seen_group, lambda r: retool.map_group(r, with_members=True)),
+        "rootly": (rootly_mapping.seen_team, lambda r: rootly_mapping.map_team(r, with_members=True)),
+    }[provider]
+    assert lean(record) == seen_group(full(record))

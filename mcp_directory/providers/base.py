@@ -16,7 +16,9 @@ Operations, by name (a tool names the one it needs in `Tool.operation`):
   `everyone()` where a provider reads every user better than by paging `users(search=None,
   email=None)`: in one answer (Retool), or with what only a whole read can afford (Okta marks
   its admins from one short list); a reader of the whole directory prefers it;
-- single objects: `user(id)`, `me()`, `group(id)`, `licenses()`;
+- single objects: `user(id)`, `me()`, `group(id)`, `licenses()`; and `lean_group(id)`, where a
+  provider can say a group's id, name and members' ids (`models.SeenGroup`) without a model per
+  member, for a reader of the whole directory (it must say what `group(id)` says: tests hold them equal);
 - writes, each sent once (never resent once it may have arrived): `add_group_member`,
   `remove_group_member`, `create_user`, `deactivate_user`, `assign_incident_role`,
   `unassign_incident_role`. A write that returns None was applied but could not be read back;

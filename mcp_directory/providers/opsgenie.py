@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 from ..aio import gather
 from ..errors import Conflict, DirectoryError
 from ..http import segment
-from ..models import Deactivation, Group, License, Member, Role, RoleRef, Seen, Status, User
+from ..models import Deactivation, Group, License, Member, Role, RoleRef, Seen, SeenGroup, Status, User
 from ..oncall import duty_label
 from ..paging import Chunk, Listing
 from ..spec import WHOLE, Offset, ProviderSpec, Setting, Step, number_at, seconds
@@ -105,7 +105,16 @@ def map_member(record: dict[str, Any]) -> Member:
     """`{"user": {"id", "username"}, "role"}`: the username is the email; a team answer has no names."""
     user = record.get("user") or {}
     role: Literal["admin", "member"] = "admin" if record.get("role") == "admin" else "member"
-    return Member(user_id=str(user.get("id")), role=role, email=user.get("username"), name=None)
+    return Member(user_id=member_id(record), role=role, email=user.get("username"), name=None)
+
+
+def member_id(record: dict[str, Any]) -> str:
+    return str((record.get("user") or {}).get("id"))
+
+
+def seen_team(record: dict[str, Any]) -> SeenGroup:
+    """What `map_team` says of a team's members that a whole-directory reader keeps."""
+    return (str(record["id"]), record.get("name") or "", [member_id(m) for m in record.get("members") or []])
 
 
 def map_team(record: dict[str, Any]) -> Group:
@@ -219,8 +228,14 @@ class Opsgenie(OpsgenieOnCall, Adapter):
         return self.matching(teams, lambda g: search.casefold() in g.name.casefold()) if search else teams
 
     async def group(self, group_id: str) -> Group:
+        return map_team(await self._team(group_id))
+
+    async def lean_group(self, group_id: str) -> SeenGroup:
+        return seen_team(await self._team(group_id))
+
+    async def _team(self, group_id: str) -> dict[str, Any]:
         document = await self.http.get(f"/v2/teams/{segment(group_id)}", {"identifierType": "id"})
-        return map_team(self.record(document))
+        return self.record(document)
 
     def roles(self) -> Listing[Role]:
         async def fetch(state: Any) -> Chunk[Role]:

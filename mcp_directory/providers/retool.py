@@ -18,7 +18,7 @@ from typing import Any, ClassVar, Literal
 
 from ..errors import InvalidArgument
 from ..http import segment
-from ..models import Deactivation, Group, Member, Role, Seen, Status, User
+from ..models import Deactivation, Group, Member, Role, Seen, SeenGroup, Status, User
 from ..paging import Listing
 from ..spec import WHOLE, ProviderSpec, Setting, Token, number_at
 from .base import Adapter, Provider
@@ -64,6 +64,11 @@ def map_member(record: dict[str, Any]) -> Member:
     """`{"id", "email", "is_group_admin"}`: a group answer carries no member names."""
     role: Literal["admin", "member"] = "admin" if record.get("is_group_admin") else "member"
     return Member(user_id=str(record["id"]), role=role, email=record.get("email"), name=None)
+
+
+def seen_group(record: dict[str, Any]) -> SeenGroup:
+    """What `map_group` says of a group's members that a whole-directory reader keeps."""
+    return (str(record["id"]), record.get("name") or "", [str(m["id"]) for m in record.get("members") or []])
 
 
 def map_group(record: dict[str, Any], *, with_members: bool) -> Group:
@@ -162,8 +167,13 @@ class Retool(Adapter):
         return self.matching(groups, lambda g: search.casefold() in g.name.casefold()) if search else groups
 
     async def group(self, group_id: str) -> Group:
-        document = await self.http.get(f"/groups/{segment(group_id)}")
-        return map_group(self.record(document), with_members=True)
+        return map_group(await self._group(group_id), with_members=True)
+
+    async def lean_group(self, group_id: str) -> SeenGroup:
+        return seen_group(await self._group(group_id))
+
+    async def _group(self, group_id: str) -> dict[str, Any]:
+        return self.record(await self.http.get(f"/groups/{segment(group_id)}"))
 
     def roles(self) -> Listing[Role]:
         # no limit or next_token on this endpoint (FACTS §3): one answer holds every role

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from ..errors import InvalidArgument, NotFound
-from ..models import Group, IncidentRole, Member, Role, RoleRef, Seen, User
+from ..models import Group, IncidentRole, Member, Role, RoleRef, Seen, SeenGroup, User
 
 ADMIN_ROLE_SLUGS = frozenset({"owner", "admin"})
 
@@ -85,6 +85,13 @@ def map_user(resource: dict[str, Any], included: Included, *, with_groups: bool)
         updated_at=a.get("updated_at"),
         last_active_at=None,
     )
+
+
+def seen_team(resource: dict[str, Any]) -> SeenGroup:
+    """What `map_team` says of a team's members that a whole-directory reader keeps: their ids
+    are the team's own `user_ids`, whatever the document includes."""
+    a = resource.get("attributes") or {}
+    return (str(resource["id"]), a.get("name") or "", [str(u) for u in a.get("user_ids") or []])
 
 
 def map_team(resource: dict[str, Any], *, with_members: bool, included: Included | None = None) -> Group:
