@@ -30,6 +30,7 @@ import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any, Generic, TypeVar
 
 import anyio
@@ -257,9 +258,11 @@ class Prefetcher(Generic[T]):
         pages = -(-items_wanted // len(chunk.records))  # ceiling: pages like this one still needed
         if not any(self.cache.get(self.scope, s) is None for s in later[:pages]):
             return
-        missing = [s for s in later if self.cache.get(self.scope, s) is None]
+        # the first pages not at hand, looked for only until there are enough (a long list's
+        # every page would look at all the pages after it: quadratic in its length)
+        missing = (s for s in later if self.cache.get(self.scope, s) is None)
         needed = {state_key(s) for s in later[:pages]}
-        batch = missing[: max(pages, self.concurrency) if self.ahead else pages]
+        batch = list(islice(missing, max(pages, self.concurrency) if self.ahead else pages))
         limiter = anyio.Semaphore(self.concurrency)
 
         async def one(state: State) -> Chunk[T] | None:

@@ -73,14 +73,14 @@ def seen_group(record: dict[str, Any]) -> SeenGroup:
 
 def map_group(record: dict[str, Any], *, with_members: bool) -> Group:
     raw = record.get("members")
-    members = [map_member(m) for m in raw or []]
+    members = [map_member(m) for m in raw] if with_members and isinstance(raw, list) else None
     return Group(
         id=str(record["id"]),
         provider="retool",
         name=record.get("name") or "",
         description=None,
         member_count=len(raw) if isinstance(raw, list) else None,
-        members=members if with_members and isinstance(raw, list) else None,
+        members=members,
         created_at=record.get("created_at"),
         updated_at=record.get("updated_at"),
     )

@@ -101,7 +101,7 @@ def map_team(resource: dict[str, Any], *, with_members: bool, included: Included
     user_ids = [str(u) for u in a.get("user_ids") or []]
     admins = {str(u) for u in a.get("admin_ids") or []}
     members = []
-    for u in user_ids:
+    for u in user_ids if with_members else ():  # a listed team says how many, not who
         user = (included.get(("users", u)) if included else None) or {}
         attrs = user.get("attributes") or {}
         role: Literal["admin", "member"] = "admin" if u in admins else "member"
