@@ -176,25 +176,43 @@ async def read_snapshot(directory: Any, providers: Sequence[str]) -> Snapshot:
         return await _read_snapshot(directory, providers)
 
 
+# One provider's accounts, ready to be merged: (email key, name shown, account) each, those left
+# out for want of an email, and their part of the snapshot's footprint.
+Prepared = tuple[list[tuple[str, str | None, Account]], int, int]
+
+
+async def prepared(directory: Any, name: str) -> Prepared:
+    """A provider read and its accounts made, as soon as it is read: while slower providers are
+    still being read, not after them all."""
+    users, memberships = await read_provider(directory, name)
+    out: list[tuple[str, str | None, Account]] = []
+    left_out = size = 0
+    for user_id, email, shown_name, status, is_admin, last_active_at in users:
+        if not email:
+            left_out += 1
+            continue
+        groups = tuple(memberships.get(user_id, ()))
+        # SPEC §4 identity: rows sort by the key, the lower-cased email
+        out.append((email_key(email), shown_name, (name, user_id, status, is_admin, last_active_at, groups)))
+        size += ACCOUNT_BYTES + len(user_id) + len(last_active_at or "") + MEMBERSHIP_BYTES * len(groups)
+    return out, left_out, size
+
+
 async def _read_snapshot(directory: Any, providers: Sequence[str]) -> Snapshot:
     as_of = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    read = await gather(*(read_provider(directory, name) for name in providers))
+    read = await gather(*(prepared(directory, name) for name in providers))
     people: dict[str, tuple[str | None, list[Account]]] = {}
-    left_out = 0
-    for name, (users, memberships) in zip(providers, read, strict=True):
-        for user_id, email, shown_name, status, is_admin, last_active_at in users:
-            if not email:
-                left_out += 1
-                continue
-            groups = tuple(memberships.get(user_id, ()))
-            account: Account = (name, user_id, status, is_admin, last_active_at, groups)
-            key = email_key(email)  # SPEC §4 identity: rows sort by it, the lower-cased email
+    for accounts_read, _, _ in read:  # in the order of `providers`, whichever was read first
+        for key, shown_name, account in accounts_read:
             shown, accounts = people.setdefault(key, (shown_name, []))
             if shown is None and shown_name:
                 people[key] = (shown_name, accounts)
             accounts.append(account)
     rows = [(email, name, tuple(accounts)) for email, (name, accounts) in sorted(people.items())]
-    return Snapshot(secrets.token_urlsafe(12), as_of, list(providers), rows, left_out)
+    # `footprint(rows)`, its accounts' part counted as they were made
+    size = SNAPSHOT_BYTES + sum(p[2] for p in read) + sum(ROW_BYTES + len(e) + len(n or "") for e, n, _ in rows)
+    left_out = sum(p[1] for p in read)
+    return Snapshot(secrets.token_urlsafe(12), as_of, list(providers), rows, left_out, size)
 
 
 # --- filters -----------------------------------------------------------------------------------

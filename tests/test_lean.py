@@ -12,7 +12,7 @@ import pytest
 from mcp_directory.models import seen, seen_group
 from mcp_directory.paging import every, every_lean
 from mcp_directory.providers import opsgenie, retool, rootly_mapping
-from mcp_directory.review import read_provider
+from mcp_directory.review import SNAPSHOT_BYTES, footprint, read_provider, read_snapshot
 from mcp_directory.sim import build_world
 
 from .support import sim_directory
@@ -156,3 +156,17 @@ def test_odd_teams(provider, record):
         "rootly": (rootly_mapping.seen_team, lambda r: rootly_mapping.map_team(r, with_members=True)),
     }[provider]
     assert lean(record) == seen_group(full(record))
+
+
+async def test_a_snapshot_counts_its_footprint_as_it_is_made():
+    """Each provider's accounts are made as soon as it is read; the snapshot's estimated size,
+    counted along the way, is `footprint` of its rows, and its rows are in the providers' order."""
+    world = build_world(seed=6, people=150)
+    directory, _ = sim_directory(world)
+    snapshot = await read_snapshot(directory, ["retool", "rootly", "opsgenie"])
+    assert snapshot.size == footprint(snapshot.rows) > SNAPSHOT_BYTES
+    order = {"retool": 0, "rootly": 1, "opsgenie": 2}
+    assert any(len(accounts) > 1 for _, _, accounts in snapshot.rows)
+    for _, _, accounts in snapshot.rows:
+        assert [order[a[0]] for a in accounts] == sorted(order[a[0]] for a in accounts)
+    await directory.aclose()
