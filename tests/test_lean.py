@@ -16,6 +16,7 @@ from mcp_directory.review import SNAPSHOT_BYTES, footprint, read_provider, read_
 from mcp_directory.sim import build_world
 
 from .support import sim_directory
+from .test_okta import okta_directory
 
 pytestmark = pytest.mark.anyio
 
@@ -169,4 +170,17 @@ async def test_a_snapshot_counts_its_footprint_as_it_is_made():
     assert any(len(accounts) > 1 for _, _, accounts in snapshot.rows)
     for _, _, accounts in snapshot.rows:
         assert [order[a[0]] for a in accounts] == sorted(order[a[0]] for a in accounts)
+    await directory.aclose()
+
+
+@pytest.mark.parametrize("seed", [5, 8])
+async def test_okta_everyone_lean_equals_its_models(seed):
+    """Okta's whole read marks admins from one list: the lean tuple says so as its model does."""
+    directory, _, _ = okta_directory(build_world(seed=seed, people=120))
+    listing = directory.adapter("okta").everyone()
+    lean = [u async for page in every_lean("okta", listing, seen, concurrency=2) for u in page]
+    assert lean == [seen(u) async for u in every("okta", listing, concurrency=2)]
+    first = await listing.fetch(listing.first(None))
+    assert first.lean is not None and len(lean) > 100
+    assert {u[4] for u in lean} == {True, False} and len({u[3] for u in lean}) > 1
     await directory.aclose()
