@@ -40,7 +40,6 @@ from .errors import DirectoryError, InvalidArgument, UpstreamError
 from .spec import WHOLE, Paginator, State, Step
 
 T = TypeVar("T")
-L = TypeVar("L")
 Progress = Callable[[int, int], Awaitable[None]]
 
 
@@ -289,7 +288,7 @@ class Slice(Generic[T]):
     total: int | None = None
 
 
-def _loop_error(provider: str, state: State) -> UpstreamError:
+def loop_error(provider: str, state: State) -> UpstreamError:
     return UpstreamError(
         f"{provider} returned a pagination loop (the next page points back to page {state!r}); "
         "the list cannot be completed, report this to the provider",
@@ -336,7 +335,7 @@ async def take(
         if following is None:
             return out
         if state_key(following) in seen:
-            raise _loop_error(provider, following)
+            raise loop_error(provider, following)
         state, skip = following, 0
         if len(out.items) == limit:
             out.next = Position(state, 0)
@@ -364,7 +363,7 @@ async def _pages(
         if produced >= max_items or chunk.step.next is None:
             return
         if state_key(chunk.step.next) in seen:
-            raise _loop_error(provider, chunk.step.next)
+            raise loop_error(provider, chunk.step.next)
         state = chunk.step.next
 
 
@@ -375,13 +374,3 @@ async def every(
     async for chunk, records in _pages(provider, listing, max_items, concurrency):
         for record in records:
             yield chunk.map(record)  # one model at a time: a whole-list answer may hold a directory
-
-
-async def every_lean(
-    provider: str, listing: Listing[T], full: Callable[[T], L], *, max_items: int = 100_000, concurrency: int = 1
-) -> AsyncIterator[list[L]]:
-    """Every record of a list as its lean item, a page at a time: `Chunk.lean` where the list has
-    one (no model built), else `full` of the item."""
-    async for chunk, records in _pages(provider, listing, max_items, concurrency):
-        lean = chunk.lean
-        yield [lean(r) for r in records] if lean is not None else [full(chunk.map(r)) for r in records]

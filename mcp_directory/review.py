@@ -30,8 +30,9 @@ from . import collector
 from .aio import gather
 from .errors import InvalidArgument
 from .models import ProviderName, Seen, SeenGroup, Status, Strict, email_key, seen, seen_group
-from .paging import every, every_lean
+from .paging import every
 from .source_of_truth import orphaned
+from .whole_list import every_lean
 
 TTL = 15 * 60.0  # seconds a review stays readable; SPEC §8 asks for at least 10 minutes
 EXPORT_SCHEME = "directory://reviews/"
@@ -143,10 +144,7 @@ async def read_provider(directory: Any, name: str) -> tuple[list[Seen], dict[str
     async def users() -> list[Seen]:
         # Only what a row shows is kept, and no model is built where the provider maps its records
         # lean (`Seen`): a 100,000-account directory is read on one event loop's CPU.
-        found: list[Seen] = []
-        async for page in every_lean(name, listing, seen, max_items=10_000_000, concurrency=concurrency):
-            found += page
-        return found
+        return await every_lean(name, listing, seen, max_items=10_000_000, concurrency=concurrency)
 
     async def memberships() -> dict[str, list[tuple[str, str]]]:
         found: dict[str, list[tuple[str, str]]] = {}

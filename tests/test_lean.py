@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 
 from mcp_directory.models import seen, seen_group
-from mcp_directory.paging import every, every_lean
+from mcp_directory.paging import every
 from mcp_directory.providers import opsgenie, retool, rootly_mapping
 from mcp_directory.review import SNAPSHOT_BYTES, footprint, read_provider, read_snapshot
 from mcp_directory.sim import build_world
+from mcp_directory.whole_list import every_lean
 
 from .support import sim_directory
 from .test_okta import okta_directory
@@ -36,7 +37,7 @@ async def test_lean_tuples_equal_the_full_mapping_for_every_record(provider, see
     listing = whole(adapter)
     first = await listing.fetch(listing.first(None))
     assert first.lean is not None  # the provider maps its users lean: no fallback to the model
-    lean = [u async for page in every_lean(provider, listing, seen, concurrency=3) for u in page]
+    lean = await every_lean(provider, listing, seen, concurrency=3)
     full = [seen(u) async for u in every(provider, listing, concurrency=3)]
     assert lean == full
     assert len(lean) == len(getattr(world, provider).users) > 100
@@ -67,7 +68,7 @@ async def test_a_list_without_a_lean_mapping_falls_back_to_the_full_one():
     listing = directory.adapter("retool").users(search="a", email=None)  # a search Retool lacks: filtered here
     first = await listing.fetch(listing.first(None))
     assert first.lean is None
-    lean = [u async for page in every_lean("retool", listing, seen) for u in page]
+    lean = await every_lean("retool", listing, seen)
     assert lean == [seen(u) async for u in every("retool", listing)] and lean
     await directory.aclose()
 
@@ -178,7 +179,7 @@ async def test_okta_everyone_lean_equals_its_models(seed):
     """Okta's whole read marks admins from one list: the lean tuple says so as its model does."""
     directory, _, _ = okta_directory(build_world(seed=seed, people=120))
     listing = directory.adapter("okta").everyone()
-    lean = [u async for page in every_lean("okta", listing, seen, concurrency=2) for u in page]
+    lean = await every_lean("okta", listing, seen, concurrency=2)
     assert lean == [seen(u) async for u in every("okta", listing, concurrency=2)]
     first = await listing.fetch(listing.first(None))
     assert first.lean is not None and len(lean) > 100

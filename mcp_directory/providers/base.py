@@ -46,9 +46,10 @@ from ..locks import LocalLocks, Locks
 from ..models import Seen, User, same_email, seen
 from ..oncall import Account
 from ..options import ClientOptions
-from ..paging import Chunk, Listing, every_lean, filtered
+from ..paging import Chunk, Listing, filtered
 from ..proxy import check_path
 from ..spec import Paginator, ProviderConfig, ProviderSpec, State
+from ..whole_list import every_lean
 
 T = TypeVar("T")
 log = logging.getLogger("mcp_directory.providers")
@@ -190,8 +191,8 @@ class Adapter:
             return kept[self.name]
         everyone = getattr(self, "everyone", None)
         listing = everyone() if everyone else self.users(search=None, email=None)  # type: ignore[attr-defined]
-        pages = every_lean(self.name, listing, seen, max_items=10_000_000, concurrency=self.spec.concurrent_pages)
-        found = {u[0]: Account(u[1], u[2], u[3]) async for page in pages for u in page}
+        users = await every_lean(self.name, listing, seen, max_items=10_000_000, concurrency=self.spec.concurrent_pages)
+        found = {u[0]: Account(u[1], u[2], u[3]) for u in users}
         if kept is not None:
             kept[self.name] = found
         return found
