@@ -342,10 +342,10 @@ async def take(
             return out
 
 
-async def _pages(
-    provider: str, listing: Listing[T], max_items: int, concurrency: int
-) -> AsyncIterator[tuple[Chunk[T], list[Any]]]:
-    """Every page of a list, in order, with the records of it to serve."""
+async def every(
+    provider: str, listing: Listing[T], *, max_items: int = 100_000, concurrency: int = 1
+) -> AsyncIterator[T]:
+    """Every item of a list, in order, for callers that need the whole of it."""
     state = listing.first(None)
     seen: set[str] = set()
     pages = Prefetcher(listing.fetch, concurrency, PageCache(max_pages=2 * concurrency + 2), "", ahead=True)
@@ -357,20 +357,11 @@ async def _pages(
         # the whole rest at once would evict pages before they are served (and fetch them again).
         window = concurrency * max(1, len(chunk.records))
         await pages.prefetch(chunk, min(max_items - produced - len(chunk.records), window))
-        records = chunk.records[: max_items - produced]
-        yield chunk, records
-        produced += len(records)
+        for record in chunk.records[: max_items - produced]:
+            yield chunk.map(record)  # one model at a time: a whole-list answer may hold a directory
+            produced += 1
         if produced >= max_items or chunk.step.next is None:
             return
         if state_key(chunk.step.next) in seen:
             raise loop_error(provider, chunk.step.next)
         state = chunk.step.next
-
-
-async def every(
-    provider: str, listing: Listing[T], *, max_items: int = 100_000, concurrency: int = 1
-) -> AsyncIterator[T]:
-    """Every item of a list, in order, for callers that need the whole of it."""
-    async for chunk, records in _pages(provider, listing, max_items, concurrency):
-        for record in records:
-            yield chunk.map(record)  # one model at a time: a whole-list answer may hold a directory
