@@ -21,8 +21,13 @@ async def gather(*awaitables: Awaitable[Any]) -> list[Any]:
             for i, awaitable in enumerate(awaitables):
                 tg.start_soon(run, i, awaitable)
     except BaseExceptionGroup as group:
-        first = group.exceptions[0]
-        while isinstance(first, BaseExceptionGroup):
-            first = first.exceptions[0]
-        raise first from None
+        raise first_failure(group) from None
     return results
+
+
+def first_failure(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The first failure in a task group's exception group, unwrapped."""
+    first = group.exceptions[0]
+    while isinstance(first, BaseExceptionGroup):
+        first = first.exceptions[0]
+    return first

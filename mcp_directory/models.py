@@ -68,6 +68,26 @@ class User(Strict):
     last_active_at: str | None = Field(description="ISO 8601 time of last activity.")
 
 
+# What a reader of a whole directory keeps of a user (a review's snapshot, an on-call account
+# book): (id, email, name, status, is_admin, last_active_at), a tuple and no model per account. A
+# provider's lean mapping (`seen_user`, beside its `map_user`) writes it straight from a record; for
+# any other list it is taken from the model (`seen`). Tests hold the two equal for every record.
+Seen = tuple[str, str | None, str | None, Status | None, bool | None, str | None]
+
+
+def seen(user: User) -> Seen:
+    return (user.id, user.email, user.name, user.status, user.is_admin, user.last_active_at)
+
+
+# And of a group: (id, name, its members' user ids), from a provider's `lean_group(id)` where it
+# has one, else from the model (`seen_group`).
+SeenGroup = tuple[str, str, list[str]]
+
+
+def seen_group(group: Group) -> SeenGroup:
+    return (group.id, group.name, [m.user_id for m in group.members or []])
+
+
 # The User fields a list_users call may ask for (`fields`, SPEC §8): every field but `id`, which
 # every item holds (a test keeps this in step with User).
 UserField = Literal[

@@ -30,6 +30,7 @@ import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any, Generic, TypeVar
 
 import anyio
@@ -49,11 +50,14 @@ def _same(record: Any) -> Any:
 @dataclass
 class Chunk(Generic[T]):
     """One upstream page: its records, what the page says about the rest of the list, and how
-    a record becomes an item (applied only to the records a call serves)."""
+    a record becomes an item (applied only to the records a call serves). `lean`, where the
+    provider has one, is how a record becomes the little a reader of the whole list keeps
+    (`every_lean`), with no model built."""
 
     records: list[Any]
     step: Step = field(default_factory=Step)
     map: Callable[[Any], T] = _same
+    lean: Callable[[Any], Any] | None = None
 
     def items(self, start: int, stop: int | None = None) -> list[T]:
         return [self.map(r) for r in self.records[start:stop]]
@@ -122,7 +126,7 @@ def chained(*listings: Listing[T]) -> Listing[T]:
         following = [which, chunk.step.next] if chunk.step.next is not None else None
         if following is None and which + 1 < len(listings):
             following = [which + 1, listings[which + 1].first(None)]
-        return Chunk(chunk.records, Step(following), chunk.map)
+        return Chunk(chunk.records, Step(following), chunk.map, chunk.lean)
 
     class Chain(Paginator):
         resizable = False
@@ -253,9 +257,11 @@ class Prefetcher(Generic[T]):
         pages = -(-items_wanted // len(chunk.records))  # ceiling: pages like this one still needed
         if not any(self.cache.get(self.scope, s) is None for s in later[:pages]):
             return
-        missing = [s for s in later if self.cache.get(self.scope, s) is None]
+        # the first pages not at hand, looked for only until there are enough (a long list's
+        # every page would look at all the pages after it: quadratic in its length)
+        missing = (s for s in later if self.cache.get(self.scope, s) is None)
         needed = {state_key(s) for s in later[:pages]}
-        batch = missing[: max(pages, self.concurrency) if self.ahead else pages]
+        batch = list(islice(missing, max(pages, self.concurrency) if self.ahead else pages))
         limiter = anyio.Semaphore(self.concurrency)
 
         async def one(state: State) -> Chunk[T] | None:
@@ -282,7 +288,7 @@ class Slice(Generic[T]):
     total: int | None = None
 
 
-def _loop_error(provider: str, state: State) -> UpstreamError:
+def loop_error(provider: str, state: State) -> UpstreamError:
     return UpstreamError(
         f"{provider} returned a pagination loop (the next page points back to page {state!r}); "
         "the list cannot be completed, report this to the provider",
@@ -329,7 +335,7 @@ async def take(
         if following is None:
             return out
         if state_key(following) in seen:
-            raise _loop_error(provider, following)
+            raise loop_error(provider, following)
         state, skip = following, 0
         if len(out.items) == limit:
             out.next = Position(state, 0)
@@ -357,5 +363,5 @@ async def every(
         if produced >= max_items or chunk.step.next is None:
             return
         if state_key(chunk.step.next) in seen:
-            raise _loop_error(provider, chunk.step.next)
+            raise loop_error(provider, chunk.step.next)
         state = chunk.step.next

@@ -29,9 +29,10 @@ from pydantic import Field
 from . import collector
 from .aio import gather
 from .errors import InvalidArgument
-from .models import ProviderName, Status, Strict, email_key
+from .models import ProviderName, Seen, SeenGroup, Status, Strict, email_key, seen, seen_group
 from .paging import every
 from .source_of_truth import orphaned
+from .whole_list import every_lean
 
 TTL = 15 * 60.0  # seconds a review stays readable; SPEC §8 asks for at least 10 minutes
 EXPORT_SCHEME = "directory://reviews/"
@@ -130,10 +131,6 @@ class RowKind:
 KINDS: dict[str, RowKind] = {}  # by Snapshot.kind; each such answer's module registers itself
 
 
-# What a review keeps of a user while reading: (id, email, name, status, is_admin, last_active_at).
-Seen = tuple[str, str | None, str | None, Status | None, bool | None, str | None]
-
-
 async def read_provider(directory: Any, name: str) -> tuple[list[Seen], dict[str, list[tuple[str, str]]]]:
     """Every user of one provider, and each user's groups taken from the groups' side; both
     sides at once, sharing the provider's page concurrency."""
@@ -145,9 +142,9 @@ async def read_provider(directory: Any, name: str) -> tuple[list[Seen], dict[str
     limiter = anyio.Semaphore(max(concurrency, 4))
 
     async def users() -> list[Seen]:
-        # Only what a row shows is kept: a model per user of a 100,000-account directory would not fit.
-        pages = every(name, listing, max_items=10_000_000, concurrency=concurrency)
-        return [(u.id, u.email, u.name, u.status, u.is_admin, u.last_active_at) async for u in pages]
+        # Only what a row shows is kept, and no model is built where the provider maps its records
+        # lean (`Seen`): a 100,000-account directory is read on one event loop's CPU.
+        return await every_lean(name, listing, seen, max_items=10_000_000, concurrency=concurrency)
 
     async def memberships() -> dict[str, list[tuple[str, str]]]:
         found: dict[str, list[tuple[str, str]]] = {}
@@ -156,14 +153,16 @@ async def read_provider(directory: Any, name: str) -> tuple[list[Seen], dict[str
         groups = adapter.groups(search=None)
         listed = [g async for g in every(name, groups, max_items=1_000_000, concurrency=concurrency)]
 
-        async def members(group_id: str) -> Any:
-            async with limiter:
-                return await adapter.group(group_id)
+        lean = getattr(adapter, "lean_group", None)  # no model per member where the provider has it
 
-        for group in await gather(*(members(g.id) for g in listed)):
-            ref = (group.id, group.name)
-            for member in group.members or []:
-                found.setdefault(member.user_id, []).append(ref)
+        async def members(group_id: str) -> SeenGroup:
+            async with limiter:
+                return await lean(group_id) if lean else seen_group(await adapter.group(group_id))
+
+        for group_id, group_name, user_ids in await gather(*(members(g.id) for g in listed)):
+            ref = (group_id, group_name)
+            for user_id in user_ids:
+                found.setdefault(user_id, []).append(ref)
         return found
 
     everyone, by_user = await gather(users(), memberships())
@@ -175,25 +174,43 @@ async def read_snapshot(directory: Any, providers: Sequence[str]) -> Snapshot:
         return await _read_snapshot(directory, providers)
 
 
+# One provider's accounts, ready to be merged: (email key, name shown, account) each, those left
+# out for want of an email, and their part of the snapshot's footprint.
+Prepared = tuple[list[tuple[str, str | None, Account]], int, int]
+
+
+async def prepared(directory: Any, name: str) -> Prepared:
+    """A provider read and its accounts made, as soon as it is read: while slower providers are
+    still being read, not after them all."""
+    users, memberships = await read_provider(directory, name)
+    out: list[tuple[str, str | None, Account]] = []
+    left_out = size = 0
+    for user_id, email, shown_name, status, is_admin, last_active_at in users:
+        if not email:
+            left_out += 1
+            continue
+        groups = tuple(memberships.get(user_id, ()))
+        # SPEC §4 identity: rows sort by the key, the lower-cased email
+        out.append((email_key(email), shown_name, (name, user_id, status, is_admin, last_active_at, groups)))
+        size += ACCOUNT_BYTES + len(user_id) + len(last_active_at or "") + MEMBERSHIP_BYTES * len(groups)
+    return out, left_out, size
+
+
 async def _read_snapshot(directory: Any, providers: Sequence[str]) -> Snapshot:
     as_of = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    read = await gather(*(read_provider(directory, name) for name in providers))
+    read = await gather(*(prepared(directory, name) for name in providers))
     people: dict[str, tuple[str | None, list[Account]]] = {}
-    left_out = 0
-    for name, (users, memberships) in zip(providers, read, strict=True):
-        for user_id, email, shown_name, status, is_admin, last_active_at in users:
-            if not email:
-                left_out += 1
-                continue
-            groups = tuple(memberships.get(user_id, ()))
-            account: Account = (name, user_id, status, is_admin, last_active_at, groups)
-            key = email_key(email)  # SPEC §4 identity: rows sort by it, the lower-cased email
+    for accounts_read, _, _ in read:  # in the order of `providers`, whichever was read first
+        for key, shown_name, account in accounts_read:
             shown, accounts = people.setdefault(key, (shown_name, []))
             if shown is None and shown_name:
                 people[key] = (shown_name, accounts)
             accounts.append(account)
     rows = [(email, name, tuple(accounts)) for email, (name, accounts) in sorted(people.items())]
-    return Snapshot(secrets.token_urlsafe(12), as_of, list(providers), rows, left_out)
+    # `footprint(rows)`, its accounts' part counted as they were made
+    size = SNAPSHOT_BYTES + sum(p[2] for p in read) + sum(ROW_BYTES + len(e) + len(n or "") for e, n, _ in rows)
+    left_out = sum(p[1] for p in read)
+    return Snapshot(secrets.token_urlsafe(12), as_of, list(providers), rows, left_out, size)
 
 
 # --- filters -----------------------------------------------------------------------------------

@@ -16,7 +16,9 @@ Operations, by name (a tool names the one it needs in `Tool.operation`):
   `everyone()` where a provider reads every user better than by paging `users(search=None,
   email=None)`: in one answer (Retool), or with what only a whole read can afford (Okta marks
   its admins from one short list); a reader of the whole directory prefers it;
-- single objects: `user(id)`, `me()`, `group(id)`, `licenses()`;
+- single objects: `user(id)`, `me()`, `group(id)`, `licenses()`; and `lean_group(id)`, where a
+  provider can say a group's id, name and members' ids (`models.SeenGroup`) without a model per
+  member, for a reader of the whole directory (it must say what `group(id)` says: tests hold them equal);
 - writes, each sent once (never resent once it may have arrived): `add_group_member`,
   `remove_group_member`, `create_user`, `deactivate_user`, `assign_incident_role`,
   `unassign_incident_role`. A write that returns None was applied but could not be read back;
@@ -41,12 +43,13 @@ from ..aio import gather
 from ..errors import DirectoryError, UpstreamError
 from ..http import ApiClient
 from ..locks import LocalLocks, Locks
-from ..models import User, same_email
+from ..models import Seen, User, same_email, seen
 from ..oncall import Account
 from ..options import ClientOptions
-from ..paging import Chunk, Listing, every, filtered
+from ..paging import Chunk, Listing, filtered
 from ..proxy import check_path
 from ..spec import Paginator, ProviderConfig, ProviderSpec, State
+from ..whole_list import every_lean
 
 T = TypeVar("T")
 log = logging.getLogger("mcp_directory.providers")
@@ -119,15 +122,23 @@ class Adapter:
     # Lists.
 
     def listing(
-        self, path: str, params: dict[str, Any], mapper: Mapper[T], *, paginator: Paginator | None = None
+        self,
+        path: str,
+        params: dict[str, Any],
+        mapper: Mapper[T],
+        *,
+        paginator: Paginator | None = None,
+        lean: Mapper[Seen] | None = None,
     ) -> Listing[T]:
-        """A list at `path`, paged by `paginator` (default: the provider's own)."""
+        """A list at `path`, paged by `paginator` (default: the provider's own); `lean`, for a list
+        of users, maps a record straight to what a whole-directory reader keeps (`Chunk.lean`)."""
         paginator = paginator or self.spec.paginator
 
         async def fetch(state: State) -> Chunk[T]:
             document = await self.http.get(path, {**params, **paginator.params(state)})
             records = self.records(document)
-            return Chunk(records, paginator.follow(state, document, len(records)), mapper(document))
+            step = paginator.follow(state, document, len(records))
+            return Chunk(records, step, mapper(document), lean(document) if lean else None)
 
         return Listing(fetch, paginator, min(self.page_size, paginator.max_size))
 
@@ -180,8 +191,8 @@ class Adapter:
             return kept[self.name]
         everyone = getattr(self, "everyone", None)
         listing = everyone() if everyone else self.users(search=None, email=None)  # type: ignore[attr-defined]
-        pages = every(self.name, listing, max_items=10_000_000, concurrency=self.spec.concurrent_pages)
-        found = {u.id: Account(u.email, u.name, u.status) async for u in pages}
+        users = await every_lean(self.name, listing, seen, max_items=10_000_000, concurrency=self.spec.concurrent_pages)
+        found = {u[0]: Account(u[1], u[2], u[3]) for u in users}
         if kept is not None:
             kept[self.name] = found
         return found

@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 from ..aio import gather
 from ..errors import InvalidArgument
 from ..http import ApiClient, segment
-from ..models import Group, Role, User
+from ..models import Group, Role, Seen, User
 from ..paging import Chunk, Listing, chained
 from ..spec import WHOLE, ProviderConfig, ProviderSpec, Setting, State, Step, Token
 from .base import Adapter, Mapper, Provider
@@ -42,6 +42,7 @@ from .okta_mapping import (
     map_user,
     next_after,
     reset_wait,
+    seen_user,
     standard_roles,
 )
 from .okta_signin import ServiceApp, key_lines
@@ -233,7 +234,10 @@ class Okta(Adapter):
                 user = chunk.map(record)
                 return user.model_copy(update={"is_admin": user.id in marked})
 
-            return Chunk(chunk.records, chunk.step, mapped)
+            def lean(record: Any) -> Seen:
+                return seen_user(record, str(record["id"]) in marked)
+
+            return Chunk(chunk.records, chunk.step, mapped, lean)
 
         return Listing(fetch, listing.paginator, listing.page_size, resize=False)
 

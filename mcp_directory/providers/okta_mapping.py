@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from ..models import Group, Member, Role, RoleRef, Status, User
+from ..models import Group, Member, Role, RoleRef, Seen, Status, User
 from ..spec import seconds
 
 STATUSES: dict[str, Status] = {
@@ -58,10 +58,29 @@ def _profile(record: dict[str, Any]) -> dict[str, Any]:
     return profile if isinstance(profile, dict) else {}
 
 
+def _name(profile: dict[str, Any]) -> str | None:
+    first, last = _text(profile.get("firstName")), _text(profile.get("lastName"))
+    return _text(profile.get("displayName")) or " ".join(p for p in (first, last) if p) or None
+
+
+def seen_user(record: dict[str, Any], is_admin: bool | None) -> Seen:
+    """What `map_user` says of the user that a whole-directory reader keeps, without the model."""
+    profile = _profile(record)
+    status = STATUSES.get(str(record.get("status")))
+    return (
+        str(record["id"]),
+        _text(profile.get("email")),
+        _name(profile),
+        status,
+        is_admin,
+        _text(record.get("lastLogin")),
+    )
+
+
 def map_user(record: dict[str, Any], *, roles: list[RoleRef] | None = None, group_ids: list[str] | None = None) -> User:
     profile = _profile(record)
     first, last = _text(profile.get("firstName")), _text(profile.get("lastName"))
-    name = _text(profile.get("displayName")) or " ".join(p for p in (first, last) if p) or None
+    name = _name(profile)
     return User(
         id=str(record["id"]),
         provider="okta",

@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 from ..aio import gather
 from ..errors import Conflict, DirectoryError
 from ..http import segment
-from ..models import Deactivation, Group, License, Member, Role, RoleRef, Status, User
+from ..models import Deactivation, Group, License, Member, Role, RoleRef, Seen, SeenGroup, Status, User
 from ..oncall import duty_label
 from ..paging import Chunk, Listing
 from ..spec import WHOLE, Offset, ProviderSpec, Setting, Step, number_at, seconds
@@ -68,9 +68,20 @@ def user_status(record: dict[str, Any]) -> Status:
     return "active"
 
 
+def role_name(record: dict[str, Any]) -> Any:
+    return (record.get("role") or {}).get("name")
+
+
+def seen_user(record: dict[str, Any]) -> Seen:
+    """What `map_user` says of the user that a whole-directory reader keeps, without the model."""
+    name = role_name(record)
+    is_admin = (name in ADMIN_ROLES) if name else None
+    return (str(record["id"]), record.get("username"), record.get("fullName"), user_status(record), is_admin, None)
+
+
 def map_user(record: dict[str, Any], group_ids: list[str] | None = None) -> User:
     role = record.get("role") or {}
-    name = role.get("name")
+    name = role_name(record)
     return User(
         id=str(record["id"]),
         provider="opsgenie",
@@ -94,7 +105,16 @@ def map_member(record: dict[str, Any]) -> Member:
     """`{"user": {"id", "username"}, "role"}`: the username is the email; a team answer has no names."""
     user = record.get("user") or {}
     role: Literal["admin", "member"] = "admin" if record.get("role") == "admin" else "member"
-    return Member(user_id=str(user.get("id")), role=role, email=user.get("username"), name=None)
+    return Member(user_id=member_id(record), role=role, email=user.get("username"), name=None)
+
+
+def member_id(record: dict[str, Any]) -> str:
+    return str((record.get("user") or {}).get("id"))
+
+
+def seen_team(record: dict[str, Any]) -> SeenGroup:
+    """What `map_team` says of a team's members that a whole-directory reader keeps."""
+    return (str(record["id"]), record.get("name") or "", [member_id(m) for m in record.get("members") or []])
 
 
 def map_team(record: dict[str, Any]) -> Group:
@@ -187,7 +207,7 @@ class Opsgenie(OpsgenieOnCall, Adapter):
 
     def users(self, *, search: str | None, email: str | None) -> Listing[User]:
         query = f"username:{email}" if email else search
-        found = self.listing("/v2/users", {"query": query}, lambda d: map_user)
+        found = self.listing("/v2/users", {"query": query}, lambda d: map_user, lean=lambda d: seen_user)
         if email:
             found = self.with_email(found, email)
         if email and search:  # one query only: the email upstream, the search here
@@ -208,8 +228,14 @@ class Opsgenie(OpsgenieOnCall, Adapter):
         return self.matching(teams, lambda g: search.casefold() in g.name.casefold()) if search else teams
 
     async def group(self, group_id: str) -> Group:
+        return map_team(await self._team(group_id))
+
+    async def lean_group(self, group_id: str) -> SeenGroup:
+        return seen_team(await self._team(group_id))
+
+    async def _team(self, group_id: str) -> dict[str, Any]:
         document = await self.http.get(f"/v2/teams/{segment(group_id)}", {"identifierType": "id"})
-        return map_team(self.record(document))
+        return self.record(document)
 
     def roles(self) -> Listing[Role]:
         async def fetch(state: Any) -> Chunk[Role]:

@@ -18,7 +18,7 @@ from typing import Any, ClassVar, Literal
 
 from ..errors import InvalidArgument
 from ..http import segment
-from ..models import Deactivation, Group, Member, Role, User
+from ..models import Deactivation, Group, Member, Role, Seen, SeenGroup, Status, User
 from ..paging import Listing
 from ..spec import WHOLE, ProviderSpec, Setting, Token, number_at
 from .base import Adapter, Provider
@@ -26,6 +26,17 @@ from .base import Adapter, Provider
 
 def _full_name(first: str | None, last: str | None) -> str | None:
     return " ".join(p for p in (first, last) if p) or None
+
+
+def user_status(record: dict[str, Any]) -> Status:
+    return "inactive" if record.get("active") is False else "active"
+
+
+def seen_user(record: dict[str, Any]) -> Seen:
+    """What `map_user` says of the user that a whole-directory reader keeps, without the model."""
+    name = _full_name(record.get("first_name"), record.get("last_name"))
+    status = user_status(record)
+    return (str(record["id"]), record.get("email"), name, status, record.get("is_admin"), record.get("last_active"))
 
 
 def map_user(record: dict[str, Any]) -> User:
@@ -38,7 +49,7 @@ def map_user(record: dict[str, Any]) -> User:
         first_name=record.get("first_name"),
         last_name=record.get("last_name"),
         username=None,
-        status="inactive" if record.get("active") is False else "active",
+        status=user_status(record),
         is_admin=record.get("is_admin"),
         roles=[],
         group_ids=[str(g["id"]) for g in groups] if isinstance(groups, list) else None,
@@ -55,16 +66,21 @@ def map_member(record: dict[str, Any]) -> Member:
     return Member(user_id=str(record["id"]), role=role, email=record.get("email"), name=None)
 
 
+def seen_group(record: dict[str, Any]) -> SeenGroup:
+    """What `map_group` says of a group's members that a whole-directory reader keeps."""
+    return (str(record["id"]), record.get("name") or "", [str(m["id"]) for m in record.get("members") or []])
+
+
 def map_group(record: dict[str, Any], *, with_members: bool) -> Group:
     raw = record.get("members")
-    members = [map_member(m) for m in raw or []]
+    members = [map_member(m) for m in raw] if with_members and isinstance(raw, list) else None
     return Group(
         id=str(record["id"]),
         provider="retool",
         name=record.get("name") or "",
         description=None,
         member_count=len(raw) if isinstance(raw, list) else None,
-        members=members if with_members and isinstance(raw, list) else None,
+        members=members,
         created_at=record.get("created_at"),
         updated_at=record.get("updated_at"),
     )
@@ -133,14 +149,14 @@ class Retool(Adapter):
     }
 
     def users(self, *, search: str | None, email: str | None) -> Listing[User]:
-        found = self.listing("/users", {"email": email}, lambda d: map_user)
+        found = self.listing("/users", {"email": email}, lambda d: map_user, lean=lambda d: seen_user)
         found = self.with_email(found, email) if email else found
         # there is no name search: `email` is filtered upstream, a search term here
         return self.matching(found, lambda u: _matches(u, search.casefold())) if search else found
 
     def everyone(self) -> Listing[User]:
         """Every user in one request: without `limit`, `GET /users` returns them all (FACTS §3)."""
-        return self.listing("/users", {}, lambda d: map_user, paginator=WHOLE)
+        return self.listing("/users", {}, lambda d: map_user, paginator=WHOLE, lean=lambda d: seen_user)
 
     async def user(self, user_id: str) -> User:
         document = await self.http.get(f"/users/{segment(user_id)}", {"includeGroups": "true"})
@@ -151,8 +167,13 @@ class Retool(Adapter):
         return self.matching(groups, lambda g: search.casefold() in g.name.casefold()) if search else groups
 
     async def group(self, group_id: str) -> Group:
-        document = await self.http.get(f"/groups/{segment(group_id)}")
-        return map_group(self.record(document), with_members=True)
+        return map_group(await self._group(group_id), with_members=True)
+
+    async def lean_group(self, group_id: str) -> SeenGroup:
+        return seen_group(await self._group(group_id))
+
+    async def _group(self, group_id: str) -> dict[str, Any]:
+        return self.record(await self.http.get(f"/groups/{segment(group_id)}"))
 
     def roles(self) -> Listing[Role]:
         # no limit or next_token on this endpoint (FACTS §3): one answer holds every role

@@ -36,6 +36,7 @@ from ..models import (
     IncidentRef,
     IncidentRole,
     Role,
+    SeenGroup,
     User,
     UserRef,
 )
@@ -52,6 +53,8 @@ from .rootly_mapping import (
     map_user,
     numeric_user_id,
     pick_incident_role,
+    seen_team,
+    seen_user,
     team_members,
     with_member,
 )
@@ -152,7 +155,12 @@ class Rootly(RootlyOnCall, Adapter):
             included = index_included(document)  # once a page
             return lambda record: map_user(record, included, with_groups=with_groups)
 
-        return self.listing("/v1/users", params, users)
+        def lean(document: Any) -> Any:
+            # Its own index of the page: the page holds only the users' roles (`include=role`).
+            included = index_included(document)
+            return lambda record: seen_user(record, included)
+
+        return self.listing("/v1/users", params, users, lean=None if with_groups else lean)
 
     async def user(self, user_id: str) -> User:
         document = await self.http.get(f"/v1/users/{segment(user_id)}", {"include": "role,teams"})
@@ -170,6 +178,10 @@ class Rootly(RootlyOnCall, Adapter):
     async def group(self, group_id: str) -> Group:
         team, included = await self._team(group_id)
         return map_team(team, with_members=True, included=included)
+
+    async def lean_group(self, group_id: str) -> SeenGroup:
+        """Without the members' user resources (`include=users`): their ids are the team's own."""
+        return seen_team(self.record(await self.http.get(f"/v1/teams/{segment(group_id)}")))
 
     def roles(self) -> Listing[Role]:
         """Account roles, then on-call roles, one list after the other."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from ..errors import InvalidArgument, NotFound
-from ..models import Group, IncidentRole, Member, Role, RoleRef, User
+from ..models import Group, IncidentRole, Member, Role, RoleRef, Seen, SeenGroup, User
 
 ADMIN_ROLE_SLUGS = frozenset({"owner", "admin"})
 
@@ -48,12 +48,25 @@ def full_name(attributes: dict[str, Any]) -> str | None:
     return full or None
 
 
+def _role(resource: dict[str, Any], included: Included) -> tuple[str | None, dict[str, Any] | None, dict[str, Any]]:
+    """The user's role: its id, its included resource and that resource's attributes."""
+    role_id = _related_id(resource, "role")
+    role = included.get(("roles", role_id)) if role_id else None
+    return role_id, role, (role or {}).get("attributes") or {}
+
+
+def seen_user(resource: dict[str, Any], included: Included) -> Seen:
+    """What `map_user` says of the user that a whole-directory reader keeps, without the model."""
+    a = resource.get("attributes") or {}
+    _, role, role_attrs = _role(resource, included)
+    is_admin = (role_attrs.get("slug") in ADMIN_ROLE_SLUGS) if role else None
+    return (str(resource["id"]), a.get("email"), full_name(a), "active", is_admin, None)
+
+
 def map_user(resource: dict[str, Any], included: Included, *, with_groups: bool) -> User:
     a = resource.get("attributes") or {}
     uid = str(resource["id"])
-    role_id = _related_id(resource, "role")
-    role = included.get(("roles", role_id)) if role_id else None
-    role_attrs = (role or {}).get("attributes") or {}
+    role_id, role, role_attrs = _role(resource, included)
     roles = [RoleRef(id=role_id, name=role_attrs["name"])] if role_id and role_attrs.get("name") else []
     return User(
         id=uid,
@@ -74,6 +87,13 @@ def map_user(resource: dict[str, Any], included: Included, *, with_groups: bool)
     )
 
 
+def seen_team(resource: dict[str, Any]) -> SeenGroup:
+    """What `map_team` says of a team's members that a whole-directory reader keeps: their ids
+    are the team's own `user_ids`, whatever the document includes."""
+    a = resource.get("attributes") or {}
+    return (str(resource["id"]), a.get("name") or "", [str(u) for u in a.get("user_ids") or []])
+
+
 def map_team(resource: dict[str, Any], *, with_members: bool, included: Included | None = None) -> Group:
     """A team; its members' emails and names come from the users resources in `included`
     (`include=users`), and are null for a member the document does not include."""
@@ -81,7 +101,7 @@ def map_team(resource: dict[str, Any], *, with_members: bool, included: Included
     user_ids = [str(u) for u in a.get("user_ids") or []]
     admins = {str(u) for u in a.get("admin_ids") or []}
     members = []
-    for u in user_ids:
+    for u in user_ids if with_members else ():  # a listed team says how many, not who
         user = (included.get(("users", u)) if included else None) or {}
         attrs = user.get("attributes") or {}
         role: Literal["admin", "member"] = "admin" if u in admins else "member"
