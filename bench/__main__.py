@@ -177,7 +177,8 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         out.append(
             (
                 f"j. coverage_review, {scale}: {c['schedules']} schedules, 20 ms/request ({c['findings']} findings)",
-                f"first page {c['first_page_s']:.2f} s; {review['calls']} call(s), {review['bytes']} B; "
+                f"first page {c['first_page_s']:.2f} s ({c['floor_ratio']:.2f}x its floor, {c['floor_s']:.2f} s); "
+                f"{review['calls']} call(s), {review['bytes']} B; "
                 f"paging list_schedules: {paging['calls']} calls, {paging['bytes']} B, {paging['seconds']:.2f} s",
                 f"<= {c['budget_bytes']} B" + ("; <= 2 s" if scale == "10x" else ""),
                 f"upstream requests: {used}",

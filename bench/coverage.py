@@ -1,6 +1,8 @@
-"""(i) coverage_review (SPEC §12) at 1x and 10x schedules, 20 ms per upstream request: bytes handed to
+"""(j) coverage_review (SPEC §12) at 1x and 10x schedules, 20 ms per upstream request: bytes handed to
 the model, seconds, and upstream requests against the fewest ONCALL.md allows; against paging every
-schedule through list_schedules (what an agent would read to answer the same questions the long way).
+schedule through list_schedules (what an agent would read to answer the same questions the long way);
+and the first page as a multiple of its floor (`review_floor`: the same upstream responses fetched
+under the same budgets, and only read).
 
 Our server runs as an HTTP subprocess; the simulators run in this process on loopback ports (so their
 request logs can be counted)."""
@@ -16,6 +18,7 @@ from mcp import Client
 from mcp_directory.sim import build_apps, build_world, serve_on_loopback
 from mcp_directory.sim.faults import FaultPlan
 
+from . import review_floor
 from .review import LATENCY_S, PEOPLE_1X, Meter, server
 
 ON_CALL = ("rootly", "opsgenie", "jsm")
@@ -57,6 +60,7 @@ async def measure(scales: tuple[int, ...] = (1, 10), people_1x: int = PEOPLE_1X)
         for app in apps.values():
             app.state.gate.faults = FaultPlan(latency_s=LATENCY_S)
         schedules = sum(len(getattr(world, p).oncall.schedules) for p in ON_CALL)
+        recorder = review_floor.Recorder(apps)  # the first page's requests, for its floor
         with serve_on_loopback(apps) as urls:
             proc, url = server(urls)
             try:
@@ -64,10 +68,16 @@ async def measure(scales: tuple[int, ...] = (1, 10), people_1x: int = PEOPLE_1X)
                     row: dict[str, Any] = {"schedules": schedules}
                     for app in apps.values():
                         app.state.requests.clear()
+                    recorder.requests.clear()
                     meter = Meter(client)
                     started = time.perf_counter()
                     first = await meter("coverage_review", {"limit": 50})
                     row["first_page_s"] = round(time.perf_counter() - started, 2)
+                    row["upstream"] = {p: len(apps[p].state.requests) for p in ON_CALL}  # before the floor's
+                    recorder.on = False
+                    # its floor: the same responses fetched under the same budgets, and only read
+                    row["floor_s"] = max(0.01, round(review_floor.measure(urls, recorder.requests), 2))
+                    row["floor_ratio"] = round(row["first_page_s"] / row["floor_s"], 2)
                     found, cursor = len(first["result"]), first["next_cursor"]
                     while cursor:
                         page = await meter("coverage_review", {"limit": 50, "cursor": cursor})
@@ -78,7 +88,6 @@ async def measure(scales: tuple[int, ...] = (1, 10), people_1x: int = PEOPLE_1X)
                         "seconds": round(time.perf_counter() - started, 2),
                     }
                     row["findings"] = found
-                    row["upstream"] = {p: len(apps[p].state.requests) for p in ON_CALL}
                     row["on_call_minimum"] = on_call_minimum(world)
                     meter = Meter(client)
                     started = time.perf_counter()

@@ -78,6 +78,8 @@ async def test_coverage_figure_runs_and_reads_at_the_on_call_minimum():
     assert figures["review"]["bytes"] <= figures["budget_bytes"] and figures["findings"] > 0
     for provider, used in figures["upstream"].items():
         assert used >= figures["on_call_minimum"][provider], provider
+    # the floor replays the first page's requests (and is not counted among them)
+    assert figures["floor_s"] > 0 and figures["floor_ratio"] == round(figures["first_page_s"] / figures["floor_s"], 2)
     assert [row[0][:2] for row in rows({"j": result})] == ["j."]
 
 
