@@ -12,6 +12,7 @@ a new operation or schema adds it to `KEEP` and runs this again.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,16 @@ KEEP: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }  # fmt: skip
 
 
+def without_local_paths(spec: dict[str, Any]) -> dict[str, Any]:
+    """`spec` without the curator's own file paths: a subset's provenance note (`x-subset.source`)
+    names the public origin and also where the full document lay on the machine that cut it."""
+    note = spec.get("x-subset")
+    if not isinstance(note, dict) or not isinstance(note.get("source"), str):
+        return spec
+    source = re.sub(r";\s*local copy [^;]*", "", note["source"])
+    return {**spec, "x-subset": {**note, "source": source}}
+
+
 def tokens(pointer: str) -> list[str]:
     if not pointer.startswith("#/"):
         raise ValueError(f"only references inside the document are expected, not {pointer!r}")
@@ -83,8 +94,8 @@ def refs(node: Any) -> list[str]:
 def derive(spec: dict[str, Any], operations: tuple[str, ...], pointers: tuple[str, ...]) -> dict[str, Any]:
     """`spec` with only `operations` (and their path's shared parameters), the objects at `pointers`,
     and everything those reference; every kept object as it is in `spec`, in `spec`'s order."""
-    if operations == ("*",):  # a subset already (on-call, Okta): kept whole
-        return spec
+    if operations == ("*",):  # a subset already (on-call, Okta): kept whole, but for where it was made
+        return without_local_paths(spec)
     wanted: set[tuple[str, ...]] = set()
     for operation in operations:
         method, path = operation.split(" ", 1)
