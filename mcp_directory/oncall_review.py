@@ -29,7 +29,6 @@ from pydantic import Field
 from .aio import gather
 from .models import ProviderName, Status, Strict, email_key
 from .oncall import Book, Participant, Ref, iso, pending
-from .paging import every
 from .review import KINDS, RowKind, Snapshot, csv_cell
 
 Problem = Literal["ghost", "departing", "uncovered"]
@@ -187,17 +186,13 @@ async def read_coverage(
     read (never a review that silently left one out)."""
     now = datetime.now(UTC)
     others = others or {}
-
-    async def accounts(name: str, adapter: Any) -> list[tuple[str | None, str | None]]:
-        listing = adapter.everyone() if hasattr(adapter, "everyone") else adapter.users(search=None, email=None)
-        return [(u.email, u.status) async for u in every(name, listing, max_items=10_000_000)]
-
     books, off = await gather(
         gather(*(adapter.schedules() for adapter in adapters.values())),
-        gather(*(accounts(name, adapter) for name, adapter in others.items())),
+        gather(*(adapter.account_book() for adapter in others.values())),
     )
     wanted = set(problems)
-    rows = [r for r in findings(books, now, dict(zip(others, off, strict=True))) if r[1] in wanted]
+    accounts = {name: [(a.email, a.status) for a in book.values()] for name, book in zip(others, off, strict=True)}
+    rows = [r for r in findings(books, now, accounts) if r[1] in wanted]
     read = [*adapters, *others]
     return Snapshot(secrets.token_urlsafe(12), iso(now), read, rows, kind=KIND)  # type: ignore[arg-type]
 
